@@ -1,0 +1,78 @@
+#include "core/storage/rocks_db.h"
+
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+
+namespace cairn::storage {
+namespace {
+
+const std::vector<std::string>& familyNames() {
+  static const std::vector<std::string> kNames = {rocksdb::kDefaultColumnFamilyName, kMetaFamily,
+                                                  kKvFamily, kTombstoneFamily};
+  return kNames;
+}
+
+rocksdb::ColumnFamilyOptions familyOptions() {
+  rocksdb::ColumnFamilyOptions options;
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset();  // Point lookups are served mostly from memtables and block cache.
+  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  options.compression = rocksdb::kLZ4Compression;
+  return options;
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<RocksDb>> RocksDb::open(const std::string& dir) {
+  rocksdb::DBOptions options;
+  options.create_if_missing = true;
+  options.create_missing_column_families = true;
+  options.keep_log_file_num = 3;
+  options.max_background_jobs = 2;
+  options.info_log_level = rocksdb::WARN_LEVEL;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const auto& name : familyNames()) descriptors.emplace_back(name, familyOptions());
+  auto out = std::unique_ptr<RocksDb>(new RocksDb());
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(options, dir, descriptors, &out->handles_, &raw);
+  if (!s.ok()) return internalError("opening RocksDB in " + dir + ": " + s.ToString());
+  out->db_.reset(raw);
+  return out;
+}
+
+RocksDb::~RocksDb() {
+  for (auto* handle : handles_) db_->DestroyColumnFamilyHandle(handle);
+  if (db_) (void)db_->Close();
+}
+
+rocksdb::ColumnFamilyHandle* RocksDb::family(const std::string& name) const {
+  for (auto* handle : handles_) {
+    if (handle->GetName() == name) return handle;
+  }
+  return nullptr;
+}
+
+uint64_t RocksDb::approximateSizeBytes() const {
+  uint64_t total = 0;
+  for (auto* handle : handles_) {
+    uint64_t v = 0;
+    if (db_->GetIntProperty(handle, rocksdb::DB::Properties::kTotalSstFilesSize, &v)) total += v;
+    if (db_->GetIntProperty(handle, rocksdb::DB::Properties::kCurSizeAllMemTables, &v)) total += v;
+  }
+  return total;
+}
+
+std::string encodeU64(uint64_t v) {
+  std::string out(8, '\0');
+  for (int i = 7; i >= 0; --i, v >>= 8) out[i] = static_cast<char>(v & 0xff);
+  return out;
+}
+
+uint64_t decodeU64(std::string_view bytes) {
+  if (bytes.size() != 8) return 0;
+  uint64_t v = 0;
+  for (unsigned char c : bytes) v = (v << 8) | c;
+  return v;
+}
+
+}  // namespace cairn::storage

@@ -1,0 +1,41 @@
+#pragma once
+// RocksDb: the one RocksDB instance of an agent, with every column family Cairn uses (state machine
+// tables now; the Raft log and stable store join with consensus). Thread-safe as RocksDB is.
+
+#include <rocksdb/db.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/base/status.h"
+
+namespace cairn::storage {
+
+// Column families, by name. Keep this list the single place that names them.
+inline constexpr const char* kMetaFamily = "meta";          // applied index, table indexes
+inline constexpr const char* kKvFamily = "kv";              // key -> StoredKvEntry
+inline constexpr const char* kTombstoneFamily = "kv_tombstones";  // key -> deletion index (8 bytes BE)
+
+class RocksDb {
+ public:
+  // Opens (creating if needed) the database in `dir`.
+  static StatusOr<std::unique_ptr<RocksDb>> open(const std::string& dir);
+  ~RocksDb();
+
+  rocksdb::DB* db() const { return db_.get(); }
+  rocksdb::ColumnFamilyHandle* family(const std::string& name) const;
+  // Approximate bytes on disk (SST files) plus memtables.
+  uint64_t approximateSizeBytes() const;
+
+ private:
+  RocksDb() = default;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+};
+
+// Big-endian encoding keeps RocksDB's byte order equal to numeric order.
+std::string encodeU64(uint64_t v);
+uint64_t decodeU64(std::string_view bytes);  // 0 when `bytes` is not 8 bytes long.
+
+}  // namespace cairn::storage

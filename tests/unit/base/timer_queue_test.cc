@@ -1,0 +1,58 @@
+#include "core/base/timer_queue.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+
+namespace cairn {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(TimerQueue, RunsCallbacksInDeadlineOrder) {
+  TimerQueue timers;
+  std::mutex mu;
+  std::vector<int> order;
+  std::promise<void> done;
+  auto now = std::chrono::steady_clock::now();
+  timers.schedule(now + 30ms, [&] {
+    std::lock_guard lock(mu);
+    order.push_back(2);
+    done.set_value();
+  });
+  timers.schedule(now + 1ms, [&] {
+    std::lock_guard lock(mu);
+    order.push_back(1);
+  });
+  ASSERT_EQ(done.get_future().wait_for(10s), std::future_status::ready);
+  std::lock_guard lock(mu);
+  EXPECT_EQ(order, (std::vector<int>{1, 2}));
+}
+
+TEST(TimerQueue, CancelledTimerNeverRuns) {
+  TimerQueue timers;
+  std::atomic<bool> ran{false};
+  auto id = timers.schedule(std::chrono::steady_clock::now() + 20ms, [&] { ran = true; });
+  EXPECT_TRUE(timers.cancel(id));
+  EXPECT_FALSE(timers.cancel(id));
+  std::promise<void> later;
+  timers.schedule(std::chrono::steady_clock::now() + 40ms, [&] { later.set_value(); });
+  ASSERT_EQ(later.get_future().wait_for(10s), std::future_status::ready);
+  EXPECT_FALSE(ran);
+  EXPECT_EQ(timers.pending(), 0u);
+}
+
+TEST(TimerQueue, DestroyingDropsPendingTimers) {
+  std::atomic<bool> ran{false};
+  {
+    TimerQueue timers;
+    timers.schedule(std::chrono::steady_clock::now() + 1h, [&] { ran = true; });
+    EXPECT_EQ(timers.pending(), 1u);
+  }
+  EXPECT_FALSE(ran);
+}
+
+}  // namespace
+}  // namespace cairn
