@@ -1,0 +1,44 @@
+#pragma once
+// AgentConfig: everything `cairn agent` is told, from config files (JSON or YAML, Consul's key
+// names) and command-line flags (Consul's names). Flags override files; later files override
+// earlier ones (files in -config-dir are read in lexical order).
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/base/status.h"
+
+namespace cairn::agent {
+
+struct AgentConfig {
+  bool dev = false;
+  bool server = false;
+  bool bootstrap = false;
+  int bootstrap_expect = 0;
+  std::string node_name;        // default: the host name
+  std::string datacenter = "dc1";
+  std::string data_dir;         // required unless dev; dev without it uses a fresh temp dir
+  std::string bind_addr = "0.0.0.0";     // cluster (server RPC) address
+  std::string client_addr = "127.0.0.1"; // HTTP and DNS listen address
+  std::string advertise_addr;   // default: bind_addr, or 127.0.0.1 when bind_addr is 0.0.0.0
+  int http_port = 8500;
+  int dns_port = 8600;
+  int server_port = 8300;
+  int grpc_port = 8502;
+  std::string pid_file;
+  std::string log_level = "info";
+  std::vector<std::string> retry_join;
+  bool leave_on_terminate = false;
+  // limits
+  uint64_t kv_max_value_size = 512 * 1024;
+  uint64_t txn_max_req_len = 512 * 1024;
+  // Sessions: the minimum TTL accepted, in nanoseconds (Consul: session_ttl_min, default 10s).
+  int64_t session_ttl_min_ns = 10'000'000'000;
+};
+
+// Parses `cairn agent` arguments (without the leading "agent"), reading every -config-file and
+// -config-dir given, then applying flags. Errors name the offending flag, file or key.
+StatusOr<AgentConfig> loadAgentConfig(const std::vector<std::string>& args);
+
+}  // namespace cairn::agent
