@@ -1,0 +1,212 @@
+#include "core/store/kv_txn.h"
+
+#include <cstdio>
+#include <optional>
+
+namespace cairn::store {
+namespace {
+
+using v1::KvOp;
+
+// The result of one op: an error text, or zero or more result entries.
+struct OpResult {
+  std::optional<std::string> error;
+  std::vector<KvEntry> results;
+};
+
+OpResult fail(std::string what) { return OpResult{std::move(what), {}}; }
+
+OpResult resultOf(KvEntry entry, bool keep_value) {
+  if (!keep_value) entry.value.clear();
+  return OpResult{std::nullopt, {std::move(entry)}};
+}
+
+// Writes op's value and flags to op.key at `index`, keeping CreateIndex, LockIndex and (unless
+// `session` is given) the session of an existing entry. An identical write keeps ModifyIndex.
+KvEntry setEntry(KvTable& table, uint64_t index, const KvOp& op,
+                 const std::optional<std::string>& session = std::nullopt) {
+  std::optional<KvEntry> existing = table.get(op.key());
+  KvEntry entry;
+  entry.key = op.key();
+  entry.value = op.value();
+  entry.flags = op.flags();
+  entry.create_index = existing ? existing->create_index : index;
+  entry.lock_index = existing ? existing->lock_index : 0;
+  entry.session = session ? *session : (existing ? existing->session : "");
+  entry.modify_index = index;
+  if (existing && existing->value == entry.value && existing->flags == entry.flags &&
+      existing->session == entry.session) {
+    return *existing;
+  }
+  table.put(entry);
+  return entry;
+}
+
+OpResult doCas(KvTable& table, uint64_t index, const KvOp& op) {
+  std::optional<KvEntry> existing = table.get(op.key());
+  bool matches = op.index() == 0 ? !existing : existing && existing->modify_index == op.index();
+  if (!matches) return fail("failed to set key " + goQuote(op.key()) + ", index is stale");
+  return resultOf(setEntry(table, index, op), false);
+}
+
+OpResult doUnlock(KvTable& table, uint64_t index, const KvOp& op) {
+  std::optional<KvEntry> existing = table.get(op.key());
+  if (!existing || existing->session != op.session() || op.session().empty()) {
+    return fail("failed to unlock key " + goQuote(op.key()) +
+                ", lock isn't held, or is held by another session");
+  }
+  return resultOf(setEntry(table, index, op, std::string()), false);
+}
+
+OpResult doGet(KvTable& table, const KvOp& op, bool or_empty) {
+  std::optional<KvEntry> existing = table.get(op.key());
+  if (existing) return resultOf(*existing, !or_empty);
+  if (!or_empty) return fail("key " + goQuote(op.key()) + " doesn't exist");
+  KvEntry empty;
+  empty.key = op.key();
+  return resultOf(empty, false);
+}
+
+OpResult doGetTree(KvTable& table, const KvOp& op) {
+  OpResult out;
+  table.scan(op.key(), [&](const KvEntry& e) {
+    out.results.push_back(e);
+    return true;
+  });
+  return out;
+}
+
+OpResult doCheckIndex(KvTable& table, const KvOp& op) {
+  std::optional<KvEntry> existing = table.get(op.key());
+  if (!existing) return fail("key " + goQuote(op.key()) + " doesn't exist");
+  if (existing->modify_index != op.index()) {
+    return fail("current modify index " + std::to_string(existing->modify_index) +
+                " != " + std::to_string(op.index()));
+  }
+  return resultOf(*existing, false);
+}
+
+OpResult doCheckSession(KvTable& table, const KvOp& op) {
+  std::optional<KvEntry> existing = table.get(op.key());
+  if (!existing) return fail("failed to check session: key " + goQuote(op.key()) + " doesn't exist");
+  if (existing->session != op.session()) {
+    return fail("failed session check for key " + goQuote(op.key()) + ", current session " +
+                goQuote(existing->session) + " != " + goQuote(op.session()));
+  }
+  return resultOf(*existing, false);
+}
+
+OpResult doCheckNotExists(KvTable& table, const KvOp& op) {
+  if (table.get(op.key())) return fail("key " + goQuote(op.key()) + " exists");
+  return {};
+}
+
+OpResult doDelete(KvTable& table, uint64_t index, const KvOp& op) {
+  if (table.get(op.key())) table.remove(op.key(), index);
+  return {};
+}
+
+OpResult doDeleteTree(KvTable& table, uint64_t index, const KvOp& op) {
+  std::vector<std::string> keys;
+  table.scan(op.key(), [&](const KvEntry& e) {
+    keys.push_back(e.key);
+    return true;
+  });
+  for (const auto& key : keys) table.remove(key, index);
+  return {};
+}
+
+OpResult doDeleteCas(KvTable& table, uint64_t index, const KvOp& op) {
+  std::optional<KvEntry> existing = table.get(op.key());
+  if (!existing) return {};
+  if (existing->modify_index != op.index()) {
+    return fail("failed to delete key " + goQuote(op.key()) + ", index is stale");
+  }
+  table.remove(op.key(), index);
+  return {};
+}
+
+OpResult executeKvOp(KvTable& table, uint64_t index, const KvOp& op) {
+  switch (op.verb()) {
+    case v1::KV_SET: return resultOf(setEntry(table, index, op), false);
+    case v1::KV_CAS: return doCas(table, index, op);
+    case v1::KV_LOCK:
+      // Sessions do not exist yet, so no session is valid.
+      return fail("failed to lock key " + goQuote(op.key()) + ": invalid session " +
+                  goQuote(op.session()));
+    case v1::KV_UNLOCK: return doUnlock(table, index, op);
+    case v1::KV_GET: return doGet(table, op, false);
+    case v1::KV_GET_OR_EMPTY: return doGet(table, op, true);
+    case v1::KV_GET_TREE: return doGetTree(table, op);
+    case v1::KV_CHECK_INDEX: return doCheckIndex(table, op);
+    case v1::KV_CHECK_SESSION: return doCheckSession(table, op);
+    case v1::KV_CHECK_NOT_EXISTS: return doCheckNotExists(table, op);
+    case v1::KV_DELETE: return doDelete(table, index, op);
+    case v1::KV_DELETE_TREE: return doDeleteTree(table, index, op);
+    case v1::KV_DELETE_CAS: return doDeleteCas(table, index, op);
+    default: return fail("unknown KV verb " + std::to_string(static_cast<int>(op.verb())));
+  }
+}
+
+}  // namespace
+
+TxnOutcome executeTxn(KvTable& table, uint64_t index, const v1::Txn& txn) {
+  TxnOutcome outcome;
+  table.savepoint();
+  for (int i = 0; i < txn.ops_size(); ++i) {
+    OpResult r = executeKvOp(table, index, txn.ops(i).kv());
+    if (r.error) {
+      outcome.errors.push_back({i, std::move(*r.error)});
+    } else {
+      for (auto& e : r.results) outcome.results.push_back(std::move(e));
+    }
+  }
+  if (outcome.errors.empty()) {
+    table.release();
+  } else {
+    table.rollback();
+    outcome.ok = false;
+    outcome.results.clear();
+  }
+  return outcome;
+}
+
+bool isReadOnly(const v1::Txn& txn) {
+  for (const auto& op : txn.ops()) {
+    switch (op.kv().verb()) {
+      case v1::KV_GET:
+      case v1::KV_GET_OR_EMPTY:
+      case v1::KV_GET_TREE:
+      case v1::KV_CHECK_INDEX:
+      case v1::KV_CHECK_SESSION:
+      case v1::KV_CHECK_NOT_EXISTS:
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+std::string goQuote(std::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || c == 0x7f) {
+      char buf[5];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+}  // namespace cairn::store

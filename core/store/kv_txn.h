@@ -1,0 +1,25 @@
+#pragma once
+// Executes Consul KV transactions against a KvTable: the semantics of every /v1/txn verb and of the
+// single-key PUT/DELETE writes (which are one-operation transactions).
+
+#include <cstdint>
+
+#include "cairn/v1/commands.pb.h"
+#include "core/store/kv_table.h"
+#include "core/store/kv_types.h"
+
+namespace cairn::store {
+
+// Runs `txn` at log index `index`. All-or-nothing: when any op fails, every write of this txn is
+// rolled back in `table` and the outcome lists every failing op (later ops still see the effects
+// of earlier successful ones, as in Consul). Deterministic: depends only on the table and inputs.
+TxnOutcome executeTxn(KvTable& table, uint64_t index, const v1::Txn& txn);
+
+// True when every op only reads (get, get-or-empty, get-tree, check-*): such a txn is served as a
+// read, without going through the log.
+bool isReadOnly(const v1::Txn& txn);
+
+// Go's %q rendering of a string, as Consul's error texts use it: "a\"b".
+std::string goQuote(std::string_view s);
+
+}  // namespace cairn::store

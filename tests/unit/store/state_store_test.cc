@@ -1,0 +1,173 @@
+#include "core/store/state_store.h"
+
+#include "core/store/kv_txn.h"
+#include "tests/unit/store/store_fixture.h"
+
+namespace cairn::store {
+namespace {
+
+using testing::StoreFixture;
+using StateStoreTest = StoreFixture;
+
+TEST_F(StateStoreTest, FreshStoreReportsIndexOneNeverZero) {
+  EXPECT_EQ(store_->appliedIndex(), 0u);
+  auto r = store_->get("missing");
+  EXPECT_FALSE(r.found);
+  EXPECT_EQ(r.index, 1u);
+  EXPECT_EQ(store_->list("").index, 1u);
+}
+
+TEST_F(StateStoreTest, SetAssignsCreateAndModifyIndexFromTheLog) {
+  ASSERT_TRUE(set("a", "1", 42).ok);
+  ASSERT_TRUE(set("a", "2").ok);
+  auto r = store_->get("a");
+  ASSERT_TRUE(r.found);
+  EXPECT_EQ(r.entry.value, "2");
+  EXPECT_EQ(r.entry.flags, 0u) << "omitted flags reset to 0";
+  EXPECT_EQ(r.entry.create_index, 1u);
+  EXPECT_EQ(r.entry.modify_index, 2u);
+  EXPECT_EQ(r.index, 2u);
+  EXPECT_EQ(store_->appliedIndex(), 2u);
+}
+
+TEST_F(StateStoreTest, IdenticalWriteKeepsModifyIndex) {
+  ASSERT_TRUE(set("a", "v", 3).ok);
+  ASSERT_TRUE(set("a", "v", 3).ok);
+  EXPECT_EQ(store_->get("a").entry.modify_index, 1u);
+  EXPECT_EQ(store_->appliedIndex(), 2u);
+}
+
+TEST_F(StateStoreTest, CasZeroCreatesOnlyIfAbsent) {
+  EXPECT_TRUE(run({op(v1::KV_CAS, "k", "x", 0)}).ok);
+  auto second = run({op(v1::KV_CAS, "k", "y", 0)});
+  EXPECT_FALSE(second.ok);
+  ASSERT_EQ(second.errors.size(), 1u);
+  EXPECT_EQ(second.errors[0].what, "failed to set key \"k\", index is stale");
+  EXPECT_EQ(store_->get("k").entry.value, "x");
+}
+
+TEST_F(StateStoreTest, CasRequiresMatchingModifyIndex) {
+  ASSERT_TRUE(set("k", "1").ok);
+  EXPECT_FALSE(run({op(v1::KV_CAS, "k", "2", 7)}).ok);
+  EXPECT_TRUE(run({op(v1::KV_CAS, "k", "2", 1)}).ok);
+  EXPECT_FALSE(run({op(v1::KV_CAS, "missing", "2", 1)}).ok);
+  EXPECT_EQ(store_->get("k").entry.value, "2");
+}
+
+TEST_F(StateStoreTest, DeleteLeavesTombstoneThatRaisesPrefixIndex) {
+  ASSERT_TRUE(set("p/a", "1").ok);
+  ASSERT_TRUE(set("q/b", "1").ok);
+  ASSERT_TRUE(run({op(v1::KV_DELETE, "p/a")}).ok);
+  EXPECT_FALSE(store_->get("p/a").found);
+  EXPECT_EQ(store_->get("p/a").index, 3u) << "a missing key reports the table index";
+  EXPECT_EQ(store_->list("p/").index, 3u);
+  EXPECT_EQ(store_->list("q/").index, 2u);
+  EXPECT_TRUE(store_->list("p/").entries.empty());
+}
+
+TEST_F(StateStoreTest, DeleteCasSemantics) {
+  ASSERT_TRUE(set("k", "1").ok);
+  EXPECT_FALSE(run({op(v1::KV_DELETE_CAS, "k", "", 0)}).ok) << "cas=0 never deletes";
+  EXPECT_TRUE(run({op(v1::KV_DELETE_CAS, "missing", "", 5)}).ok);
+  EXPECT_TRUE(run({op(v1::KV_DELETE_CAS, "k", "", 1)}).ok);
+  EXPECT_FALSE(store_->get("k").found);
+}
+
+TEST_F(StateStoreTest, DeleteTreeRemovesOnlyThePrefix) {
+  for (const char* k : {"a/1", "a/2", "a/b/3", "ab", "b"}) ASSERT_TRUE(set(k, "v").ok);
+  ASSERT_TRUE(run({op(v1::KV_DELETE_TREE, "a/")}).ok);
+  auto all = store_->list("");
+  ASSERT_EQ(all.entries.size(), 2u);
+  EXPECT_EQ(all.entries[0].key, "ab");
+  EXPECT_EQ(all.entries[1].key, "b");
+}
+
+TEST_F(StateStoreTest, ListIsSortedByKeyBytes) {
+  for (const char* k : {"b", "a/z", "a/b", "A", "a"}) ASSERT_TRUE(set(k, "v").ok);
+  std::vector<std::string> keys;
+  for (const auto& e : store_->list("").entries) keys.push_back(e.key);
+  EXPECT_EQ(keys, (std::vector<std::string>{"A", "a", "a/b", "a/z", "b"}));
+}
+
+TEST_F(StateStoreTest, KeysWithSeparatorCutAfterPrefix) {
+  for (const char* k : {"web/bar", "web/foo", "web/subdir/a", "web/subdir/b", "x"}) {
+    ASSERT_TRUE(set(k, "v").ok);
+  }
+  auto r = store_->keys("web/", "/");
+  EXPECT_EQ(r.keys, (std::vector<std::string>{"web/bar", "web/foo", "web/subdir/"}));
+  EXPECT_EQ(store_->keys("web/", "").keys.size(), 4u);
+  EXPECT_EQ(store_->keys("", "/").keys, (std::vector<std::string>{"web/", "x"}));
+}
+
+TEST_F(StateStoreTest, FailedTxnAppliesNothingAndListsEveryError) {
+  ASSERT_TRUE(set("keep", "old").ok);
+  auto r = run({op(v1::KV_SET, "keep", "new"), op(v1::KV_GET, "nope"),
+                op(v1::KV_CHECK_NOT_EXISTS, "keep"), op(v1::KV_SET, "other", "x")});
+  EXPECT_FALSE(r.ok);
+  EXPECT_TRUE(r.results.empty());
+  ASSERT_EQ(r.errors.size(), 2u);
+  EXPECT_EQ(r.errors[0].op_index, 1);
+  EXPECT_EQ(r.errors[0].what, "key \"nope\" doesn't exist");
+  EXPECT_EQ(r.errors[1].op_index, 2);
+  EXPECT_EQ(r.errors[1].what, "key \"keep\" exists");
+  EXPECT_EQ(store_->get("keep").entry.value, "old");
+  EXPECT_FALSE(store_->get("other").found);
+  EXPECT_EQ(store_->appliedIndex(), 2u) << "a failed txn still consumes its log index";
+}
+
+TEST_F(StateStoreTest, TxnOpsSeeEarlierOpsAndResultsStripValuesExceptGet) {
+  auto r = run({op(v1::KV_SET, "t/a", "A"), op(v1::KV_GET, "t/a"), op(v1::KV_GET_TREE, "t/"),
+                op(v1::KV_CHECK_INDEX, "t/a", "", 1), op(v1::KV_DELETE, "t/zz")});
+  ASSERT_TRUE(r.ok) << (r.errors.empty() ? "" : r.errors[0].what);
+  ASSERT_EQ(r.results.size(), 4u);
+  EXPECT_EQ(r.results[0].value, "");
+  EXPECT_EQ(r.results[1].value, "A");
+  EXPECT_EQ(r.results[2].value, "A");
+  EXPECT_EQ(r.results[3].value, "");
+}
+
+TEST_F(StateStoreTest, LockFailsUntilSessionsExist) {
+  auto o = op(v1::KV_LOCK, "l", "v");
+  o.set_session("abc");
+  auto r = run({o});
+  ASSERT_FALSE(r.ok);
+  EXPECT_NE(r.errors[0].what.find("invalid session"), std::string::npos);
+}
+
+TEST_F(StateStoreTest, ReadOnlyTxnSeesCurrentState) {
+  ASSERT_TRUE(set("r", "1").ok);
+  v1::Txn txn;
+  *txn.add_ops()->mutable_kv() = op(v1::KV_GET, "r");
+  ASSERT_TRUE(isReadOnly(txn));
+  auto r = store_->readTxn(txn);
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.results.at(0).value, "1");
+  *txn.add_ops()->mutable_kv() = op(v1::KV_SET, "r", "2");
+  EXPECT_FALSE(isReadOnly(txn));
+}
+
+TEST_F(StateStoreTest, StateAndAppliedIndexSurviveReopen) {
+  ASSERT_TRUE(set("durable", "yes").ok);
+  ASSERT_TRUE(set("other", "1").ok);
+  reopen();
+  EXPECT_EQ(store_->appliedIndex(), 2u);
+  EXPECT_EQ(store_->get("durable").entry.value, "yes");
+}
+
+TEST_F(StateStoreTest, ApplyNotifiesTouchedKeysOnly) {
+  std::vector<std::string> woken;
+  hub_.watch({"w/a", false}, hub_.lastIndex(), [&] { woken.push_back("exact"); });
+  hub_.watch({"w/", true}, hub_.lastIndex(), [&] { woken.push_back("prefix"); });
+  hub_.watch({"other", false}, hub_.lastIndex(), [&] { woken.push_back("other"); });
+  ASSERT_TRUE(set("w/a", "1").ok);
+  EXPECT_EQ(woken, (std::vector<std::string>{"exact", "prefix"}));
+  EXPECT_EQ(hub_.waiting(), 1u);
+}
+
+TEST(GoQuote, EscapesLikeGo) {
+  EXPECT_EQ(goQuote("a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");
+  EXPECT_EQ(goQuote(std::string("\x01", 1)), "\"\\x01\"");
+}
+
+}  // namespace
+}  // namespace cairn::store
