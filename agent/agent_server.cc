@@ -1,0 +1,111 @@
+#include "agent/agent_server.h"
+
+#include <csignal>
+#include <fstream>
+#include <unistd.h>
+
+#include "agent/data_dir.h"
+#include "agent/version.h"
+#include "core/base/logging.h"
+#include "core/base/timer_queue.h"
+#include "core/http/handlers.h"
+#include "core/http/server.h"
+#include "core/metrics/metrics.h"
+#include "core/node/local_node.h"
+#include "core/storage/rocks_db.h"
+#include "core/store/state_store.h"
+
+namespace cairn::agent {
+namespace {
+
+Status checkSupported(const AgentConfig& c) {
+  if (!c.dev && !c.server) {
+    return invalidArgument("client agents (without -server) are not supported yet: run "
+                           "`cairn agent -dev` or `-server -bootstrap`");
+  }
+  if (!c.dev && (c.bootstrap_expect > 1 || !c.retry_join.empty())) {
+    return invalidArgument("multi-server clusters (-bootstrap-expect > 1, -retry-join) need "
+                           "consensus, which is not built yet: run a single server");
+  }
+  return Status::ok();
+}
+
+http::AgentInfo agentInfo(const AgentConfig& c, std::string node_id) {
+  http::AgentInfo a;
+  a.node_name = c.node_name;
+  a.node_id = std::move(node_id);
+  a.datacenter = c.datacenter;
+  a.version = kVersion;
+  a.revision = kRevision;
+  a.advertise_addr = c.advertise_addr.empty() ? "127.0.0.1" : c.advertise_addr;
+  a.server_port = c.server_port;
+  a.server = true;
+  a.session_ttl_min_ns = c.session_ttl_min_ns;
+  a.kv_max_value_size = c.kv_max_value_size;
+  a.txn_max_req_len = c.txn_max_req_len;
+  return a;
+}
+
+// Blocks until SIGINT or SIGTERM. Signals must already be blocked in every thread.
+int waitForSignal(const sigset_t& signals) {
+  int sig = 0;
+  sigwait(&signals, &sig);
+  return sig;
+}
+
+int fail(const Status& status) {
+  LOG_ERROR("agent", status.message());
+  return 1;
+}
+
+void writePidFile(const std::string& path) {
+  if (path.empty()) return;
+  std::ofstream(path, std::ios::trunc) << getpid() << "\n";
+}
+
+}  // namespace
+
+int runAgent(const AgentConfig& config) {
+  LogLevel level = LogLevel::kInfo;
+  if (parseLogLevel(config.log_level, level)) setLogLevel(level);
+  if (Status s = checkSupported(config); !s.isOk()) return fail(s);
+  // Block the stop signals before any thread starts, so only sigwait() sees them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto data_dir = DataDir::prepare(config.data_dir, config.dev);
+  if (!data_dir.isOk()) return fail(data_dir.status());
+  auto node_id = data_dir->nodeId();
+  if (!node_id.isOk()) return fail(node_id.status());
+  auto db = storage::RocksDb::open(data_dir->path() + "/db");
+  if (!db.isOk()) return fail(db.status());
+
+  http::AgentInfo info = agentInfo(config, *node_id);
+  metrics::Metrics metrics(kVersion, kRevision);
+  metrics.setRocksDbSizeProbe([&db] { return (*db)->approximateSizeBytes(); });
+  store::WatchHub watches;
+  store::StateStore state(**db, watches);
+  TimerQueue timers;
+  node::LocalNode node(state, metrics, info.advertise_addr + ":" + std::to_string(config.server_port));
+  http::ApiContext ctx{node, state, watches, timers, metrics, info};
+  http::Router router;
+  http::addKvRoutes(router, ctx);
+  http::addTxnRoutes(router, ctx);
+  http::addStatusRoutes(router, ctx);
+  http::HttpServer server(router, metrics);
+  if (Status s = server.start(config.client_addr, config.http_port); !s.isOk()) return fail(s);
+  writePidFile(config.pid_file);
+  LOG_INFO("agent", "Cairn agent running: node=" << info.node_name << " dc=" << info.datacenter
+                    << " http=" << config.client_addr << ":" << config.http_port
+                    << " data-dir=" << data_dir->path() << " applied-index=" << state.appliedIndex());
+  int sig = waitForSignal(signals);
+  LOG_INFO("agent", "caught signal " << sig << ", shutting down");
+  server.stop();
+  if (!config.pid_file.empty()) unlink(config.pid_file.c_str());
+  return 0;
+}
+
+}  // namespace cairn::agent

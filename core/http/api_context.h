@@ -1,0 +1,39 @@
+#pragma once
+// ApiContext: what every HTTP handler may use. Built once by the agent's composition root.
+
+#include <cstdint>
+#include <string>
+
+#include "core/base/timer_queue.h"
+#include "core/metrics/metrics.h"
+#include "core/node/node.h"
+#include "core/store/state_store.h"
+#include "core/store/watch_hub.h"
+
+namespace cairn::http {
+
+// The local agent's identity and limits, as /v1/agent/self reports them.
+struct AgentInfo {
+  std::string node_name;
+  std::string node_id;
+  std::string datacenter;
+  std::string version;
+  std::string revision;
+  std::string advertise_addr;
+  int server_port = 8300;
+  bool server = true;
+  int64_t session_ttl_min_ns = 10'000'000'000;
+  uint64_t kv_max_value_size = 512 * 1024;
+  uint64_t txn_max_req_len = 512 * 1024;
+};
+
+struct ApiContext {
+  node::Node& node;
+  store::StateStore& store;
+  store::WatchHub& watches;
+  TimerQueue& timers;
+  metrics::Metrics& metrics;
+  AgentInfo agent;
+};
+
+}  // namespace cairn::http

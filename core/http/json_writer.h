@@ -1,0 +1,45 @@
+#pragma once
+// JsonWriter: builds compact JSON the way Go's encoding/json does for Consul's responses (invalid
+// UTF-8 becomes U+FFFD, control characters are escaped). Commas are placed automatically.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cairn::http {
+
+class JsonWriter {
+ public:
+  JsonWriter& beginObject();
+  JsonWriter& endObject();
+  JsonWriter& beginArray();
+  JsonWriter& endArray();
+  JsonWriter& key(std::string_view name);
+  JsonWriter& string(std::string_view value);
+  JsonWriter& number(uint64_t value);
+  JsonWriter& number(int64_t value);
+  JsonWriter& boolean(bool value);
+  JsonWriter& null();
+  // Base64 of `bytes`, or null when empty (Consul's []byte fields).
+  JsonWriter& bytes(std::string_view bytes);
+
+  const std::string& str() const { return out_; }
+  std::string take() { return std::move(out_); }
+
+ private:
+  void separate();
+  std::string out_;
+  std::vector<bool> first_;  // per open container: no element written yet
+  bool after_key_ = false;
+};
+
+// Re-indents compact JSON with 4 spaces and a trailing newline (Consul's ?pretty).
+std::string prettyJson(std::string_view compact);
+
+// Standard base64 with padding.
+std::string base64Encode(std::string_view bytes);
+// Returns false on malformed input.
+bool base64Decode(std::string_view text, std::string& out);
+
+}  // namespace cairn::http

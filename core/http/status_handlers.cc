@@ -1,0 +1,94 @@
+// /v1/status/*, /v1/agent/self, /metrics: what tooling uses to find and probe the servers.
+#include <chrono>
+
+#include "core/http/handlers.h"
+#include "core/http/json_writer.h"
+#include "core/http/read_query.h"
+
+namespace cairn::http {
+namespace {
+
+HttpResponse prometheusText(ApiContext& ctx) {
+  HttpResponse r;
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  r.body = ctx.metrics.render();
+  return r;
+}
+
+void writeConfig(JsonWriter& w, const AgentInfo& a) {
+  w.key("Config").beginObject();
+  w.key("Datacenter").string(a.datacenter);
+  w.key("PrimaryDatacenter").string(a.datacenter);
+  w.key("NodeName").string(a.node_name);
+  w.key("NodeID").string(a.node_id);
+  w.key("Server").boolean(a.server);
+  w.key("Revision").string(a.revision);
+  w.key("Version").string(a.version);
+  w.key("SessionTTLMin").number(a.session_ttl_min_ns);
+  w.endObject();
+}
+
+std::string agentSelfJson(const AgentInfo& a) {
+  JsonWriter w;
+  w.beginObject();
+  writeConfig(w, a);
+  w.key("DebugConfig").beginObject();
+  w.key("Datacenter").string(a.datacenter).key("NodeName").string(a.node_name);
+  w.key("SessionTTLMin").string(formatGoDuration(Nanos(a.session_ttl_min_ns)));
+  w.key("KVMaxValueSize").number(a.kv_max_value_size);
+  w.key("TxnMaxReqLen").number(a.txn_max_req_len);
+  w.endObject();
+  w.key("Coord").null();
+  w.key("Member").beginObject();
+  w.key("Name").string(a.node_name).key("Addr").string(a.advertise_addr);
+  w.key("Port").number(static_cast<uint64_t>(a.server_port));
+  w.key("Tags").beginObject().key("dc").string(a.datacenter);
+  w.key("role").string(a.server ? "consul" : "node").key("build").string(a.version).endObject();
+  w.key("Status").number(uint64_t{1});
+  w.endObject();
+  w.key("Meta").beginObject().endObject();
+  w.endObject();
+  return w.take();
+}
+
+void addGet(Router& router, std::string path, std::function<HttpResponse(const HttpRequest&)> fn) {
+  router.add(Route{std::move(path), false, {"GET"}, [fn](RequestPtr req, Responder respond) {
+                     HttpResponse r = fn(*req);
+                     applyPretty(*req, r);
+                     respond(std::move(r));
+                   }});
+}
+
+}  // namespace
+
+HttpResponse errorResponse(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kInvalidArgument: return textResponse(400, status.message());
+    case StatusCode::kNotFound: return textResponse(404, status.message());
+    case StatusCode::kConflict: return textResponse(409, status.message());
+    case StatusCode::kTooLarge: return textResponse(413, status.message());
+    default: return textResponse(500, status.message());
+  }
+}
+
+void addStatusRoutes(Router& router, ApiContext& ctx) {
+  addGet(router, "/v1/status/leader", [&ctx](const HttpRequest&) {
+    return jsonResponse(JsonWriter().string(ctx.node.leaderStatus().leader_address).take());
+  });
+  addGet(router, "/v1/status/peers", [&ctx](const HttpRequest&) {
+    JsonWriter w;
+    w.beginArray();
+    for (const auto& v : ctx.node.leaderStatus().voters) w.string(v);
+    w.endArray();
+    return jsonResponse(w.take());
+  });
+  addGet(router, "/v1/agent/self",
+         [&ctx](const HttpRequest&) { return jsonResponse(agentSelfJson(ctx.agent)); });
+  addGet(router, "/metrics", [&ctx](const HttpRequest&) { return prometheusText(ctx); });
+  addGet(router, "/v1/agent/metrics", [&ctx](const HttpRequest& req) {
+    if (req.query.get("format") == "prometheus") return prometheusText(ctx);
+    return textResponse(400, "Only ?format=prometheus is supported by this agent");
+  });
+}
+
+}  // namespace cairn::http
