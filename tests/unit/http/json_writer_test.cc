@@ -1,0 +1,65 @@
+#include "core/http/json_writer.h"
+
+#include <gtest/gtest.h>
+
+#include "core/http/kv_json.h"
+
+namespace cairn::http {
+namespace {
+
+TEST(JsonWriter, PlacesCommasAndEscapes) {
+  JsonWriter w;
+  w.beginObject().key("a").number(uint64_t{1}).key("b").beginArray().string("x\"y\n").boolean(true);
+  w.null().endArray().key("c").beginObject().endObject().endObject();
+  EXPECT_EQ(w.str(), R"({"a":1,"b":["x\"y\n",true,null],"c":{}})");
+}
+
+TEST(JsonWriter, InvalidUtf8BecomesReplacementCharacter) {
+  JsonWriter w;
+  w.string(std::string("ok\xC3\xA9 bad\xFF ctl\x01", 14));
+  EXPECT_EQ(w.str(), "\"ok\xC3\xA9 bad\xEF\xBF\xBD ctl\\u0001\"");
+}
+
+TEST(JsonWriter, BytesAreBase64OrNull) {
+  JsonWriter w;
+  w.beginArray().bytes("hello").bytes("").endArray();
+  EXPECT_EQ(w.str(), R"(["aGVsbG8=",null])");
+}
+
+TEST(Base64, RoundTripsAndRejectsGarbage) {
+  std::string out;
+  std::string binary("\0\x01\xff\xfe", 4);
+  ASSERT_TRUE(base64Decode(base64Encode(binary), out));
+  EXPECT_EQ(out, binary);
+  EXPECT_FALSE(base64Decode("abc", out));
+  EXPECT_FALSE(base64Decode("a*b=", out));
+}
+
+TEST(PrettyJson, IndentsWithFourSpaces) {
+  EXPECT_EQ(prettyJson(R"({"a":[1,2],"b":{},"c":"x,{"})"),
+            "{\n    \"a\": [\n        1,\n        2\n    ],\n    \"b\": {},\n    \"c\": \"x,{\"\n}\n");
+}
+
+TEST(KvJson, EntryShapeMatchesConsul) {
+  store::KvEntry e{"k", "v", 3, 4, 5, 0, ""};
+  EXPECT_EQ(kvEntriesJson({e}),
+            R"([{"LockIndex":0,"Key":"k","Flags":3,"Value":"dg==","CreateIndex":4,"ModifyIndex":5}])");
+  e.session = "s";
+  e.value.clear();
+  EXPECT_EQ(kvEntriesJson({e}),
+            R"([{"LockIndex":0,"Key":"k","Flags":3,"Value":null,"Session":"s","CreateIndex":4,"ModifyIndex":5}])");
+}
+
+TEST(KvJson, TxnOutcomeShapes) {
+  store::TxnOutcome ok;
+  ok.results.push_back(store::KvEntry{"k", "", 0, 1, 1, 0, ""});
+  EXPECT_EQ(txnOutcomeJson(ok),
+            R"({"Results":[{"KV":{"LockIndex":0,"Key":"k","Flags":0,"Value":null,"CreateIndex":1,"ModifyIndex":1}}],"Errors":null})");
+  store::TxnOutcome failed;
+  failed.ok = false;
+  failed.errors.push_back({2, "boom"});
+  EXPECT_EQ(txnOutcomeJson(failed), R"({"Results":null,"Errors":[{"OpIndex":2,"What":"boom"}]})");
+}
+
+}  // namespace
+}  // namespace cairn::http
