@@ -52,6 +52,9 @@ class HttpServer::Impl {
       std::string url = "http://" + address + ":" + std::to_string(port) + "/";
       listener_ = std::make_unique<web::http::experimental::listener::http_listener>(url, config);
       listener_->support([this](http_request req) { handle(std::move(req)); });
+      // cpprestsdk answers OPTIONS itself unless a handler is registered for it by name.
+      listener_->support(web::http::methods::OPTIONS,
+                         [this](http_request req) { handle(std::move(req)); });
       listener_->open().wait();
       return Status::ok();
     } catch (const std::exception& e) {
