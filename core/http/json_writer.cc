@@ -137,11 +137,14 @@ JsonWriter& JsonWriter::bytes(std::string_view value) {
   return string(base64Encode(value));
 }
 
-std::string prettyJson(std::string_view compact) {
+std::string prettyJson(std::string_view compact, std::string_view indent) {
   std::string out;
   int depth = 0;
   bool in_string = false;
-  auto newline = [&] { out += '\n' + std::string(4 * depth, ' '); };
+  auto newline = [&] {
+    out += '\n';
+    for (int i = 0; i < depth; ++i) out += indent;
+  };
   for (size_t i = 0; i < compact.size(); ++i) {
     char c = compact[i];
     if (in_string) {

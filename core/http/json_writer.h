@@ -34,8 +34,9 @@ class JsonWriter {
   bool after_key_ = false;
 };
 
-// Re-indents compact JSON with 4 spaces and a trailing newline (Consul's ?pretty).
-std::string prettyJson(std::string_view compact);
+// Re-indents compact JSON, one `indent` per level, with a trailing newline (Consul's ?pretty uses
+// 4 spaces; `consul kv export` uses a tab).
+std::string prettyJson(std::string_view compact, std::string_view indent = "    ");
 
 // Standard base64 with padding.
 std::string base64Encode(std::string_view bytes);

@@ -1,0 +1,208 @@
+#include "agent/cli/config_file.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <sstream>
+#include <string_view>
+
+#include "agent/cli/flag_set.h"
+#include "core/base/duration.h"
+
+namespace cairn::agent {
+namespace {
+
+namespace fs = std::filesystem;
+using Setter = std::function<Status(const YAML::Node&, AgentConfig&)>;
+struct Key {
+  std::string_view name;
+  Setter set;
+};
+
+Status expected(const char* what, const YAML::Node& n) {
+  if (!n.IsScalar()) return invalidArgument(std::string("expected ") + what);
+  return invalidArgument(std::string("expected ") + what + ", got " + cli::goQuote(n.Scalar()));
+}
+
+Status read(const YAML::Node& n, std::string* out) {
+  if (!n.IsScalar()) return expected("a string", n);
+  *out = n.Scalar();
+  return Status::ok();
+}
+
+Status read(const YAML::Node& n, bool* out) {
+  if (!n.IsScalar() || !YAML::convert<bool>::decode(n, *out)) return expected("true or false", n);
+  return Status::ok();
+}
+
+Status read(const YAML::Node& n, int* out) {
+  auto v = n.IsScalar() ? cli::parseGoInt(n.Scalar()) : StatusOr<int64_t>(invalidArgument(""));
+  if (!v.isOk() || *v < std::numeric_limits<int>::min() || *v > std::numeric_limits<int>::max()) {
+    return expected("an integer", n);
+  }
+  *out = static_cast<int>(*v);
+  return Status::ok();
+}
+
+Status read(const YAML::Node& n, uint64_t* out) {
+  auto v = n.IsScalar() ? cli::parseGoUint(n.Scalar()) : StatusOr<uint64_t>(invalidArgument(""));
+  if (!v.isOk()) return expected("a non-negative integer", n);
+  *out = *v;
+  return Status::ok();
+}
+
+Status read(const YAML::Node& n, std::vector<std::string>* out) {
+  if (!n.IsSequence()) return invalidArgument("expected a list of strings");
+  for (const YAML::Node& item : n) {
+    if (!item.IsScalar()) return invalidArgument("expected a list of strings");
+    out->push_back(item.Scalar());
+  }
+  return Status::ok();
+}
+
+template <typename T>
+Setter field(T AgentConfig::*member) {
+  return [member](const YAML::Node& n, AgentConfig& c) { return read(n, &(c.*member)); };
+}
+
+Status readDuration(const YAML::Node& n, AgentConfig& c) {
+  auto d = n.IsScalar() ? parseGoDuration(n.Scalar()) : StatusOr<Nanos>(invalidArgument(""));
+  if (!d.isOk() || d->count() < 0) return expected("a duration like \"10s\"", n);
+  c.session_ttl_min_ns = d->count();
+  return Status::ok();
+}
+
+Status applyMap(const YAML::Node& map, const std::vector<Key>& keys, const std::string& prefix,
+                AgentConfig& c);
+
+Setter nested(const std::vector<Key>* keys, std::string prefix) {
+  return [keys, prefix](const YAML::Node& n, AgentConfig& c) {
+    if (!n.IsMap()) return invalidArgument("key \"" + prefix + "\": expected a map");
+    return applyMap(n, *keys, prefix + ".", c);
+  };
+}
+
+const std::vector<Key>& portKeys() {
+  static const std::vector<Key> keys = {
+      {"http", field(&AgentConfig::http_port)},
+      {"dns", field(&AgentConfig::dns_port)},
+      {"server", field(&AgentConfig::server_port)},
+      {"grpc", field(&AgentConfig::grpc_port)},
+  };
+  return keys;
+}
+
+const std::vector<Key>& limitKeys() {
+  static const std::vector<Key> keys = {
+      {"kv_max_value_size", field(&AgentConfig::kv_max_value_size)},
+      {"txn_max_req_len", field(&AgentConfig::txn_max_req_len)},
+  };
+  return keys;
+}
+
+const std::vector<Key>& topKeys() {
+  static const std::vector<Key> keys = {
+      {"datacenter", field(&AgentConfig::datacenter)},
+      {"node_name", field(&AgentConfig::node_name)},
+      {"data_dir", field(&AgentConfig::data_dir)},
+      {"server", field(&AgentConfig::server)},
+      {"bootstrap", field(&AgentConfig::bootstrap)},
+      {"bootstrap_expect", field(&AgentConfig::bootstrap_expect)},
+      {"bind_addr", field(&AgentConfig::bind_addr)},
+      {"client_addr", field(&AgentConfig::client_addr)},
+      {"advertise_addr", field(&AgentConfig::advertise_addr)},
+      {"ports", nested(&portKeys(), "ports")},
+      {"log_level", field(&AgentConfig::log_level)},
+      {"retry_join", field(&AgentConfig::retry_join)},
+      {"pid_file", field(&AgentConfig::pid_file)},
+      {"leave_on_terminate", field(&AgentConfig::leave_on_terminate)},
+      {"session_ttl_min", readDuration},
+      {"limits", nested(&limitKeys(), "limits")},
+  };
+  return keys;
+}
+
+Status applyMap(const YAML::Node& map, const std::vector<Key>& keys, const std::string& prefix,
+                AgentConfig& c) {
+  for (const auto& entry : map) {
+    std::string name = entry.first.IsScalar() ? entry.first.Scalar() : "<non-scalar key>";
+    auto key = std::find_if(keys.begin(), keys.end(), [&](const Key& k) { return k.name == name; });
+    if (key == keys.end()) return invalidArgument("unknown key \"" + prefix + name + "\"");
+    Status s = key->set(entry.second, c);
+    if (s.isOk()) continue;
+    // Nested maps report their own key path.
+    if (s.message().rfind("key \"", 0) == 0 || s.message().rfind("unknown key", 0) == 0) return s;
+    return invalidArgument("key \"" + prefix + name + "\": " + s.message());
+  }
+  return Status::ok();
+}
+
+std::string extensionOf(const std::string& path) {
+  std::string ext = fs::path(path).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char ch) {
+    return static_cast<char>(std::tolower(ch));
+  });
+  return ext;
+}
+
+}  // namespace
+
+Status applyConfigText(const std::string& text, const std::string& origin, AgentConfig& config) {
+  try {
+    YAML::Node root = YAML::Load(text);
+    if (root.IsNull()) return Status::ok();
+    if (!root.IsMap()) return invalidArgument(origin + ": expected a map of config keys");
+    AgentConfig updated = config;
+    Status s = applyMap(root, topKeys(), "", updated);
+    if (!s.isOk()) return invalidArgument(origin + ": " + s.message());
+    config = std::move(updated);
+    return Status::ok();
+  } catch (const YAML::Exception& e) {
+    return invalidArgument(origin + ": cannot parse: " + e.what());
+  } catch (const std::exception& e) {
+    return invalidArgument(origin + ": " + e.what());
+  }
+}
+
+Status applyConfigFile(const std::string& path, AgentConfig& config) {
+  std::string origin = "config file " + path;
+  std::string ext = extensionOf(path);
+  if (ext == ".hcl") {
+    return invalidArgument(origin + ": HCL config files are not supported; write it as JSON "
+                           "(.json) or YAML (.yaml, .yml)");
+  }
+  if (ext != ".json" && ext != ".yaml" && ext != ".yml") {
+    return invalidArgument(origin + ": unknown format: the name must end in .json, .yaml or .yml");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return invalidArgument(origin + ": " + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return invalidArgument(origin + ": read error");
+  return applyConfigText(text.str(), origin, config);
+}
+
+StatusOr<std::vector<std::string>> listConfigDir(const std::string& dir) {
+  std::error_code ec;
+  std::vector<std::string> files;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    std::string ext = extensionOf(it->path().string());
+    if (ext == ".hcl") {
+      return invalidArgument("config dir " + dir + ": " + it->path().filename().string() +
+                             ": HCL config files are not supported; use JSON or YAML");
+    }
+    if (ext == ".json" || ext == ".yaml" || ext == ".yml") files.push_back(it->path().string());
+  }
+  if (ec) return invalidArgument("config dir " + dir + ": " + ec.message());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+}  // namespace cairn::agent
