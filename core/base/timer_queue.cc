@@ -45,7 +45,9 @@ void TimerQueue::run() {
     }
     auto first = timers_.begin();
     if (first->first > std::chrono::steady_clock::now()) {
-      cv_.wait_until(lock, first->first);
+      // Copy: cancel() may erase this node while the lock is released inside wait_until().
+      SteadyTime next = first->first;
+      cv_.wait_until(lock, next);
       continue;
     }
     std::function<void()> fn = std::move(first->second.second);

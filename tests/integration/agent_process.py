@@ -9,6 +9,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.parse
@@ -65,6 +66,9 @@ class Agent:
             return False
 
     def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is not None and self.proc.returncode != 0:
+            print(f"agent on port {self.port} died with {self.proc.returncode}:\n{self.logs()}",
+                  file=sys.stderr)
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(sig)
             try:

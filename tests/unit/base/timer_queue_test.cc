@@ -56,3 +56,24 @@ TEST(TimerQueue, DestroyingDropsPendingTimers) {
 
 }  // namespace
 }  // namespace cairn
+
+namespace cairn {
+namespace {
+
+// Regression: cancelling the earliest timer while the queue thread waits for it must not touch
+// freed memory (run under ASan).
+TEST(TimerQueue, CancellingTheTimerBeingWaitedForIsSafe) {
+  TimerQueue timers;
+  for (int i = 0; i < 200; ++i) {
+    auto id = timers.schedule(std::chrono::steady_clock::now() + std::chrono::milliseconds(50),
+                              [] {});
+    std::this_thread::yield();
+    EXPECT_TRUE(timers.cancel(id));
+  }
+  std::promise<void> done;
+  timers.schedule(std::chrono::steady_clock::now(), [&] { done.set_value(); });
+  EXPECT_EQ(done.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
+}
+
+}  // namespace
+}  // namespace cairn
