@@ -1,214 +1,232 @@
 #include "agent/config.h"
 
 #include <unistd.h>
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <filesystem>
-#include <regex>
+#include <cctype>
+#include <functional>
+#include <limits>
+#include <type_traits>
 
-#include "agent/flags.h"
-#include "core/base/duration.h"
+#include "agent/cli/config_file.h"
+#include "agent/cli/flag_set.h"
 #include "core/base/logging.h"
 
 namespace cairn::agent {
 namespace {
 
-namespace fs = std::filesystem;
+using Op = std::function<void(AgentConfig&)>;
 
-// Where the config files and directories named on the command line are collected.
-struct FileFlags {
-  std::vector<std::string> files;
-  std::vector<std::string> dirs;
+// The flags as given: config sources in order, and the field assignments to apply after them.
+struct ParsedFlags {
+  bool dev = false;
+  struct Source {
+    bool is_dir;
+    std::string path;
+  };
+  std::vector<Source> sources;
+  std::vector<Op> ops;
 };
 
-void defineFlags(FlagSet& f, AgentConfig& c, FileFlags& files) {
-  f.boolFlag("dev", &c.dev);
-  f.boolFlag("server", &c.server);
-  f.boolFlag("bootstrap", &c.bootstrap);
-  f.intFlag("bootstrap-expect", &c.bootstrap_expect);
-  f.stringFlag("node", &c.node_name);
-  f.stringFlag("datacenter", &c.datacenter);
-  f.stringFlag("data-dir", &c.data_dir);
-  f.listFlag("config-file", &files.files);
-  f.listFlag("config-dir", &files.dirs);
-  f.stringFlag("bind", &c.bind_addr);
-  f.stringFlag("client", &c.client_addr);
-  f.stringFlag("advertise", &c.advertise_addr);
-  f.intFlag("http-port", &c.http_port);
-  f.intFlag("dns-port", &c.dns_port);
-  f.intFlag("server-port", &c.server_port);
-  f.intFlag("grpc-port", &c.grpc_port);
-  f.stringFlag("pid-file", &c.pid_file);
-  f.stringFlag("log-level", &c.log_level);
-  f.listFlag("retry-join", &c.retry_join);
+Status parseValue(std::string_view text, std::string* out) {
+  *out = std::string(text);
+  return Status::ok();
+}
+
+Status parseValue(std::string_view text, bool* out) {
+  return cli::parseGoBool(text, out) ? Status::ok() : invalidArgument("parse error");
+}
+
+Status parseValue(std::string_view text, int* out) {
+  auto n = cli::parseGoInt(text);
+  if (!n.isOk()) return n.status();
+  if (*n < std::numeric_limits<int>::min() || *n > std::numeric_limits<int>::max()) {
+    return invalidArgument("value out of range");
+  }
+  *out = static_cast<int>(*n);
+  return Status::ok();
 }
 
 template <typename T>
-Status read(const YAML::Node& node, const std::string& key, T& out) {
-  try {
-    out = node.as<T>();
+void addField(cli::FlagSet& fs, std::string name, T AgentConfig::*member, std::string usage,
+              ParsedFlags& p) {
+  constexpr bool kIsBool = std::is_same_v<T, bool>;
+  const char* value_name = kIsBool ? "" : std::is_same_v<T, int> ? "int" : "string";
+  auto setter = [member, &p](std::string_view text) -> Status {
+    T value{};
+    CAIRN_RETURN_IF_ERROR(parseValue(text, &value));
+    p.ops.push_back([member, value](AgentConfig& c) { c.*member = value; });
     return Status::ok();
-  } catch (const YAML::Exception&) {
-    return invalidArgument("invalid value for \"" + key + "\"");
-  }
+  };
+  fs.add(std::move(name), value_name, std::move(usage), setter, kIsBool);
 }
 
-Status applyPorts(const YAML::Node& ports, AgentConfig& c) {
-  if (!ports.IsMap()) return invalidArgument("\"ports\" must be an object");
-  for (const auto& kv : ports) {
-    std::string key = kv.first.as<std::string>();
-    int* target = key == "http" ? &c.http_port : key == "dns" ? &c.dns_port
-                : key == "server" ? &c.server_port : key == "grpc" ? &c.grpc_port : nullptr;
-    if (!target) return invalidArgument("unknown key \"ports." + key + "\"");
-    CAIRN_RETURN_IF_ERROR(read(kv.second, "ports." + key, *target));
-  }
-  return Status::ok();
+void addSourceFlags(cli::FlagSet& fs, ParsedFlags& p) {
+  fs.add("config-file", "path", "A JSON or YAML config file; repeatable, read in order.",
+         [&p](std::string_view v) {
+           p.sources.push_back({false, std::string(v)});
+           return Status::ok();
+         });
+  fs.add("config-dir", "path",
+         "A directory of *.json, *.yaml and *.yml config files, read in lexical order; repeatable.",
+         [&p](std::string_view v) {
+           p.sources.push_back({true, std::string(v)});
+           return Status::ok();
+         });
+  fs.add(
+      "retry-join", "address", "Address of a server to join; repeatable.",
+      [&p](std::string_view v) {
+        p.ops.push_back([addr = std::string(v)](AgentConfig& c) { c.retry_join.push_back(addr); });
+        return Status::ok();
+      });
 }
 
-Status applyLimits(const YAML::Node& limits, AgentConfig& c) {
-  if (!limits.IsMap()) return invalidArgument("\"limits\" must be an object");
-  for (const auto& kv : limits) {
-    std::string key = kv.first.as<std::string>();
-    if (key == "kv_max_value_size") {
-      CAIRN_RETURN_IF_ERROR(read(kv.second, "limits." + key, c.kv_max_value_size));
-    } else if (key == "txn_max_req_len") {
-      CAIRN_RETURN_IF_ERROR(read(kv.second, "limits." + key, c.txn_max_req_len));
-    } else {
-      return invalidArgument("unknown key \"limits." + key + "\"");
+void defineFlags(cli::FlagSet& fs, ParsedFlags& p) {
+  using C = AgentConfig;
+  fs.addBool("dev", &p.dev, "Development mode: a single in-memory-like server that bootstraps.");
+  addField(fs, "server", &C::server, "Run in server mode.", p);
+  addField(fs, "bootstrap", &C::bootstrap, "Bootstrap a single server without waiting.", p);
+  addField(fs, "bootstrap-expect", &C::bootstrap_expect, "Servers to wait for before bootstrap.",
+           p);
+  addField(fs, "node", &C::node_name, "Name of this node (default: the host name).", p);
+  addField(fs, "datacenter", &C::datacenter, "Datacenter of this agent (default: dc1).", p);
+  addField(fs, "data-dir", &C::data_dir, "Directory for the agent's state.", p);
+  addField(fs, "bind", &C::bind_addr, "Address for cluster (server RPC) traffic.", p);
+  addField(fs, "client", &C::client_addr, "Address for the HTTP and DNS interfaces.", p);
+  addField(fs, "advertise", &C::advertise_addr, "Address advertised to other nodes.", p);
+  addField(fs, "http-port", &C::http_port, "HTTP API port (default 8500).", p);
+  addField(fs, "dns-port", &C::dns_port, "DNS port (default 8600; -1 disables DNS).", p);
+  addField(fs, "server-port", &C::server_port, "Server RPC port (default 8300).", p);
+  addField(fs, "grpc-port", &C::grpc_port, "gRPC port (default 8502).", p);
+  addField(fs, "pid-file", &C::pid_file, "File to write the agent's PID to.", p);
+  addField(fs, "log-level", &C::log_level, "trace, debug, info, warn or error.", p);
+  addSourceFlags(fs, p);
+}
+
+Status applySources(const ParsedFlags& p, AgentConfig& c) {
+  for (const auto& source : p.sources) {
+    if (!source.is_dir) {
+      CAIRN_RETURN_IF_ERROR(applyConfigFile(source.path, c));
+      continue;
     }
+    auto files = listConfigDir(source.path);
+    if (!files.isOk()) return files.status();
+    for (const std::string& file : *files) CAIRN_RETURN_IF_ERROR(applyConfigFile(file, c));
   }
   return Status::ok();
 }
 
-Status applyRetryJoin(const YAML::Node& node, AgentConfig& c) {
-  std::vector<std::string> list;
-  if (node.IsScalar()) list.push_back(node.as<std::string>());
-  else CAIRN_RETURN_IF_ERROR(read(node, "retry_join", list));
-  c.retry_join.insert(c.retry_join.end(), list.begin(), list.end());
-  return Status::ok();
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  return s;
 }
 
-Status applySessionTtlMin(const YAML::Node& node, AgentConfig& c) {
-  std::string text;
-  CAIRN_RETURN_IF_ERROR(read(node, "session_ttl_min", text));
-  auto d = parseGoDuration(text);
-  if (!d.isOk()) return invalidArgument("invalid value for \"session_ttl_min\": " + d.status().message());
-  c.session_ttl_min_ns = d->count();
-  return Status::ok();
-}
-
-Status applyKey(const std::string& key, const YAML::Node& v, AgentConfig& c) {
-  if (key == "datacenter") return read(v, key, c.datacenter);
-  if (key == "node_name") return read(v, key, c.node_name);
-  if (key == "data_dir") return read(v, key, c.data_dir);
-  if (key == "server") return read(v, key, c.server);
-  if (key == "bootstrap") return read(v, key, c.bootstrap);
-  if (key == "bootstrap_expect") return read(v, key, c.bootstrap_expect);
-  if (key == "bind_addr") return read(v, key, c.bind_addr);
-  if (key == "client_addr") return read(v, key, c.client_addr);
-  if (key == "advertise_addr") return read(v, key, c.advertise_addr);
-  if (key == "log_level") return read(v, key, c.log_level);
-  if (key == "pid_file") return read(v, key, c.pid_file);
-  if (key == "leave_on_terminate") return read(v, key, c.leave_on_terminate);
-  if (key == "ports") return applyPorts(v, c);
-  if (key == "limits") return applyLimits(v, c);
-  if (key == "retry_join") return applyRetryJoin(v, c);
-  if (key == "session_ttl_min") return applySessionTtlMin(v, c);
-  return invalidArgument("unknown key \"" + key + "\"");
-}
-
-Status applyFile(const std::string& path, AgentConfig& c) {
-  std::string ext = fs::path(path).extension().string();
-  if (ext == ".hcl") return invalidArgument(path + ": HCL is not supported; use JSON or YAML");
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(path);  // yaml-cpp reads JSON as well.
-  } catch (const YAML::Exception& e) {
-    return invalidArgument(path + ": " + e.what());
-  }
-  if (root.IsNull()) return Status::ok();
-  if (!root.IsMap()) return invalidArgument(path + ": the top level must be an object");
-  for (const auto& kv : root) {
-    Status s = applyKey(kv.first.as<std::string>(), kv.second, c);
-    if (!s.isOk()) return invalidArgument(path + ": " + s.message());
-  }
-  return Status::ok();
-}
-
-Status applyDir(const std::string& dir, AgentConfig& c) {
-  std::error_code ec;
-  std::vector<std::string> files;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    std::string ext = entry.path().extension().string();
-    if (entry.is_regular_file() && (ext == ".json" || ext == ".yaml" || ext == ".yml" || ext == ".hcl")) {
-      files.push_back(entry.path().string());
-    }
-  }
-  if (ec) return invalidArgument("config dir " + dir + ": " + ec.message());
-  std::sort(files.begin(), files.end());
-  for (const auto& f : files) CAIRN_RETURN_IF_ERROR(applyFile(f, c));
-  return Status::ok();
-}
-
-Status validatePort(const char* name, int port, bool may_disable) {
-  if ((port >= 1 && port <= 65535) || (may_disable && port == -1)) return Status::ok();
-  return invalidArgument(std::string(name) + " must be between 1 and 65535" +
-                         (may_disable ? " (or -1 to disable)" : "") + ", got " + std::to_string(port));
-}
-
-Status validate(AgentConfig& c) {
-  CAIRN_RETURN_IF_ERROR(validatePort("http port", c.http_port, false));
-  CAIRN_RETURN_IF_ERROR(validatePort("dns port", c.dns_port, true));
-  CAIRN_RETURN_IF_ERROR(validatePort("server port", c.server_port, false));
-  CAIRN_RETURN_IF_ERROR(validatePort("grpc port", c.grpc_port, true));
-  if (c.bootstrap_expect < 0) return invalidArgument("bootstrap_expect must not be negative");
-  if (c.bootstrap && c.bootstrap_expect > 0 && !c.dev) {
-    return invalidArgument("bootstrap and bootstrap_expect are mutually exclusive");
-  }
-  if (c.dev && c.bootstrap_expect > 0) return invalidArgument("-dev cannot be used with -bootstrap-expect");
-  std::transform(c.datacenter.begin(), c.datacenter.end(), c.datacenter.begin(), ::tolower);
-  if (!std::regex_match(c.datacenter, std::regex("[a-z0-9_-]+"))) {
-    return invalidArgument("datacenter name \"" + c.datacenter +
-                           "\" may only contain letters, digits, '_' and '-'");
-  }
-  LogLevel level;
-  if (!parseLogLevel(c.log_level, level)) return invalidArgument("invalid log level \"" + c.log_level + "\"");
-  return Status::ok();
-}
-
-void applyDefaults(AgentConfig& c) {
-  if (c.dev) c.server = c.bootstrap = true;
+void applyDefaults(bool dev, AgentConfig& c) {
+  if (dev) c.server = c.bootstrap = true;
+  c.dev = dev;
+  c.datacenter = lower(c.datacenter);
+  c.log_level = lower(c.log_level);
   if (c.node_name.empty()) {
     char host[256] = {};
-    gethostname(host, sizeof host - 1);
-    c.node_name = host;
+    if (gethostname(host, sizeof host - 1) == 0) c.node_name = host;
   }
-  if (c.advertise_addr.empty()) c.advertise_addr = c.bind_addr == "0.0.0.0" ? "127.0.0.1" : c.bind_addr;
+  if (c.advertise_addr.empty()) {
+    bool any = c.bind_addr == "0.0.0.0" || c.bind_addr == "::" || c.bind_addr == "[::]";
+    c.advertise_addr = any ? "127.0.0.1" : c.bind_addr;
+  }
+}
+
+Status checkPort(int port, const char* key, const char* flag, bool may_disable) {
+  if ((port >= 1 && port <= 65535) || (may_disable && port == -1)) return Status::ok();
+  return invalidArgument(std::string(key) + " (" + flag + ") must be in 1..65535" +
+                         (may_disable ? " or -1 to disable" : "") + ", got " +
+                         std::to_string(port));
+}
+
+Status validatePorts(const AgentConfig& c) {
+  CAIRN_RETURN_IF_ERROR(checkPort(c.http_port, "ports.http", "-http-port", false));
+  CAIRN_RETURN_IF_ERROR(checkPort(c.dns_port, "ports.dns", "-dns-port", true));
+  CAIRN_RETURN_IF_ERROR(checkPort(c.server_port, "ports.server", "-server-port", false));
+  return checkPort(c.grpc_port, "ports.grpc", "-grpc-port", false);
+}
+
+Status validateBootstrap(const AgentConfig& c) {
+  if (c.bootstrap_expect < 0) {
+    return invalidArgument("bootstrap_expect (-bootstrap-expect) must be >= 0, got " +
+                           std::to_string(c.bootstrap_expect));
+  }
+  if (c.dev && c.bootstrap_expect > 0) {
+    return invalidArgument("-dev cannot be combined with bootstrap_expect (-bootstrap-expect)");
+  }
+  if (c.bootstrap && c.bootstrap_expect > 0) {
+    return invalidArgument(
+        "bootstrap (-bootstrap) and bootstrap_expect (-bootstrap-expect) are "
+        "mutually exclusive");
+  }
+  if ((c.bootstrap || c.bootstrap_expect > 0) && !c.server) {
+    return invalidArgument(std::string(c.bootstrap ? "bootstrap" : "bootstrap_expect") +
+                           " requires server mode (-server or \"server\": true)");
+  }
+  return Status::ok();
+}
+
+Status validateNames(const AgentConfig& c) {
+  bool dc_ok = !c.datacenter.empty() &&
+               std::all_of(c.datacenter.begin(), c.datacenter.end(), [](unsigned char ch) {
+                 return std::isalnum(ch) || ch == '_' || ch == '-';
+               });
+  if (!dc_ok) {
+    return invalidArgument("datacenter " + cli::goQuote(c.datacenter) +
+                           " is invalid: use only [A-Za-z0-9_-] (it is lowercased)");
+  }
+  LogLevel level;
+  if (!parseLogLevel(c.log_level, level)) {
+    return invalidArgument("log_level (-log-level) " + cli::goQuote(c.log_level) +
+                           " is invalid: use trace, debug, info, warn, err or error");
+  }
+  if (c.node_name.empty()) return invalidArgument("node_name (-node) cannot be empty");
+  if (c.data_dir.empty() && !c.dev) {
+    return invalidArgument("data_dir (-data-dir) is required unless -dev is set");
+  }
+  return Status::ok();
 }
 
 }  // namespace
 
-StatusOr<AgentConfig> loadAgentConfig(const std::vector<std::string>& args) {
-  // Pass 1 finds the config files; files are applied first, then the flags again on top.
-  AgentConfig scratch;
-  FileFlags files;
-  FlagSet first;
-  defineFlags(first, scratch, files);
-  auto rest = first.parse(args);
-  if (!rest.isOk()) return rest.status();
-  if (!rest->empty()) return invalidArgument("unexpected argument: " + rest->front());
+std::string agentFlagsUsage() {
+  cli::FlagSet fs;
+  ParsedFlags p;
+  defineFlags(fs, p);
+  return fs.usage();
+}
 
-  AgentConfig config;
-  for (const auto& f : files.files) CAIRN_RETURN_IF_ERROR(applyFile(f, config));
-  for (const auto& d : files.dirs) CAIRN_RETURN_IF_ERROR(applyDir(d, config));
-  FileFlags ignored;
-  FlagSet second;
-  defineFlags(second, config, ignored);
-  if (auto again = second.parse(args); !again.isOk()) return again.status();
-  applyDefaults(config);
-  CAIRN_RETURN_IF_ERROR(validate(config));
-  return config;
+StatusOr<AgentConfig> loadAgentConfig(const std::vector<std::string>& args, bool* help) {
+  cli::FlagSet fs;
+  ParsedFlags p;
+  defineFlags(fs, p);
+  CAIRN_RETURN_IF_ERROR(fs.parse(args));
+  if (fs.helpRequested()) {
+    if (help != nullptr) *help = true;
+    return invalidArgument("flag: help requested");
+  }
+  if (!fs.args().empty()) {
+    return invalidArgument("unexpected argument: " + cli::goQuote(fs.args().front()) +
+                           " (cairn agent takes only flags)");
+  }
+  AgentConfig c;
+  if (p.dev) c.bind_addr = "127.0.0.1";
+  CAIRN_RETURN_IF_ERROR(applySources(p, c));
+  for (const Op& op : p.ops) op(c);
+  applyDefaults(p.dev, c);
+  CAIRN_RETURN_IF_ERROR(validatePorts(c));
+  CAIRN_RETURN_IF_ERROR(validateBootstrap(c));
+  CAIRN_RETURN_IF_ERROR(validateNames(c));
+  return c;
+}
+
+StatusOr<AgentConfig> loadAgentConfig(const std::vector<std::string>& args) {
+  return loadAgentConfig(args, nullptr);
 }
 
 }  // namespace cairn::agent

@@ -40,5 +40,10 @@ struct AgentConfig {
 // Parses `cairn agent` arguments (without the leading "agent"), reading every -config-file and
 // -config-dir given, then applying flags. Errors name the offending flag, file or key.
 StatusOr<AgentConfig> loadAgentConfig(const std::vector<std::string>& args);
+// As above; when the arguments ask for help (-h, -help) sets *help and returns an error.
+StatusOr<AgentConfig> loadAgentConfig(const std::vector<std::string>& args, bool* help);
+
+// The flags of `cairn agent`, one entry per flag, for `cairn agent -h`.
+std::string agentFlagsUsage();
 
 }  // namespace cairn::agent

@@ -1,6 +1,15 @@
-// The `cairn` binary: agent, CLI and version in one executable.
+// The `cairn` binary: `cairn agent` runs the agent; every other command is a client of one.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "agent/agent_server.h"
 #include "agent/cli/commands.h"
 
 int main(int argc, char** argv) {
-  return cairn::agent::cli::run(std::vector<std::string>(argv + 1, argv + argc));
+  std::vector<std::string> args(argv + 1, argv + argc);
+  cairn::cli::CliIo io{std::cin, std::cout, std::cerr, cairn::cli::processEnv()};
+  return cairn::cli::runCli(args, io, [](const cairn::agent::AgentConfig& config) {
+    return cairn::agent::runAgent(config);
+  });
 }

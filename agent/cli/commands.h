@@ -1,17 +1,29 @@
 #pragma once
-// The `cairn` subcommands. Each takes the arguments after its name and returns the exit code.
+// The `cairn` command line: `cairn agent`, `cairn version`, `cairn kv ...`. Each command returns
+// the process exit code (0 success, 1 error or usage error) and writes only to its CliIo.
 
+#include <functional>
 #include <string>
 #include <vector>
 
-namespace cairn::agent::cli {
+#include "agent/cli/cli_common.h"
+#include "agent/config.h"
 
-int run(const std::vector<std::string>& args);  // dispatches on args[0]
+namespace cairn::cli {
 
-int kvPut(const std::vector<std::string>& args);
-int kvGet(const std::vector<std::string>& args);
-int kvDelete(const std::vector<std::string>& args);
-int kvExport(const std::vector<std::string>& args);
-int kvImport(const std::vector<std::string>& args);
+// Runs the agent in the foreground (agent::runAgent in the binary; a fake in tests).
+using AgentRunner = std::function<int(const agent::AgentConfig&)>;
 
-}  // namespace cairn::agent::cli
+// Dispatches argv[1..] to a command.
+int runCli(const std::vector<std::string>& args, CliIo& io, const AgentRunner& run_agent);
+
+int runAgentCommand(const std::vector<std::string>& args, CliIo& io, const AgentRunner& run_agent);
+int runVersion(const std::vector<std::string>& args, CliIo& io);
+int runKv(const std::vector<std::string>& args, CliIo& io);
+int runKvPut(const std::vector<std::string>& args, CliIo& io);
+int runKvGet(const std::vector<std::string>& args, CliIo& io);
+int runKvDelete(const std::vector<std::string>& args, CliIo& io);
+int runKvExport(const std::vector<std::string>& args, CliIo& io);
+int runKvImport(const std::vector<std::string>& args, CliIo& io);
+
+}  // namespace cairn::cli

@@ -19,11 +19,17 @@ namespace cairn::agent {
 namespace {
 
 namespace fs = std::filesystem;
-using Setter = std::function<Status(const YAML::Node&, AgentConfig&)>;
+// Applies one key's value; `path` is the key's dotted name for error messages.
+using Setter = std::function<Status(const YAML::Node&, const std::string& path, AgentConfig&)>;
 struct Key {
   std::string_view name;
   Setter set;
 };
+
+Status keyError(const std::string& path, const Status& s) {
+  if (s.isOk()) return s;
+  return invalidArgument("key \"" + path + "\": " + s.message());
+}
 
 Status expected(const char* what, const YAML::Node& n) {
   if (!n.IsScalar()) return invalidArgument(std::string("expected ") + what);
@@ -68,12 +74,14 @@ Status read(const YAML::Node& n, std::vector<std::string>* out) {
 
 template <typename T>
 Setter field(T AgentConfig::*member) {
-  return [member](const YAML::Node& n, AgentConfig& c) { return read(n, &(c.*member)); };
+  return [member](const YAML::Node& n, const std::string& path, AgentConfig& c) {
+    return keyError(path, read(n, &(c.*member)));
+  };
 }
 
-Status readDuration(const YAML::Node& n, AgentConfig& c) {
+Status readDuration(const YAML::Node& n, const std::string& path, AgentConfig& c) {
   auto d = n.IsScalar() ? parseGoDuration(n.Scalar()) : StatusOr<Nanos>(invalidArgument(""));
-  if (!d.isOk() || d->count() < 0) return expected("a duration like \"10s\"", n);
+  if (!d.isOk() || d->count() < 0) return keyError(path, expected("a duration like \"10s\"", n));
   c.session_ttl_min_ns = d->count();
   return Status::ok();
 }
@@ -81,10 +89,10 @@ Status readDuration(const YAML::Node& n, AgentConfig& c) {
 Status applyMap(const YAML::Node& map, const std::vector<Key>& keys, const std::string& prefix,
                 AgentConfig& c);
 
-Setter nested(const std::vector<Key>* keys, std::string prefix) {
-  return [keys, prefix](const YAML::Node& n, AgentConfig& c) {
-    if (!n.IsMap()) return invalidArgument("key \"" + prefix + "\": expected a map");
-    return applyMap(n, *keys, prefix + ".", c);
+Setter nested(const std::vector<Key>* keys) {
+  return [keys](const YAML::Node& n, const std::string& path, AgentConfig& c) {
+    if (!n.IsMap()) return keyError(path, invalidArgument("expected a map"));
+    return applyMap(n, *keys, path + ".", c);
   };
 }
 
@@ -117,13 +125,13 @@ const std::vector<Key>& topKeys() {
       {"bind_addr", field(&AgentConfig::bind_addr)},
       {"client_addr", field(&AgentConfig::client_addr)},
       {"advertise_addr", field(&AgentConfig::advertise_addr)},
-      {"ports", nested(&portKeys(), "ports")},
+      {"ports", nested(&portKeys())},
       {"log_level", field(&AgentConfig::log_level)},
       {"retry_join", field(&AgentConfig::retry_join)},
       {"pid_file", field(&AgentConfig::pid_file)},
       {"leave_on_terminate", field(&AgentConfig::leave_on_terminate)},
       {"session_ttl_min", readDuration},
-      {"limits", nested(&limitKeys(), "limits")},
+      {"limits", nested(&limitKeys())},
   };
   return keys;
 }
@@ -134,20 +142,15 @@ Status applyMap(const YAML::Node& map, const std::vector<Key>& keys, const std::
     std::string name = entry.first.IsScalar() ? entry.first.Scalar() : "<non-scalar key>";
     auto key = std::find_if(keys.begin(), keys.end(), [&](const Key& k) { return k.name == name; });
     if (key == keys.end()) return invalidArgument("unknown key \"" + prefix + name + "\"");
-    Status s = key->set(entry.second, c);
-    if (s.isOk()) continue;
-    // Nested maps report their own key path.
-    if (s.message().rfind("key \"", 0) == 0 || s.message().rfind("unknown key", 0) == 0) return s;
-    return invalidArgument("key \"" + prefix + name + "\": " + s.message());
+    CAIRN_RETURN_IF_ERROR(key->set(entry.second, prefix + name, c));
   }
   return Status::ok();
 }
 
 std::string extensionOf(const std::string& path) {
   std::string ext = fs::path(path).extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char ch) {
-    return static_cast<char>(std::tolower(ch));
-  });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
   return ext;
 }
 
@@ -174,7 +177,8 @@ Status applyConfigFile(const std::string& path, AgentConfig& config) {
   std::string origin = "config file " + path;
   std::string ext = extensionOf(path);
   if (ext == ".hcl") {
-    return invalidArgument(origin + ": HCL config files are not supported; write it as JSON "
+    return invalidArgument(origin +
+                           ": HCL config files are not supported; write it as JSON "
                            "(.json) or YAML (.yaml, .yml)");
   }
   if (ext != ".json" && ext != ".yaml" && ext != ".yml") {

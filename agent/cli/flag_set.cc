@@ -98,14 +98,17 @@ std::string goQuote(std::string_view text) {
 
 void FlagSet::add(std::string name, std::string value_name, std::string usage, Setter setter,
                   bool is_bool) {
-  flags_.push_back(Flag{std::move(name), std::move(value_name), std::move(usage),
-                        std::move(setter), is_bool, false});
+  flags_.push_back(Flag{std::move(name), std::move(value_name), std::move(usage), std::move(setter),
+                        is_bool, false});
 }
 
 void FlagSet::addBool(std::string name, bool* target, std::string usage) {
-  add(std::move(name), "", std::move(usage), [target](std::string_view v) {
-    return parseGoBool(v, target) ? Status::ok() : invalidArgument("parse error");
-  }, true);
+  add(
+      std::move(name), "", std::move(usage),
+      [target](std::string_view v) {
+        return parseGoBool(v, target) ? Status::ok() : invalidArgument("parse error");
+      },
+      true);
 }
 
 void FlagSet::addString(std::string name, std::string* target, std::string usage) {
@@ -115,8 +118,7 @@ void FlagSet::addString(std::string name, std::string* target, std::string usage
   });
 }
 
-void FlagSet::addStringList(std::string name, std::vector<std::string>* target,
-                            std::string usage) {
+void FlagSet::addStringList(std::string name, std::vector<std::string>* target, std::string usage) {
   add(std::move(name), "value", std::move(usage), [target](std::string_view v) {
     target->emplace_back(v);
     return Status::ok();

@@ -52,10 +52,12 @@ QueryFn getQuery(ApiContext& ctx, std::string key, bool raw) {
 }
 
 void kvGet(ApiContext& ctx, RequestPtr req, Responder respond) {
+  if (Status s = checkDatacenter(ctx, req->query); !s.isOk()) return respond(errorResponse(s));
   std::string key = keyOf(*req);
   const QueryParams& q = req->query;
   bool keys = q.has("keys"), recurse = q.has("recurse");
   if (key.empty() && !keys && !recurse) return respond(textResponse(400, "Missing key name"));
+  if (Status s = validateKvKey(key); !s.isOk()) return respond(errorResponse(s));
   auto opts = parseQueryOptions(q);
   if (!opts.isOk()) return respond(errorResponse(opts.status()));
   if (keys) {
@@ -101,6 +103,7 @@ void rejectSession(const std::string& session, Responder respond) {
 }
 
 void kvPut(ApiContext& ctx, RequestPtr req, Responder respond) {
+  if (Status s = checkDatacenter(ctx, req->query); !s.isOk()) return respond(errorResponse(s));
   std::string key = keyOf(*req);
   const QueryParams& q = req->query;
   if (key.empty()) return respond(textResponse(400, "Missing key name"));
@@ -124,6 +127,7 @@ void kvPut(ApiContext& ctx, RequestPtr req, Responder respond) {
 }
 
 void kvDelete(ApiContext& ctx, RequestPtr req, Responder respond) {
+  if (Status s = checkDatacenter(ctx, req->query); !s.isOk()) return respond(errorResponse(s));
   std::string key = keyOf(*req);
   const QueryParams& q = req->query;
   bool recurse = q.has("recurse");

@@ -61,6 +61,12 @@ void addGet(Router& router, std::string path, std::function<HttpResponse(const H
 
 }  // namespace
 
+Status checkDatacenter(const ApiContext& ctx, const QueryParams& query) {
+  auto dc = query.get("dc");
+  if (!dc || dc->empty() || *dc == ctx.agent.datacenter) return Status::ok();
+  return internalError("No path to datacenter");
+}
+
 HttpResponse errorResponse(const Status& status) {
   switch (status.code()) {
     case StatusCode::kInvalidArgument: return textResponse(400, status.message());

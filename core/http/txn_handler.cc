@@ -104,6 +104,7 @@ void serveReadOnlyTxn(ApiContext& ctx, RequestPtr req, v1::Txn txn, Responder re
 }
 
 void txnHandler(ApiContext& ctx, RequestPtr req, Responder respond) {
+  if (Status s = checkDatacenter(ctx, req->query); !s.isOk()) return respond(errorResponse(s));
   auto txn = decodeTxn(req->body, ctx.agent.kv_max_value_size);
   if (!txn.isOk()) return respond(errorResponse(txn.status()));
   ctx.metrics.countKvOperation("txn");

@@ -1,5 +1,6 @@
 #include "core/node/local_node.h"
 
+#include <algorithm>
 #include <chrono>
 
 namespace cairn::node {
@@ -46,7 +47,9 @@ void LocalNode::applyBatch(std::deque<Pending>& batch) {
   auto start = std::chrono::steady_clock::now();
   std::vector<store::LogEntry> entries;
   entries.reserve(batch.size());
-  uint64_t index = store_.appliedIndex();
+  // Index 1 is what an empty store reports (indexes are never 0), so the first write is 2, as
+  // with Raft, whose first entry is the configuration.
+  uint64_t index = std::max<uint64_t>(store_.appliedIndex(), 1);
   for (const auto& p : batch) entries.push_back({++index, &p.command});
   std::vector<store::TxnOutcome> outcomes = store_.apply(entries, /*sync=*/true);
   metrics_.observeApply(

@@ -60,7 +60,7 @@ OpResult doUnlock(KvTable& table, uint64_t index, const KvOp& op) {
 
 OpResult doGet(KvTable& table, const KvOp& op, bool or_empty) {
   std::optional<KvEntry> existing = table.get(op.key());
-  if (existing) return resultOf(*existing, !or_empty);
+  if (existing) return resultOf(*existing, true);
   if (!or_empty) return fail("key " + goQuote(op.key()) + " doesn't exist");
   KvEntry empty;
   empty.key = op.key();

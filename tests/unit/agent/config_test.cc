@@ -1,11 +1,12 @@
 #include "agent/config.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include "agent/flags.h"
+#include "agent/cli/config_file.h"
 
 namespace cairn::agent {
 namespace {
@@ -15,120 +16,274 @@ namespace fs = std::filesystem;
 class ConfigTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("cairn-config-test-" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
+    std::string pattern = (fs::temp_directory_path() / "cairn-config-test-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
   }
   void TearDown() override { fs::remove_all(dir_); }
+
   std::string write(const std::string& name, const std::string& text) {
-    auto path = dir_ / name;
+    fs::path path = dir_ / name;
     fs::create_directories(path.parent_path());
     std::ofstream(path) << text;
     return path.string();
   }
+  // Loads with -data-dir set, so tests need not repeat it.
+  StatusOr<AgentConfig> load(std::vector<std::string> args) {
+    args.insert(args.begin(), {"-data-dir", (dir_ / "data").string()});
+    return loadAgentConfig(args);
+  }
+  std::string error(std::vector<std::string> args) {
+    auto c = load(std::move(args));
+    return c.isOk() ? "<ok>" : c.status().message();
+  }
+
   fs::path dir_;
 };
 
-TEST(FlagSet, GoSyntaxVariants) {
-  FlagSet f;
-  bool dev = false;
-  int port = 0;
-  std::string name;
-  std::vector<std::string> joins;
-  f.boolFlag("dev", &dev);
-  f.intFlag("port", &port);
-  f.stringFlag("node", &name);
-  f.listFlag("join", &joins);
-  auto rest = f.parse({"-dev", "--port=12", "-node", "n1", "-join", "a", "--join", "b", "pos", "-x"});
-  ASSERT_TRUE(rest.isOk()) << rest.status().toString();
-  EXPECT_TRUE(dev);
-  EXPECT_EQ(port, 12);
-  EXPECT_EQ(name, "n1");
-  EXPECT_EQ(joins, (std::vector<std::string>{"a", "b"}));
-  EXPECT_EQ(*rest, (std::vector<std::string>{"pos", "-x"})) << "parsing stops at the first non-flag";
-  EXPECT_TRUE(f.wasSet("port"));
-  ASSERT_TRUE(f.parse({"-dev=false"}).isOk());
-  EXPECT_FALSE(dev);
-}
-
-TEST(FlagSet, ErrorsNameTheFlag) {
-  FlagSet f;
-  int port = 0;
-  f.intFlag("port", &port);
-  EXPECT_EQ(f.parse({"-nope"}).status().message(), "flag provided but not defined: -nope");
-  EXPECT_EQ(f.parse({"-port"}).status().message(), "flag needs an argument: -port");
-  EXPECT_NE(f.parse({"-port=abc"}).status().message().find("-port"), std::string::npos);
-}
-
-TEST_F(ConfigTest, DevDefaults) {
-  auto c = loadAgentConfig({"-dev"});
-  ASSERT_TRUE(c.isOk()) << c.status().toString();
-  EXPECT_TRUE(c->server && c->bootstrap);
-  EXPECT_EQ(c->http_port, 8500);
+TEST_F(ConfigTest, DefaultsMatchConsul) {
+  auto c = load({});
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  EXPECT_EQ(c->node_name, host);
   EXPECT_EQ(c->datacenter, "dc1");
-  EXPECT_FALSE(c->node_name.empty());
+  EXPECT_EQ(c->http_port, 8500);
+  EXPECT_EQ(c->dns_port, 8600);
+  EXPECT_EQ(c->bind_addr, "0.0.0.0");
   EXPECT_EQ(c->advertise_addr, "127.0.0.1");
+  EXPECT_FALSE(c->server);
+  EXPECT_EQ(c->session_ttl_min_ns, 10'000'000'000);
 }
 
-TEST_F(ConfigTest, JsonAndYamlFilesWithConsulKeysFlagsWin) {
-  auto json = write("a.json", R"({"datacenter":"East1","node_name":"n1","ports":{"http":9000,"dns":9600},
-      "limits":{"kv_max_value_size":1024},"session_ttl_min":"5s","retry_join":["x"]})");
-  auto yaml = write("b.yaml", "node_name: n2\nlog_level: debug\nretry_join: y\n");
-  auto c = loadAgentConfig({"-config-file", json, "-config-file=" + yaml, "-http-port", "9100", "-dev"});
-  ASSERT_TRUE(c.isOk()) << c.status().toString();
-  EXPECT_EQ(c->datacenter, "east1");
-  EXPECT_EQ(c->node_name, "n2") << "later files override earlier ones";
-  EXPECT_EQ(c->http_port, 9100) << "flags override files";
-  EXPECT_EQ(c->dns_port, 9600);
-  EXPECT_EQ(c->kv_max_value_size, 1024u);
-  EXPECT_EQ(c->session_ttl_min_ns, 5'000'000'000);
+TEST_F(ConfigTest, DevIsABootstrappedServerOnLoopback) {
+  auto c = loadAgentConfig({"-dev"});
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_TRUE(c->dev && c->server && c->bootstrap);
+  EXPECT_EQ(c->bind_addr, "127.0.0.1");
+  EXPECT_EQ(c->advertise_addr, "127.0.0.1");
+  EXPECT_TRUE(c->data_dir.empty());
+}
+
+TEST_F(ConfigTest, EveryFlagInEverySyntax) {
+  auto c = load({"-server",
+                 "--bootstrap-expect=3",
+                 "-node",
+                 "n1",
+                 "--datacenter",
+                 "EU-West_1",
+                 "-bind=10.0.0.5",
+                 "-client",
+                 "0.0.0.0",
+                 "-http-port=1",
+                 "-dns-port",
+                 "-1",
+                 "-server-port=2",
+                 "-grpc-port",
+                 "3",
+                 "-pid-file",
+                 "/tmp/p",
+                 "-log-level=DEBUG",
+                 "-retry-join",
+                 "a",
+                 "--retry-join=b"});
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_TRUE(c->server);
+  EXPECT_EQ(c->bootstrap_expect, 3);
+  EXPECT_EQ(c->node_name, "n1");
+  EXPECT_EQ(c->datacenter, "eu-west_1");
+  EXPECT_EQ(c->bind_addr, "10.0.0.5");
+  EXPECT_EQ(c->advertise_addr, "10.0.0.5");
+  EXPECT_EQ(c->client_addr, "0.0.0.0");
+  EXPECT_EQ(c->http_port, 1);
+  EXPECT_EQ(c->dns_port, -1);
+  EXPECT_EQ(c->server_port, 2);
+  EXPECT_EQ(c->grpc_port, 3);
+  EXPECT_EQ(c->pid_file, "/tmp/p");
   EXPECT_EQ(c->log_level, "debug");
+  EXPECT_EQ(c->retry_join, (std::vector<std::string>{"a", "b"}));
+}
+
+TEST_F(ConfigTest, JsonFileWithEveryKey) {
+  std::string f = write("a.json", R"({
+	"datacenter": "dc2", "node_name": "jn", "data_dir": "/d", "server": true,
+	"bootstrap_expect": 3, "bind_addr": "10.1.1.1", "client_addr": "127.0.0.2",
+	"advertise_addr": "10.9.9.9",
+	"ports": {"http": 18500, "dns": 18600, "server": 18300, "grpc": 18502},
+	"log_level": "warn", "retry_join": ["x", "y"], "pid_file": "/p",
+	"leave_on_terminate": true, "session_ttl_min": "1m30s",
+	"limits": {"kv_max_value_size": 1024, "txn_max_req_len": 2048}
+})");
+  auto c = loadAgentConfig({"-config-file", f});
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_EQ(c->datacenter, "dc2");
+  EXPECT_EQ(c->node_name, "jn");
+  EXPECT_EQ(c->data_dir, "/d");
+  EXPECT_TRUE(c->server);
+  EXPECT_EQ(c->bootstrap_expect, 3);
+  EXPECT_EQ(c->advertise_addr, "10.9.9.9");
+  EXPECT_EQ(c->client_addr, "127.0.0.2");
+  EXPECT_EQ(c->http_port, 18500);
+  EXPECT_EQ(c->dns_port, 18600);
+  EXPECT_EQ(c->server_port, 18300);
+  EXPECT_EQ(c->grpc_port, 18502);
+  EXPECT_EQ(c->log_level, "warn");
   EXPECT_EQ(c->retry_join, (std::vector<std::string>{"x", "y"}));
+  EXPECT_EQ(c->pid_file, "/p");
+  EXPECT_TRUE(c->leave_on_terminate);
+  EXPECT_EQ(c->session_ttl_min_ns, 90'000'000'000);
+  EXPECT_EQ(c->kv_max_value_size, 1024u);
+  EXPECT_EQ(c->txn_max_req_len, 2048u);
+}
+
+TEST_F(ConfigTest, YamlFile) {
+  std::string f = write("a.yaml",
+                        "server: true\nbootstrap: true\nports:\n  http: 9500\nretry_join:\n"
+                        "  - r1\nsession_ttl_min: 15s\n");
+  auto c = load({"-config-file=" + f});
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_TRUE(c->server && c->bootstrap);
+  EXPECT_EQ(c->http_port, 9500);
+  EXPECT_EQ(c->retry_join, std::vector<std::string>{"r1"});
+  EXPECT_EQ(c->session_ttl_min_ns, 15'000'000'000);
+}
+
+TEST_F(ConfigTest, LaterFilesThenFlagsWin) {
+  std::string a = write("a.json", R"({"node_name": "a", "datacenter": "a", "retry_join": ["1"]})");
+  std::string b = write("b.yml", "node_name: b\nretry_join: [\"2\"]\n");
+  auto c = load({"-config-file", a, "-node", "flag", "-config-file", b, "-retry-join", "3"});
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_EQ(c->node_name, "flag");
+  EXPECT_EQ(c->datacenter, "a");
+  EXPECT_EQ(c->retry_join, (std::vector<std::string>{"1", "2", "3"}));
+  auto d = load({"-config-file", b, "-config-file", a});
+  ASSERT_TRUE(d.isOk());
+  EXPECT_EQ(d->node_name, "a");
 }
 
 TEST_F(ConfigTest, ConfigDirIsReadInLexicalOrder) {
-  write("d/20.yml", "node_name: second\n");
-  write("d/10.json", R"({"node_name":"first","datacenter":"dcx"})");
-  write("d/ignored.txt", "garbage");
-  auto c = loadAgentConfig({"-dev", "-config-dir", (dir_ / "d").string()});
-  ASSERT_TRUE(c.isOk()) << c.status().toString();
-  EXPECT_EQ(c->node_name, "second");
-  EXPECT_EQ(c->datacenter, "dcx");
+  write("conf/20-b.yaml", "node_name: twenty\n");
+  write("conf/10-a.json", R"({"node_name": "ten", "datacenter": "ten"})");
+  write("conf/30-c.yml", "datacenter: thirty\n");
+  write("conf/notes.txt", "ignored: true\n");
+  write("conf/sub/99.json", R"({"bogus": 1})");
+  auto c = load({"-config-dir", (dir_ / "conf").string()});
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_EQ(c->node_name, "twenty");
+  EXPECT_EQ(c->datacenter, "thirty");
 }
 
-TEST_F(ConfigTest, BadConfigIsRejectedWithTheFileAndKey) {
-  struct Case {
-    std::string text, expect;
+TEST_F(ConfigTest, HclIsRejectedClearly) {
+  std::string f = write("a.hcl", "server = true\n");
+  EXPECT_NE(error({"-config-file", f}).find("HCL config files are not supported"),
+            std::string::npos);
+  write("d/a.hcl", "server = true\n");
+  std::string msg = error({"-config-dir", (dir_ / "d").string()});
+  EXPECT_NE(msg.find("a.hcl: HCL config files are not supported"), std::string::npos) << msg;
+  EXPECT_NE(error({"-config-file", write("a.toml", "")}).find("unknown format"), std::string::npos);
+}
+
+TEST_F(ConfigTest, UnknownKeysNameKeyAndFile) {
+  std::string f = write("u.json", R"({"server": true, "bogus_key": 1})");
+  EXPECT_EQ(error({"-config-file", f}), "config file " + f + ": unknown key \"bogus_key\"");
+  std::string g = write("u.yaml", "ports:\n  htp: 1\n");
+  EXPECT_EQ(error({"-config-file", g}), "config file " + g + ": unknown key \"ports.htp\"");
+  std::string h = write("u2.yaml", "limits:\n  nope: 1\n");
+  EXPECT_EQ(error({"-config-file", h}), "config file " + h + ": unknown key \"limits.nope\"");
+}
+
+TEST_F(ConfigTest, BadValuesNameKeyAndFile) {
+  auto msg = [&](const std::string& name, const std::string& text) {
+    return error({"-config-file", write(name, text)});
   };
-  for (const auto& [text, expect] : std::vector<Case>{
-           {R"({"bogus":1})", "unknown key \"bogus\""},
-           {R"({"ports":{"http":"x"}})", "ports.http"},
-           {R"({"ports":{"nope":1}})", "ports.nope"},
-           {R"({"session_ttl_min":"10y"})", "session_ttl_min"},
-           {"{", "a.json"},
-           {"[1,2]", "top level"}}) {
-    auto path = write("a.json", text);
-    auto c = loadAgentConfig({"-dev", "-config-file", path});
-    ASSERT_FALSE(c.isOk()) << text;
-    EXPECT_NE(c.status().message().find(expect), std::string::npos) << c.status().message();
-  }
-  auto hcl = write("c.hcl", "x = 1");
-  EXPECT_NE(loadAgentConfig({"-config-file", hcl}).status().message().find("HCL"), std::string::npos);
-  EXPECT_FALSE(loadAgentConfig({"-config-file", (dir_ / "missing.json").string()}).isOk());
+  EXPECT_NE(msg("a.json", R"({"ports": {"http": "x"}})")
+                .find("key \"ports.http\": expected an "
+                      "integer, got \"x\""),
+            std::string::npos);
+  EXPECT_NE(msg("b.json", R"({"server": "maybe"})").find("key \"server\": expected true or false"),
+            std::string::npos);
+  EXPECT_NE(msg("c.json", R"({"retry_join": "a"})").find("key \"retry_join\": expected a list"),
+            std::string::npos);
+  EXPECT_NE(msg("d.json", R"({"session_ttl_min": "10"})").find("key \"session_ttl_min\""),
+            std::string::npos);
+  EXPECT_NE(msg("e.json", R"({"ports": 1})").find("key \"ports\": expected a map"),
+            std::string::npos);
+  EXPECT_NE(msg("f.json", R"({"limits": {"kv_max_value_size": -1}})").find("non-negative"),
+            std::string::npos);
+  EXPECT_NE(msg("g.json", R"({"datacenter": ["x"]})").find("key \"datacenter\": expected a string"),
+            std::string::npos);
+  EXPECT_NE(msg("h.json", "[1, 2]").find("expected a map of config keys"), std::string::npos);
+  EXPECT_NE(msg("i.json", "{\"server\": ").find("cannot parse"), std::string::npos);
+  std::string missing = (dir_ / "missing.json").string();
+  EXPECT_EQ(error({"-config-file", missing}),
+            "config file " + missing + ": No such file or directory");
+  EXPECT_NE(error({"-config-dir", (dir_ / "nodir").string()}).find("config dir"),
+            std::string::npos);
 }
 
-TEST_F(ConfigTest, Validation) {
-  for (auto args : std::vector<std::vector<std::string>>{
-           {"-dev", "-http-port", "0"},
-           {"-dev", "-http-port", "70000"},
-           {"-dev", "-bootstrap-expect", "3"},
-           {"-server", "-bootstrap", "-bootstrap-expect", "3"},
-           {"-dev", "-datacenter", "bad dc"},
-           {"-dev", "-log-level", "loud"},
-           {"-dev", "stray"},
-           {"-nope"}}) {
-    EXPECT_FALSE(loadAgentConfig(args).isOk()) << args.back();
+TEST_F(ConfigTest, EmptyFileSetsNothing) {
+  auto c = load({"-config-file", write("empty.yaml", "")});
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_EQ(c->http_port, 8500);
+}
+
+TEST_F(ConfigTest, FailedFileLeavesNoPartialState) {
+  AgentConfig c;
+  EXPECT_FALSE(applyConfigText(R"({"node_name": "half", "bogus": 1})", "t", c).isOk());
+  EXPECT_TRUE(c.node_name.empty());
+}
+
+TEST_F(ConfigTest, PortValidation) {
+  EXPECT_EQ(error({"-http-port", "0"}), "ports.http (-http-port) must be in 1..65535, got 0");
+  EXPECT_EQ(error({"-http-port", "-1"}), "ports.http (-http-port) must be in 1..65535, got -1");
+  EXPECT_EQ(error({"-server-port", "65536"}),
+            "ports.server (-server-port) must be in 1..65535, got 65536");
+  EXPECT_EQ(error({"-grpc-port", "0"}), "ports.grpc (-grpc-port) must be in 1..65535, got 0");
+  EXPECT_EQ(error({"-dns-port", "-2"}),
+            "ports.dns (-dns-port) must be in 1..65535 or -1 to disable, got -2");
+  EXPECT_EQ(error({"-dns-port", "-1", "-http-port", "65535"}), "<ok>");
+}
+
+TEST_F(ConfigTest, BootstrapValidation) {
+  EXPECT_EQ(error({"-server", "-bootstrap-expect", "-1"}),
+            "bootstrap_expect (-bootstrap-expect) must be >= 0, got -1");
+  EXPECT_EQ(error({"-server", "-bootstrap", "-bootstrap-expect", "3"}),
+            "bootstrap (-bootstrap) and bootstrap_expect (-bootstrap-expect) are mutually "
+            "exclusive");
+  EXPECT_EQ(error({"-dev", "-bootstrap-expect", "3"}),
+            "-dev cannot be combined with bootstrap_expect (-bootstrap-expect)");
+  EXPECT_NE(error({"-bootstrap"}).find("requires server mode"), std::string::npos);
+  EXPECT_NE(error({"-bootstrap-expect=3"}).find("requires server mode"), std::string::npos);
+  EXPECT_EQ(error({"-server", "-bootstrap-expect=3"}), "<ok>");
+}
+
+TEST_F(ConfigTest, NameAndLevelValidation) {
+  EXPECT_EQ(error({"-datacenter", "dc 1"}),
+            "datacenter \"dc 1\" is invalid: use only [A-Za-z0-9_-] (it is lowercased)");
+  EXPECT_NE(error({"-datacenter", ""}).find("is invalid"), std::string::npos);
+  EXPECT_NE(error({"-datacenter", "dc.1"}).find("is invalid"), std::string::npos);
+  EXPECT_EQ(error({"-log-level", "loud"}),
+            "log_level (-log-level) \"loud\" is invalid: use trace, debug, info, warn, err or "
+            "error");
+  for (const char* level : {"trace", "debug", "info", "warn", "err", "error", "WARN"}) {
+    EXPECT_EQ(error({"-log-level", level}), "<ok>") << level;
   }
-  EXPECT_TRUE(loadAgentConfig({"-dev", "-dns-port", "-1"}).isOk());
+  EXPECT_EQ(loadAgentConfig({}).status().message(),
+            "data_dir (-data-dir) is required unless -dev is set");
+}
+
+TEST_F(ConfigTest, FlagErrors) {
+  EXPECT_EQ(error({"-x"}), "flag provided but not defined: -x");
+  EXPECT_EQ(error({"-http-port", "abc"}), "invalid value \"abc\" for flag -http-port: parse error");
+  EXPECT_EQ(error({"-node"}), "flag needs an argument: -node");
+  EXPECT_EQ(error({"extra"}), "unexpected argument: \"extra\" (cairn agent takes only flags)");
+}
+
+TEST_F(ConfigTest, HelpIsReported) {
+  bool help = false;
+  EXPECT_FALSE(loadAgentConfig({"-dev", "-h"}, &help).isOk());
+  EXPECT_TRUE(help);
+  EXPECT_NE(agentFlagsUsage().find("-bootstrap-expect=<int>"), std::string::npos);
 }
 
 }  // namespace

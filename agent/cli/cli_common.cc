@@ -1,0 +1,191 @@
+#define _TURN_OFF_PLATFORM_STRING
+#include "agent/cli/cli_common.h"
+
+#include <cpprest/http_client.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+namespace cairn::cli {
+namespace {
+
+constexpr char kDefaultAddr[] = "127.0.0.1:8500";
+
+bool unreserved(unsigned char c) {
+  return std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+std::string escape(std::string_view in, bool keep_slash) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(in.size());
+  for (unsigned char c : in) {
+    if (unreserved(c) || (keep_slash && c == '/')) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> firstEnv(const EnvLookup& env,
+                                    std::initializer_list<const char*> names) {
+  for (const char* name : names) {
+    if (auto v = env(name); v && !v->empty()) return v;
+  }
+  return std::nullopt;
+}
+
+// "Put" for PUT, as Go's url.Error names the operation.
+std::string goMethodName(const std::string& method) {
+  std::string name = method;
+  for (size_t i = 1; i < name.size(); ++i) {
+    name[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(name[i])));
+  }
+  return name;
+}
+
+std::string pathAndQuery(const std::string& path, const Query& query) {
+  std::string out = escapePath(path);
+  char sep = '?';
+  for (const auto& [name, value] : query) {
+    out += sep + escapeQueryValue(name) + "=" + escapeQueryValue(value);
+    sep = '&';
+  }
+  return out;
+}
+
+}  // namespace
+
+EnvLookup processEnv() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* v = std::getenv(name.c_str());
+    if (v == nullptr || *v == '\0') return std::nullopt;
+    return std::string(v);
+  };
+}
+
+void addHttpFlags(FlagSet& fs, HttpOptions* o) {
+  fs.addString("http-addr", &o->http_addr,
+               "Address of the agent's HTTP API (host:port or http[s]://host:port). Default: "
+               "$CAIRN_HTTP_ADDR, else $CONSUL_HTTP_ADDR, else 127.0.0.1:8500.");
+  fs.addString("token", &o->token,
+               "ACL token sent as X-Consul-Token. Default: $CAIRN_HTTP_TOKEN, else "
+               "$CONSUL_HTTP_TOKEN.");
+  fs.addString("datacenter", &o->datacenter,
+               "Datacenter to query (default: the agent's datacenter).");
+  fs.addBool("stale", &o->stale,
+             "Let any server answer reads, even without a leader; may return stale data.");
+}
+
+StatusOr<std::string> resolveHttpAddr(const std::string& flag_value, const EnvLookup& env) {
+  std::string addr = flag_value;
+  if (addr.empty()) addr = firstEnv(env, {"CAIRN_HTTP_ADDR", "CONSUL_HTTP_ADDR"}).value_or("");
+  if (addr.empty()) addr = kDefaultAddr;
+  const std::string given = addr;
+  std::string scheme = "http";
+  size_t scheme_end = addr.find("://");
+  if (scheme_end != std::string::npos) {
+    scheme = addr.substr(0, scheme_end);
+    if (scheme != "http" && scheme != "https") {
+      return invalidArgument("invalid HTTP address " + goQuote(given) + ": scheme " +
+                             goQuote(scheme) + " is not supported (use http or https)");
+    }
+    addr.erase(0, scheme_end + 3);
+  }
+  while (!addr.empty() && addr.back() == '/') addr.pop_back();
+  if (addr.empty() || addr.front() == ':' || addr.find_first_of("/?# ") != std::string::npos) {
+    return invalidArgument("invalid HTTP address " + goQuote(given) + ": expected host:port");
+  }
+  addr = scheme + "://" + addr;
+  return addr;
+}
+
+std::string resolveToken(const std::string& flag_value, const EnvLookup& env) {
+  if (!flag_value.empty()) return flag_value;
+  return firstEnv(env, {"CAIRN_HTTP_TOKEN", "CONSUL_HTTP_TOKEN"}).value_or("");
+}
+
+std::string escapePath(std::string_view path) { return escape(path, true); }
+std::string escapeQueryValue(std::string_view value) { return escape(value, false); }
+
+StatusOr<ApiClient> ApiClient::create(const HttpOptions& options, const EnvLookup& env) {
+  auto base = resolveHttpAddr(options.http_addr, env);
+  if (!base.isOk()) return base.status();
+  return ApiClient(*base, resolveToken(options.token, env), options.datacenter, options.stale);
+}
+
+StatusOr<HttpResponse> ApiClient::send(const std::string& method, const std::string& path,
+                                       Query query, const std::string& body, bool read) const {
+  if (!datacenter_.empty()) query.emplace_back("dc", datacenter_);
+  if (read && stale_) query.emplace_back("stale", "");
+  std::string target = pathAndQuery(path, query);
+  try {
+    web::http::client::http_client_config config;
+    config.set_timeout(std::chrono::seconds(60));
+    web::http::client::http_client client(web::uri(base_url_), config);
+    web::http::http_request request(method);
+    request.set_request_uri(web::uri(target));
+    if (!token_.empty()) request.headers().add("X-Consul-Token", token_);
+    if (method == "PUT" || !body.empty()) {
+      request.set_body(std::vector<unsigned char>(body.begin(), body.end()));
+    }
+    web::http::http_response response = client.request(request).get();
+    std::vector<unsigned char> bytes = response.extract_vector().get();
+    return HttpResponse{response.status_code(), std::string(bytes.begin(), bytes.end())};
+  } catch (const std::exception& e) {
+    return unavailable(goMethodName(method) + " " + goQuote(base_url_ + target) + ": " + e.what());
+  }
+}
+
+Status unexpectedResponse(const HttpResponse& r) {
+  return internalError("Unexpected response code: " + std::to_string(r.status) + " (" + r.body +
+                       ")");
+}
+
+StatusOr<std::string> loadDataSource(const std::string& arg, std::istream& in) {
+  if (arg.empty()) return std::string();
+  if (arg[0] == '@') {
+    std::ifstream file(arg.substr(1), std::ios::binary);
+    if (!file) {
+      return invalidArgument("Failed to read file: open " + arg.substr(1) + ": " +
+                             std::strerror(errno));
+    }
+    std::ostringstream data;
+    data << file.rdbuf();
+    return data.str();
+  }
+  if (arg != "-") return arg;
+  std::ostringstream data;
+  data << in.rdbuf();
+  if (in.bad()) return invalidArgument("Failed to read stdin");
+  return data.str();
+}
+
+std::string commandHelp(const std::string& description, const FlagSet& fs) {
+  return description + "\nCommand Options:\n\n" + fs.usage();
+}
+
+std::optional<int> parseFlags(FlagSet& fs, const std::vector<std::string>& args,
+                              const std::string& help, CliIo& io) {
+  Status s = fs.parse(args);
+  if (!s.isOk()) {
+    io.err << s.message() << "\n" << help;
+    return 1;
+  }
+  if (fs.helpRequested()) {
+    io.out << help;
+    return 0;
+  }
+  return std::nullopt;
+}
+
+}  // namespace cairn::cli

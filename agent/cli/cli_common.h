@@ -1,0 +1,93 @@
+#pragma once
+// What every `cairn` CLI command shares: its I/O streams and environment, the HTTP flags of
+// `consul` (-http-addr, -token, -datacenter, -stale), the HTTP client, and flag/usage handling.
+
+#include <functional>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "agent/cli/flag_set.h"
+#include "core/base/status.h"
+
+namespace cairn::cli {
+
+// Looks up an environment variable; unset and empty are both nullopt.
+using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
+EnvLookup processEnv();
+
+// The streams and environment a command runs with (the process's, or a test's).
+struct CliIo {
+  std::istream& in;
+  std::ostream& out;
+  std::ostream& err;
+  EnvLookup env;
+};
+
+struct HttpOptions {
+  std::string http_addr;
+  std::string token;
+  std::string datacenter;
+  bool stale = false;
+};
+void addHttpFlags(FlagSet& fs, HttpOptions* options);
+
+// The agent's base URL ("http://127.0.0.1:8500"): the flag, else $CAIRN_HTTP_ADDR, else
+// $CONSUL_HTTP_ADDR, else 127.0.0.1:8500. Accepts host:port, http://host:port, https://host:port.
+StatusOr<std::string> resolveHttpAddr(const std::string& flag_value, const EnvLookup& env);
+// The ACL token: the flag, else $CAIRN_HTTP_TOKEN, else $CONSUL_HTTP_TOKEN, else none.
+std::string resolveToken(const std::string& flag_value, const EnvLookup& env);
+
+// Percent-encodes every byte except RFC 3986 unreserved characters (and '/' in paths).
+std::string escapePath(std::string_view path);
+std::string escapeQueryValue(std::string_view value);
+
+struct HttpResponse {
+  int status = 0;
+  std::string body;
+};
+// Query parameters in order; an empty value is sent as "name=" (presence flags).
+using Query = std::vector<std::pair<std::string, std::string>>;
+
+// A synchronous client for one agent. Adds ?dc= and X-Consul-Token to every request.
+class ApiClient {
+ public:
+  static StatusOr<ApiClient> create(const HttpOptions& options, const EnvLookup& env);
+
+  // `path` is raw (escaped here). `read` adds ?stale when -stale was given. Transport failures
+  // are errors ("Get \"<url>\": <reason>"); any HTTP status is a response.
+  StatusOr<HttpResponse> send(const std::string& method, const std::string& path, Query query,
+                              const std::string& body = "", bool read = false) const;
+  const std::string& baseUrl() const { return base_url_; }
+
+ private:
+  ApiClient(std::string base_url, std::string token, std::string datacenter, bool stale)
+      : base_url_(std::move(base_url)),
+        token_(std::move(token)),
+        datacenter_(std::move(datacenter)),
+        stale_(stale) {}
+  std::string base_url_;
+  std::string token_;
+  std::string datacenter_;
+  bool stale_;
+};
+
+// The Go api client's error for a status it does not handle:
+// "Unexpected response code: 500 (No cluster leader)".
+Status unexpectedResponse(const HttpResponse& response);
+
+// A DATA argument as `consul` reads it: "" is empty, "@file" is the file's content, "-" is all
+// of `in`, anything else (including "-foo") is itself.
+StatusOr<std::string> loadDataSource(const std::string& arg, std::istream& in);
+
+// Parses a command's flags. Returns an exit code when the command must stop now: 0 after
+// printing `help` for -h, 1 after printing a flag error and `help` to io.err.
+std::optional<int> parseFlags(FlagSet& fs, const std::vector<std::string>& args,
+                              const std::string& help, CliIo& io);
+// A command's help: its description, then its flags.
+std::string commandHelp(const std::string& description, const FlagSet& fs);
+
+}  // namespace cairn::cli
