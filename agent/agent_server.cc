@@ -1,6 +1,7 @@
 #include "agent/agent_server.h"
 
 #include <csignal>
+#include <cstdio>
 #include <fstream>
 #include <unistd.h>
 
@@ -105,7 +106,12 @@ int runAgent(const AgentConfig& config) {
   LOG_INFO("agent", "caught signal " << sig << ", shutting down");
   server.stop();
   if (!config.pid_file.empty()) unlink(config.pid_file.c_str());
-  return 0;
+  data_dir->removeIfTemporary();
+  // Requests still in flight on cpprestsdk's pool threads (blocking queries, replies being sent)
+  // reference the components above, so running their destructors now would race with those
+  // threads. Every acknowledged write is already synced to RocksDB, so the process leaves here.
+  std::fflush(nullptr);
+  _exit(0);
 }
 
 }  // namespace cairn::agent

@@ -27,9 +27,12 @@ DataDir::DataDir(DataDir&& other) noexcept
   other.temporary_ = false;
 }
 
-DataDir::~DataDir() {
+DataDir::~DataDir() { removeIfTemporary(); }
+
+void DataDir::removeIfTemporary() {
   std::error_code ec;
   if (temporary_) fs::remove_all(path_, ec);
+  temporary_ = false;
 }
 
 StatusOr<std::string> DataDir::nodeId() const {

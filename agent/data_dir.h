@@ -17,6 +17,8 @@ class DataDir {
   ~DataDir();
 
   const std::string& path() const { return path_; }
+  // Removes the directory now if it is the temporary one of -dev.
+  void removeIfTemporary();
   // A UUID created on first use and stored in the directory, so it survives restarts.
   StatusOr<std::string> nodeId() const;
 
