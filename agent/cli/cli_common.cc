@@ -117,6 +117,13 @@ std::string resolveToken(const std::string& flag_value, const EnvLookup& env) {
 std::string escapePath(std::string_view path) { return escape(path, true); }
 std::string escapeQueryValue(std::string_view value) { return escape(value, false); }
 
+std::optional<ApiClient> connectApi(const HttpOptions& options, CliIo& io) {
+  auto api = ApiClient::create(options, io.env);
+  if (api.isOk()) return std::move(*api);
+  io.err << "Error connecting to Cairn agent: " << api.status().message() << "\n";
+  return std::nullopt;
+}
+
 StatusOr<ApiClient> ApiClient::create(const HttpOptions& options, const EnvLookup& env) {
   auto base = resolveHttpAddr(options.http_addr, env);
   if (!base.isOk()) return base.status();

@@ -79,6 +79,9 @@ class ApiClient {
 // "Unexpected response code: 500 (No cluster leader)".
 Status unexpectedResponse(const HttpResponse& response);
 
+// The API client for `options` and the environment; on failure, reports why on io.err.
+std::optional<ApiClient> connectApi(const HttpOptions& options, CliIo& io);
+
 // A DATA argument as `consul` reads it: "" is empty, "@file" is the file's content, "-" is all
 // of `in`, anything else (including "-foo") is itself.
 StatusOr<std::string> loadDataSource(const std::string& arg, std::istream& in);

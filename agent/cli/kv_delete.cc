@@ -83,11 +83,8 @@ int runKvDelete(const std::vector<std::string>& args, CliIo& io) {
     io.err << *problem << "\n";
     return 1;
   }
-  auto api = ApiClient::create(f.http, io.env);
-  if (!api.isOk()) {
-    io.err << "Error connecting to Cairn agent: " << api.status().message() << "\n";
-    return 1;
-  }
+  auto api = connectApi(f.http, io);
+  if (!api) return 1;
   return run(KvClient(*api), key, f, io);
 }
 

@@ -32,11 +32,6 @@ constexpr char kImportHelp[] = R"(Usage: cairn kv import [options] [DATA]
   key is written under that prefix.
 )";
 
-int connectError(const Status& s, CliIo& io) {
-  io.err << "Error connecting to Cairn agent: " << s.message() << "\n";
-  return 1;
-}
-
 StatusOr<std::string> importData(const std::vector<std::string>& args, std::istream& in) {
   if (args.empty()) return invalidArgument("Missing DATA argument");
   if (args.size() > 1) {
@@ -81,8 +76,8 @@ int runKvExport(const std::vector<std::string>& args, CliIo& io) {
   }
   std::string prefix = fs.args().empty() ? "" : fs.args()[0];
   if (!prefix.empty() && prefix[0] == '/') prefix.erase(0, 1);
-  auto api = ApiClient::create(http, io.env);
-  if (!api.isOk()) return connectError(api.status(), io);
+  auto api = connectApi(http, io);
+  if (!api) return 1;
   auto pairs = KvClient(*api).list(prefix);
   if (!pairs.isOk()) {
     io.err << "Error querying Cairn agent: " << pairs.status().message() << "\n";
@@ -104,8 +99,8 @@ int runKvImport(const std::vector<std::string>& args, CliIo& io) {
     io.err << "Error! " << data.status().message() << "\n";
     return 1;
   }
-  auto api = ApiClient::create(http, io.env);
-  if (!api.isOk()) return connectError(api.status(), io);
+  auto api = connectApi(http, io);
+  if (!api) return 1;
   auto entries = parseExportJson(*data);
   if (!entries.isOk()) {
     io.err << entries.status().message() << "\n";

@@ -1,5 +1,6 @@
 #define _TURN_OFF_PLATFORM_STRING
 #include "agent/cli/kv_format.h"
+#include "core/base/go_encoding.h"
 
 #include <cpprest/json.h>
 
@@ -10,25 +11,7 @@
 namespace cairn::cli {
 namespace {
 
-constexpr char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 // Length of the valid UTF-8 sequence starting at s[i], or 0 when it is invalid.
-size_t utf8Length(std::string_view s, size_t i) {
-  unsigned char c = static_cast<unsigned char>(s[i]);
-  if (c < 0x80) return 1;
-  size_t n = (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-  if (n == 0 || i + n > s.size() || (n == 2 && c < 0xc2)) return 0;
-  uint32_t cp = n == 2 ? c & 0x1f : n == 3 ? c & 0x0f : c & 0x07;
-  for (size_t k = 1; k < n; ++k) {
-    unsigned char cc = static_cast<unsigned char>(s[i + k]);
-    if ((cc & 0xc0) != 0x80) return 0;
-    cp = (cp << 6) | (cc & 0x3f);
-  }
-  bool overlong = (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000);
-  if (overlong || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-  return n;
-}
-
 size_t runeCount(std::string_view s) {
   return static_cast<size_t>(std::count_if(
       s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xc0) != 0x80; }));
@@ -101,17 +84,6 @@ class TabFormatter {
 };
 
 // Go's two-character escapes (Go >= 1.22 also writes \b and \f this way).
-const char* shortEscape(unsigned char c) {
-  constexpr std::pair<char, const char*> kEscapes[] = {
-      {'"', "\\\""}, {'\\', "\\\\"}, {'\n', "\\n"}, {'\r', "\\r"},
-      {'\t', "\\t"}, {'\b', "\\b"},  {'\f', "\\f"},
-  };
-  for (const auto& [ch, text] : kEscapes) {
-    if (ch == static_cast<char>(c)) return text;
-  }
-  return nullptr;
-}
-
 using JsonValue = web::json::value;
 
 StatusOr<JsonValue> parseJson(const std::string& text) {
@@ -300,82 +272,6 @@ std::string importKey(const std::string& prefix, const std::string& key) {
   }
   if (!key.empty() && key.back() == '/') joined += '/';
   return joined;
-}
-
-std::string goJsonString(std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "\"";
-  for (size_t i = 0; i < s.size();) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t n = utf8Length(s, i);
-    if (n == 0) {
-      out += "\\ufffd";
-      ++i;
-      continue;
-    }
-    if (n > 1) {
-      std::string_view seq = s.substr(i, n);
-      out += seq == "\u2028" ? "\\u2028" : seq == "\u2029" ? "\\u2029" : std::string(seq);
-      i += n;
-      continue;
-    }
-    ++i;
-    if (const char* escaped = shortEscape(c)) {
-      out += escaped;
-    } else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
-      out += "\\u00";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
-
-std::string base64Encode(std::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  for (size_t i = 0; i < bytes.size(); i += 3) {
-    uint32_t v = static_cast<unsigned char>(bytes[i]) << 16;
-    if (i + 1 < bytes.size()) v |= static_cast<unsigned char>(bytes[i + 1]) << 8;
-    if (i + 2 < bytes.size()) v |= static_cast<unsigned char>(bytes[i + 2]);
-    out += kBase64[(v >> 18) & 63];
-    out += kBase64[(v >> 12) & 63];
-    out += i + 1 < bytes.size() ? kBase64[(v >> 6) & 63] : '=';
-    out += i + 2 < bytes.size() ? kBase64[v & 63] : '=';
-  }
-  return out;
-}
-
-StatusOr<std::string> base64Decode(std::string_view text) {
-  auto illegal = [](size_t at) {
-    return invalidArgument("illegal base64 data at input byte " + std::to_string(at));
-  };
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0, quantum = 0, pads = 0;
-  size_t quantum_start = 0;  // Go reports an incomplete last quantum at its first byte
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '\r' || c == '\n') continue;
-    if (quantum == 0 && pads == 0) quantum_start = i;
-    if (c == '=') {
-      if (quantum < 2 || ++pads + quantum > 4) return illegal(i);
-      continue;
-    }
-    const char* pos = std::strchr(kBase64, c);
-    if (c == '\0' || pos == nullptr || pads > 0) return illegal(i);
-    acc = (acc << 6) | static_cast<uint32_t>(pos - kBase64);
-    bits += 6;
-    quantum = (quantum + 1) % 4;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xff);
-    }
-  }
-  if ((quantum + pads) % 4 != 0) return illegal(quantum_start);
-  return out;
 }
 
 }  // namespace cairn::cli

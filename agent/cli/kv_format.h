@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/base/go_encoding.h"
 #include "core/base/status.h"
 
 namespace cairn::cli {
@@ -50,11 +51,5 @@ std::string importKey(const std::string& prefix, const std::string& key);
 // Go's path.Clean.
 std::string goPathClean(const std::string& path);
 
-// Go's encoding/json string encoding (HTML-safe, invalid UTF-8 as U+FFFD), with quotes.
-std::string goJsonString(std::string_view text);
-// Go's base64.StdEncoding. Decoding ignores '\r' and '\n' like Go; errors read
-// "illegal base64 data at input byte N".
-std::string base64Encode(std::string_view bytes);
-StatusOr<std::string> base64Decode(std::string_view text);
 
 }  // namespace cairn::cli

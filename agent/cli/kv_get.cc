@@ -109,11 +109,8 @@ int runKvGet(const std::vector<std::string>& args, CliIo& io) {
     io.err << "Error! Missing KEY argument\n";
     return 1;
   }
-  auto api = ApiClient::create(f.http, io.env);
-  if (!api.isOk()) {
-    io.err << "Error connecting to Cairn agent: " << api.status().message() << "\n";
-    return 1;
-  }
+  auto api = connectApi(f.http, io);
+  if (!api) return 1;
   return run(KvClient(*api), key, f, io);
 }
 

@@ -117,11 +117,8 @@ int runKvPut(const std::vector<std::string>& args, CliIo& io) {
     io.err << "Error! Missing -session (required with -acquire and -release)\n";
     return 1;
   }
-  auto api = ApiClient::create(f.http, io.env);
-  if (!api.isOk()) {
-    io.err << "Error connecting to Cairn agent: " << api.status().message() << "\n";
-    return 1;
-  }
+  auto api = connectApi(f.http, io);
+  if (!api) return 1;
   return write(KvClient(*api), *pair, f, io);
 }
 

@@ -1,6 +1,6 @@
 #pragma once
-// JsonWriter: builds compact JSON the way Go's encoding/json does for Consul's responses (invalid
-// UTF-8 becomes U+FFFD, control characters are escaped). Commas are placed automatically.
+// JsonWriter: builds compact JSON the way Go's encoding/json does for Consul's responses (strings
+// through goJsonString). Commas are placed automatically.
 
 #include <cstdint>
 #include <string>
@@ -37,10 +37,5 @@ class JsonWriter {
 // Re-indents compact JSON, one `indent` per level, with a trailing newline (Consul's ?pretty uses
 // 4 spaces; `consul kv export` uses a tab).
 std::string prettyJson(std::string_view compact, std::string_view indent = "    ");
-
-// Standard base64 with padding.
-std::string base64Encode(std::string_view bytes);
-// Returns false on malformed input.
-bool base64Decode(std::string_view text, std::string& out);
 
 }  // namespace cairn::http

@@ -1,4 +1,5 @@
 // PUT /v1/txn: atomic multi-operation transactions (consul-api.md §3).
+#include "core/base/go_encoding.h"
 #include "core/http/handlers.h"
 #include "core/http/json_reader.h"
 #include "core/http/kv_json.h"
@@ -56,8 +57,12 @@ Status decodeKvOp(const web::json::value& element, uint64_t max_value, v1::KvOp&
   auto parsed_verb = parseVerb(verb->value_or(""));
   if (!parsed_verb.isOk()) return parsed_verb.status();
   std::string decoded;
-  if (value->has_value() && !base64Decode(**value, decoded)) {
-    return parseFailure("Value of key \"" + key->value_or("") + "\" is not valid base64");
+  if (value->has_value()) {
+    auto bytes = base64Decode(**value);
+    if (!bytes.isOk()) {
+      return parseFailure("Value of key \"" + key->value_or("") + "\": " + bytes.status().message());
+    }
+    decoded = std::move(*bytes);
   }
   if (decoded.size() > max_value) {
     return tooLarge("Value for key \"" + key->value_or("") + "\" is too large (" +

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/base/go_encoding.h"
 #include "core/http/kv_json.h"
 
 namespace cairn::http {
@@ -14,10 +15,10 @@ TEST(JsonWriter, PlacesCommasAndEscapes) {
   EXPECT_EQ(w.str(), R"({"a":1,"b":["x\"y\n",true,null],"c":{}})");
 }
 
-TEST(JsonWriter, InvalidUtf8BecomesReplacementCharacter) {
+TEST(JsonWriter, EscapesLikeGoEncodingJson) {
   JsonWriter w;
-  w.string(std::string("ok\xC3\xA9 bad\xFF ctl\x01", 14));
-  EXPECT_EQ(w.str(), "\"ok\xC3\xA9 bad\xEF\xBF\xBD ctl\\u0001\"");
+  w.string(std::string("ok\xC3\xA9 bad\xFF ctl\x01 <&>", 18));
+  EXPECT_EQ(w.str(), "\"ok\xC3\xA9 bad\\ufffd ctl\\u0001 \\u003c\\u0026\\u003e\"");
 }
 
 TEST(JsonWriter, BytesAreBase64OrNull) {
@@ -27,12 +28,12 @@ TEST(JsonWriter, BytesAreBase64OrNull) {
 }
 
 TEST(Base64, RoundTripsAndRejectsGarbage) {
-  std::string out;
   std::string binary("\0\x01\xff\xfe", 4);
-  ASSERT_TRUE(base64Decode(base64Encode(binary), out));
-  EXPECT_EQ(out, binary);
-  EXPECT_FALSE(base64Decode("abc", out));
-  EXPECT_FALSE(base64Decode("a*b=", out));
+  auto out = base64Decode(base64Encode(binary));
+  ASSERT_TRUE(out.isOk());
+  EXPECT_EQ(*out, binary);
+  EXPECT_FALSE(base64Decode("abc").isOk());
+  EXPECT_FALSE(base64Decode("a*b=").isOk());
 }
 
 TEST(PrettyJson, IndentsWithFourSpaces) {
