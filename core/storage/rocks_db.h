@@ -1,6 +1,8 @@
 #pragma once
-// RocksDb: the one RocksDB instance of an agent, with every column family Cairn uses (state machine
-// tables now; the Raft log and stable store join with consensus). Thread-safe as RocksDB is.
+// RocksDb: the one RocksDB instance of an agent, with every column family Cairn uses (the state
+// machine tables and the Raft log). They share one WAL: the state machine writes with sync=false,
+// the Raft log with sync=true (which also makes earlier unsynced writes durable). Thread-safe as
+// RocksDB is.
 
 #include <rocksdb/db.h>
 
@@ -16,10 +18,13 @@ namespace cairn::storage {
 inline constexpr const char* kMetaFamily = "meta";          // applied index, table indexes
 inline constexpr const char* kKvFamily = "kv";              // key -> StoredKvEntry
 inline constexpr const char* kTombstoneFamily = "kv_tombstones";  // key -> deletion index (8 bytes BE)
+inline constexpr const char* kRaftLogFamily = "raft_log";        // encodeU64(index) -> RaftEntry
+inline constexpr const char* kRaftStableFamily = "raft_stable";  // hard state, snapshot, named values
 
 class RocksDb {
  public:
-  // Opens (creating if needed) the database in `dir`.
+  // Opens (creating if needed) the database in `dir`; missing column families are created, so a
+  // database written by an older version opens too.
   static StatusOr<std::unique_ptr<RocksDb>> open(const std::string& dir);
   ~RocksDb();
 

@@ -1,0 +1,248 @@
+#include "core/storage/rocksdb_log_store.h"
+
+#include <rocksdb/write_batch.h>
+
+#include <cstdlib>
+
+#include "core/base/check.h"
+#include "core/base/logging.h"
+
+namespace cairn::storage {
+namespace {
+
+constexpr const char* kComponent = "raft.log";
+constexpr const char* kHardStateKey = "hard_state";
+constexpr const char* kLogStartKey = "log_start";
+constexpr const char* kSnapshotMetaKey = "snapshot_meta";
+constexpr const char* kSnapshotDataKey = "snapshot_data";
+constexpr const char* kStablePrefix = "stable/";
+
+// Reads `key` of `family`: nullopt when absent; a read error other than NotFound is fatal.
+std::optional<std::string> get(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family,
+                               const std::string& key) {
+  std::string value;
+  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), family, key, &value);
+  if (s.IsNotFound()) return std::nullopt;
+  if (!s.ok()) {
+    LOG_ERROR(kComponent, "reading " << key << ": " << s.ToString());
+    std::abort();
+  }
+  return value;
+}
+
+}  // namespace
+
+RocksDbLogStore::RocksDbLogStore(RocksDb& db)
+    : db_(db), log_(db.family(kRaftLogFamily)), stable_(db.family(kRaftStableFamily)) {
+  CHECK_MSG(log_ != nullptr && stable_ != nullptr, "RocksDb lacks the raft column families");
+}
+
+StatusOr<std::unique_ptr<RocksDbLogStore>> RocksDbLogStore::open(RocksDb& db) {
+  auto store = std::unique_ptr<RocksDbLogStore>(new RocksDbLogStore(db));
+  Status s = store->recover();
+  if (!s.isOk()) return s;
+  return store;
+}
+
+Status RocksDbLogStore::recover() {
+  rocksdb::DB* db = db_.db();
+  if (auto bytes = get(db, stable_, kHardStateKey)) {
+    if (!hard_state_.ParseFromString(*bytes)) return internalError("raft hard state is corrupt");
+    has_state_ = true;
+  }
+  if (auto bytes = get(db, stable_, kSnapshotMetaKey)) {
+    if (!snapshot_meta_.ParseFromString(*bytes)) {
+      return internalError("raft snapshot metadata is corrupt");
+    }
+    has_state_ = true;
+  }
+  if (auto bytes = get(db, stable_, kLogStartKey)) {
+    if (bytes->size() != 16) return internalError("raft log start is corrupt");
+    offset_ = decodeU64(std::string_view(*bytes).substr(0, 8));
+    terms_ = {decodeU64(std::string_view(*bytes).substr(8, 8))};
+    has_state_ = true;
+  }
+  return recoverLog();
+}
+
+Status RocksDbLogStore::recoverLog() {
+  std::unique_ptr<rocksdb::Iterator> it(db_.db()->NewIterator(rocksdb::ReadOptions(), log_));
+  raft::Entry entry;
+  for (it->Seek(encodeU64(offset_ + 1)); it->Valid(); it->Next()) {
+    uint64_t expected = lastIndex() + 1;
+    if (decodeU64(it->key().ToStringView()) != expected) {
+      return internalError("raft log has a gap before index " + std::to_string(expected));
+    }
+    if (!entry.ParseFromArray(it->value().data(), static_cast<int>(it->value().size())) ||
+        entry.index() != expected) {
+      return internalError("raft log entry " + std::to_string(expected) + " is corrupt");
+    }
+    terms_.push_back(entry.term());
+    has_state_ = true;
+  }
+  if (!it->status().ok()) return internalError("reading the raft log: " + it->status().ToString());
+  return Status::ok();
+}
+
+raft::InitialState RocksDbLogStore::initialState() const {
+  return raft::InitialState{hard_state_, snapshot_meta_.conf_state()};
+}
+
+uint64_t RocksDbLogStore::firstIndex() const { return offset_ + 1; }
+
+uint64_t RocksDbLogStore::lastIndex() const { return offset_ + terms_.size() - 1; }
+
+std::optional<uint64_t> RocksDbLogStore::term(uint64_t i) const {
+  if (i < offset_ || i > lastIndex()) return std::nullopt;
+  return terms_[i - offset_];
+}
+
+std::vector<raft::Entry> RocksDbLogStore::entries(uint64_t lo, uint64_t hi,
+                                                  uint64_t max_bytes) const {
+  CHECK(lo >= firstIndex() && lo < hi && hi <= lastIndex() + 1);
+  std::string upper = encodeU64(hi);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions options;
+  options.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_.db()->NewIterator(options, log_));
+  std::vector<raft::Entry> out;
+  uint64_t bytes = 0;
+  for (it->Seek(encodeU64(lo)); it->Valid(); it->Next()) {
+    raft::Entry e;
+    uint64_t want = lo + out.size();
+    CHECK_MSG(decodeU64(it->key().ToStringView()) == want, "raft log has a gap");
+    CHECK_MSG(e.ParseFromArray(it->value().data(), static_cast<int>(it->value().size())) &&
+                  e.index() == want,
+              "raft log entry is corrupt");
+    bytes += raft::entrySize(e);
+    if (!out.empty() && bytes > max_bytes) return out;
+    out.push_back(std::move(e));
+  }
+  if (!it->status().ok()) {
+    LOG_ERROR(kComponent, "reading the raft log: " << it->status().ToString());
+    std::abort();
+  }
+  CHECK_MSG(out.size() == hi - lo, "raft log is shorter than its mirror");
+  return out;
+}
+
+StatusOr<raft::Snapshot> RocksDbLogStore::snapshot() const {
+  raft::Snapshot snap;
+  *snap.mutable_metadata() = snapshot_meta_;
+  if (auto data = get(db_.db(), stable_, kSnapshotDataKey)) snap.set_data(std::move(*data));
+  return snap;
+}
+
+void RocksDbLogStore::persist(const std::optional<raft::Snapshot>& snapshot,
+                              const std::vector<raft::Entry>& entries,
+                              const std::optional<raft::HardState>& hard_state, bool sync) {
+  rocksdb::WriteBatch batch;
+  if (snapshot && snapshot->metadata().index() >= snapshot_meta_.index()) {
+    replaceLog(batch, *snapshot);
+  }
+  appendEntries(batch, entries);
+  if (hard_state) {
+    CHECK(batch.Put(stable_, kHardStateKey, hard_state->SerializeAsString()).ok());
+    hard_state_ = *hard_state;
+  }
+  write(batch, sync);
+}
+
+void RocksDbLogStore::replaceLog(rocksdb::WriteBatch& batch, const raft::Snapshot& snap) {
+  if (lastIndex() > offset_) {
+    CHECK(batch.DeleteRange(log_, encodeU64(offset_ + 1), encodeU64(lastIndex() + 1)).ok());
+  }
+  putSnapshot(batch, snap);
+  offset_ = snap.metadata().index();
+  terms_ = {snap.metadata().term()};
+  putLogStart(batch);
+}
+
+void RocksDbLogStore::appendEntries(rocksdb::WriteBatch& batch,
+                                    const std::vector<raft::Entry>& entries) {
+  if (entries.empty() || entries.back().index() < firstIndex()) return;
+  size_t skip = entries[0].index() < firstIndex() ? firstIndex() - entries[0].index() : 0;
+  uint64_t start = entries[skip].index();
+  CHECK_MSG(start <= lastIndex() + 1, "RocksDbLogStore::persist leaves a gap");
+  uint64_t old_last = lastIndex();
+  terms_.resize(start - offset_);
+  std::string value;
+  for (size_t k = skip; k < entries.size(); ++k) {
+    const raft::Entry& e = entries[k];
+    CHECK_MSG(e.index() == start + (k - skip), "RocksDbLogStore::persist: entries not contiguous");
+    CHECK(e.SerializeToString(&value));
+    CHECK(batch.Put(log_, encodeU64(e.index()), value).ok());
+    terms_.push_back(e.term());
+  }
+  if (lastIndex() < old_last) {
+    CHECK(batch.DeleteRange(log_, encodeU64(lastIndex() + 1), encodeU64(old_last + 1)).ok());
+  }
+}
+
+void RocksDbLogStore::saveSnapshot(const raft::Snapshot& snapshot, uint64_t retain) {
+  const raft::SnapshotMetadata& md = snapshot.metadata();
+  if (md.index() <= snapshot_meta_.index()) {
+    LOG_DEBUG(kComponent,
+              "ignoring snapshot at " << md.index() << ": have " << snapshot_meta_.index());
+    return;
+  }
+  CHECK_MSG(term(md.index()) == md.term(), "snapshot outside the log or with the wrong term");
+  rocksdb::WriteBatch batch;
+  putSnapshot(batch, snapshot);
+  uint64_t compact = md.index() > retain ? md.index() - retain : 0;
+  if (compact > offset_) compactTo(batch, compact);
+  write(batch, /*sync=*/true);
+}
+
+void RocksDbLogStore::compactTo(rocksdb::WriteBatch& batch, uint64_t index) {
+  CHECK(batch.DeleteRange(log_, encodeU64(offset_ + 1), encodeU64(index + 1)).ok());
+  terms_.erase(terms_.begin(), terms_.begin() + static_cast<std::ptrdiff_t>(index - offset_));
+  offset_ = index;
+  putLogStart(batch);
+}
+
+void RocksDbLogStore::putSnapshot(rocksdb::WriteBatch& batch, const raft::Snapshot& snap) {
+  CHECK(batch.Put(stable_, kSnapshotMetaKey, snap.metadata().SerializeAsString()).ok());
+  CHECK(batch.Put(stable_, kSnapshotDataKey, snap.data()).ok());
+  snapshot_meta_ = snap.metadata();
+}
+
+void RocksDbLogStore::putLogStart(rocksdb::WriteBatch& batch) {
+  CHECK(batch.Put(stable_, kLogStartKey, encodeU64(offset_) + encodeU64(terms_[0])).ok());
+}
+
+void RocksDbLogStore::write(rocksdb::WriteBatch& batch, bool sync) {
+  rocksdb::Status s;
+  if (batch.Count() > 0) {
+    has_state_ = true;
+    rocksdb::WriteOptions options;
+    options.sync = sync;
+    s = db_.db()->Write(options, &batch);
+  } else if (sync) {
+    s = db_.db()->SyncWAL();  // nothing new, but earlier unsynced writes must become durable
+  }
+  if (!s.ok()) {
+    LOG_ERROR(kComponent, "writing the raft log: " << s.ToString());
+    std::abort();
+  }
+}
+
+std::optional<std::string> RocksDbLogStore::stable(const std::string& name) const {
+  return get(db_.db(), stable_, kStablePrefix + name);
+}
+
+void RocksDbLogStore::setStable(const std::string& name, const std::string& value) {
+  rocksdb::WriteBatch batch;
+  CHECK(batch.Put(stable_, kStablePrefix + name, value).ok());
+  rocksdb::WriteOptions options;
+  options.sync = true;
+  rocksdb::Status s = db_.db()->Write(options, &batch);
+  if (!s.ok()) {
+    LOG_ERROR(kComponent, "writing stable value " << name << ": " << s.ToString());
+    std::abort();
+  }
+}
+
+bool RocksDbLogStore::hasState() const { return has_state_; }
+
+}  // namespace cairn::storage
