@@ -1,0 +1,341 @@
+// RaftNode's loop: inbox, ticks, and the Ready hand-off (docs/raft.md, "The Ready contract").
+#include "core/node/raft_node.h"
+
+#include <algorithm>
+
+#include "core/base/check.h"
+#include "core/base/logging.h"
+#include "core/raft/conf_change.h"
+
+namespace cairn::node {
+namespace {
+
+// At most this many missed ticks are replayed at once after the loop was stalled (a paused
+// process): enough to expire any lease and election timeout, bounded so it cannot spin.
+constexpr int kMaxCatchUpTicks = 64;
+
+double secondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+RaftNode::RaftNode(Options options, storage::LogStore& log, store::StateStore& state,
+                   transport::Transport* transport, metrics::Metrics& metrics, Executor executor)
+    : options_(std::move(options)),
+      log_(log),
+      state_(state),
+      transport_(transport),
+      metrics_(metrics),
+      executor_(std::move(executor)),
+      random_(std::make_unique<SeededRandom>(
+          options_.self.id() ^
+          static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()))) {}
+
+RaftNode::~RaftNode() { stop(); }
+
+void RaftNode::bootstrap(storage::LogStore& log, const std::vector<v1::ServerInfo>& voters,
+                         const std::string& cluster_id) {
+  CHECK(!log.hasState());
+  raft::Snapshot snap;
+  v1::ServerList list;
+  for (const auto& server : voters) {
+    snap.mutable_metadata()->mutable_conf_state()->add_voters(server.id());
+    *list.add_servers() = server;
+  }
+  log.setStable("cluster_id", cluster_id);
+  log.setStable("servers", list.SerializeAsString());
+  log.setStable("bootstrap_servers", list.SerializeAsString());
+  log.persist(snap, {}, std::nullopt, /*sync=*/true);
+}
+
+Status RaftNode::start() {
+  cluster_id_ = log_.stable("cluster_id").value_or("");
+  v1::ServerList list;
+  if (auto bytes = log_.stable("servers")) list.ParseFromString(*bytes);
+  servers_[options_.self.id()] = options_.self;
+  for (const auto& s : list.servers()) {
+    if (s.id() != options_.self.id()) servers_[s.id()] = s;
+  }
+  if (transport_) {
+    transport_->setClusterId(cluster_id_);
+    for (const auto& [id, s] : servers_) {
+      if (id != options_.self.id()) transport_->setPeer(id, s.address());
+    }
+  }
+  raft::Config cfg;
+  cfg.id = options_.self.id();
+  cfg.election_tick = options_.election_tick;
+  cfg.heartbeat_tick = options_.heartbeat_tick;
+  cfg.lease_ticks = options_.lease_ticks;
+  cfg.storage = &log_;
+  cfg.random = random_.get();
+  cfg.applied = state_.appliedIndex();
+  cfg.auto_promote_learners = true;
+  auto raw = raft::RawNode::create(cfg);
+  if (!raw.isOk()) return raw.status();
+  raw_ = std::move(*raw);
+  applied_conf_ = log_.initialState().conf_state;
+  if (auto snap = log_.snapshot(); snap.isOk()) last_snapshot_index_ = snap->metadata().index();
+  next_tick_ = Clock::now() + options_.tick;
+  // The only voter need not wait an election timeout to lead (`-dev`, a one-server cluster).
+  const auto& voters = raw_->raft().tracker().voters();
+  if (voters.size() == 1 && *voters.begin() == options_.self.id()) raw_->campaign();
+  publish();
+  thread_ = std::thread([this] { run(); });
+  return Status::ok();
+}
+
+void RaftNode::stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  Status down = unavailable("agent is shutting down");
+  for (auto& [id, w] : writes_) reply([done = std::move(w.done), down] { done(down); });
+  writes_.clear();
+  for (auto& r : reads_unsent_) reply([done = std::move(r.done), down] { done(down); });
+  for (auto& [ctx, round] : read_rounds_) {
+    for (auto& r : round.waiters) reply([done = std::move(r.done), down] { done(down); });
+  }
+  for (auto& [index, done] : applied_waiters_) reply([done = std::move(done), down] { done(down); });
+  for (auto& [index, w] : conf_waiters_) reply([done = std::move(w.done), down] { done(down); });
+}
+
+void RaftNode::post(Event event) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    inbox_.push_back(std::move(event));
+  }
+  cv_.notify_one();
+}
+
+void RaftNode::run() {
+  std::vector<Event> events;
+  while (true) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait_until(lock, next_tick_, [this] { return stopping_ || !inbox_.empty(); });
+      if (stopping_) return;
+      events.swap(inbox_);
+    }
+    auto now = Clock::now();
+    tickDue(now);  // before anything else: a stalled leader must see its lease expire first
+    for (auto& event : events) event();
+    events.clear();
+    if (!reads_unsent_.empty()) startReadRound();
+    while (raw_->hasReady()) handleReady();
+    expireDeadlines(now);
+    publish();
+  }
+}
+
+void RaftNode::tickDue(Clock::time_point now) {
+  int ticks = 0;
+  while (now >= next_tick_) {
+    if (ticks++ < kMaxCatchUpTicks) raw_->tick();
+    next_tick_ += options_.tick;
+  }
+}
+
+void RaftNode::handleReady() {
+  raft::Ready rd = raw_->ready();
+  if (rd.soft_state) onSoftState(*rd.soft_state);
+  sendMessages(std::move(rd.early_messages));
+  persist(rd);
+  sendMessages(std::move(rd.messages));
+  if (rd.snapshot) restoreSnapshot(*rd.snapshot);
+  applyCommitted(rd.committed_entries);
+  onReadStates(rd.read_states);
+  raw_->advance(rd);
+  releaseAppliedWaiters();
+  maybeSnapshot();
+  retryWaiting();
+}
+
+void RaftNode::persist(const raft::Ready& rd) {
+  // Learn addresses from configuration entries as they are appended: a node that becomes leader
+  // before applying them must already be able to reach the servers they add.
+  for (const auto& e : rd.entries) {
+    if (e.type() != v1::ENTRY_CONF_CHANGE) continue;
+    auto cc = raft::decodeConfChange(e);
+    v1::ServerInfo server;
+    if (cc.isOk() && !cc->context().empty() && server.ParseFromString(cc->context())) {
+      rememberServer(server);
+    }
+  }
+  if (!rd.snapshot && rd.entries.empty() && !rd.hard_state) return;
+  auto start = Clock::now();
+  log_.persist(rd.snapshot, rd.entries, rd.hard_state, rd.must_sync);
+  if (rd.must_sync) metrics_.observeFsync(secondsSince(start));
+}
+
+void RaftNode::sendMessages(std::vector<raft::Message> messages) {
+  if (messages.empty() || !transport_) return;
+  noteAppendsSent(messages);
+  transport_->send(std::move(messages));
+}
+
+void RaftNode::noteAppendsSent(const std::vector<raft::Message>& messages) {
+  auto now = Clock::now();
+  for (const auto& m : messages) {
+    if (m.type() != v1::MSG_APP || m.entries().empty()) continue;
+    auto& sent = appends_in_flight_[m.to()];
+    if (sent.size() >= 256) sent.pop_front();  // acks lost: keep the record bounded
+    sent.emplace_back(m.entries(m.entries_size() - 1).index(), now);
+  }
+}
+
+void RaftNode::noteAppendAcked(const raft::Message& ack) {
+  if (ack.type() != v1::MSG_APP_RESP || ack.reject()) return;
+  auto it = appends_in_flight_.find(ack.from());
+  if (it == appends_in_flight_.end()) return;
+  std::optional<Clock::time_point> sent;
+  while (!it->second.empty() && it->second.front().first <= ack.index()) {
+    sent = it->second.front().second;
+    it->second.pop_front();
+  }
+  auto server = servers_.find(ack.from());
+  if (sent && server != servers_.end()) {
+    metrics_.observeAppendRtt(server->second.name(), secondsSince(*sent));
+  }
+}
+
+void RaftNode::applyCommitted(const std::vector<raft::Entry>& entries) {
+  if (entries.empty()) return;
+  auto start = Clock::now();
+  std::vector<v1::Command> commands(entries.size());
+  std::vector<store::LogEntry> batch;
+  batch.reserve(entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const raft::Entry& e = entries[i];
+    if (e.index() <= state_.appliedIndex()) continue;  // already applied before a restart
+    if (e.type() == v1::ENTRY_NORMAL && !commands[i].ParseFromString(e.data())) {
+      LOG_ERROR("raft", "entry " << e.index() << " is not a command; applied as a no-op");
+      commands[i].Clear();
+    }
+    batch.push_back({e.index(), &commands[i]});
+  }
+  std::vector<store::TxnOutcome> outcomes;
+  if (!batch.empty()) outcomes = state_.apply(batch, /*sync=*/false);
+  metrics_.observeApply(secondsSince(start), batch.size());
+  size_t next_outcome = 0;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const raft::Entry& e = entries[i];
+    bool applied_now = next_outcome < batch.size() && batch[next_outcome].index == e.index();
+    store::TxnOutcome outcome;
+    if (applied_now) outcome = std::move(outcomes[next_outcome++]);
+    if (e.type() == v1::ENTRY_CONF_CHANGE) applyConfChange(e);
+    resolveConfWaiters(e);
+    const std::string& rid = commands[i].request_id();
+    auto by_index = writes_by_index_.find(e.index());
+    if (by_index != writes_by_index_.end() && by_index->second != rid) {
+      std::string lost = by_index->second;
+      writes_by_index_.erase(by_index);
+      failWrite(lost, unavailable("leadership changed before the write committed; it was not "
+                                  "applied"));
+    }
+    if (!rid.empty() && writes_.count(rid)) resolveWrite(rid, e.index(), std::move(outcome));
+  }
+}
+
+void RaftNode::applyConfChange(const raft::Entry& entry) {
+  auto cc = raft::decodeConfChange(entry);
+  if (!cc.isOk()) return;
+  applied_conf_ = cc->conf_after();
+  if (cc->type() == v1::CONF_CHANGE_REMOVE_NODE && cc->node_id() != options_.self.id()) {
+    servers_.erase(cc->node_id());
+    if (transport_) transport_->removePeer(cc->node_id());
+  }
+  saveServers();
+}
+
+void RaftNode::rememberServer(const v1::ServerInfo& server) {
+  if (server.id() == raft::kNone || server.id() == options_.self.id()) return;
+  auto it = servers_.find(server.id());
+  if (it != servers_.end() && it->second.SerializeAsString() == server.SerializeAsString()) return;
+  servers_[server.id()] = server;
+  if (transport_) transport_->setPeer(server.id(), server.address());
+  saveServers();
+}
+
+void RaftNode::saveServers() {
+  v1::ServerList list;
+  for (const auto& [id, s] : servers_) *list.add_servers() = s;
+  log_.setStable("servers", list.SerializeAsString());
+}
+
+void RaftNode::maybeSnapshot() {
+  uint64_t applied = state_.appliedIndex();
+  if (applied < last_snapshot_index_ + options_.snapshot_every) return;
+  auto start = Clock::now();
+  v1::SnapshotData data;
+  for (const auto& [id, s] : servers_) *data.mutable_servers()->add_servers() = s;
+  data.set_state_image(state_.image());
+  raft::Snapshot snap;
+  snap.mutable_metadata()->set_index(applied);
+  snap.mutable_metadata()->set_term(log_.term(applied).value_or(0));
+  *snap.mutable_metadata()->mutable_conf_state() = applied_conf_;
+  snap.set_data(data.SerializeAsString());
+  log_.saveSnapshot(snap, options_.snapshot_retain);
+  last_snapshot_index_ = applied;
+  metrics_.observeSnapshotSave(secondsSince(start));
+  LOG_INFO("raft", "snapshot at index " << applied << " (" << snap.data().size() << " bytes)");
+}
+
+void RaftNode::restoreSnapshot(const raft::Snapshot& snapshot) {
+  auto start = Clock::now();
+  v1::SnapshotData data;
+  CHECK_MSG(data.ParseFromString(snapshot.data()), "snapshot data from the leader is corrupt");
+  for (const auto& s : data.servers().servers()) rememberServer(s);
+  Status restored = state_.restore(data.state_image());
+  CHECK_MSG(restored.isOk(), ("cannot install the leader's snapshot: " + restored.message()).c_str());
+  applied_conf_ = snapshot.metadata().conf_state();
+  last_snapshot_index_ = snapshot.metadata().index();
+  metrics_.observeSnapshotRestore(secondsSince(start));
+  LOG_INFO("raft", "restored snapshot at index " << snapshot.metadata().index());
+}
+
+void RaftNode::onSoftState(const raft::SoftState& soft) {
+  if (soft.lead != lead_) {
+    metrics_.incLeaderChanges();
+    LOG_INFO("raft", "leader is now " << (soft.lead == raft::kNone ? std::string("(none)")
+                                                                     : std::to_string(soft.lead))
+                                      << " (I am " << raft::stateName(soft.state) << ")");
+  }
+  lead_ = soft.lead;
+}
+
+void RaftNode::publish() {
+  const raft::Raft& r = raw_->raft();
+  std::lock_guard lock(status_mu_);
+  Published& p = published_;
+  if (r.lead() != raft::kNone && (r.lead() != p.lead || r.state() == raft::StateType::kLeader)) {
+    p.last_leader_contact = Clock::now();
+  }
+  p.lead = r.lead();
+  p.is_leader = r.state() == raft::StateType::kLeader;
+  p.term = r.term();
+  p.conf = r.tracker().confState();
+  p.conf_index = r.lastConfIndex();
+  p.servers = servers_;
+  p.last_index = r.log().lastIndex();
+  p.commit = r.log().committed();
+  p.match.clear();
+  if (p.is_leader) {
+    for (const auto& [id, pr] : r.tracker().all()) p.match[id] = pr.match;
+  }
+  metrics_.setRaftState(metrics::RaftState{p.lead != raft::kNone, p.is_leader, p.term, p.commit,
+                                           state_.appliedIndex()});
+}
+
+std::string RaftNode::clusterId() const {
+  std::lock_guard lock(status_mu_);
+  return cluster_id_;
+}
+
+}  // namespace cairn::node
