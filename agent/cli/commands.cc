@@ -11,9 +11,12 @@ namespace {
 constexpr char kUsage[] = R"(Usage: cairn [--version] [--help] <command> [<args>]
 
 Available commands are:
-    agent      Runs a Cairn agent
-    kv         Interact with the key-value store
-    version    Prints the Cairn version
+    agent       Runs a Cairn agent
+    kv          Interact with the key-value store
+    members     Lists the members of a Cairn cluster
+    operator    Provides cluster-level tools for Cairn operators
+    snapshot    Saves and restores snapshots of Cairn server state
+    version     Prints the Cairn version
 
 Run "cairn <command> -h" for a command's flags.
 )";
@@ -118,6 +121,9 @@ int runCli(const std::vector<std::string>& args, CliIo& io, const AgentRunner& r
   if (isVersion(command) || command == "version") return runVersion(rest, io);
   if (command == "agent") return runAgentCommand(rest, io, run_agent);
   if (command == "kv") return runKv(rest, io);
+  if (command == "members") return runMembers(rest, io);
+  if (command == "operator") return runOperator(rest, io);
+  if (command == "snapshot") return runSnapshot(rest, io);
   io.err << "Unknown command: " << command << "\n\n" << kUsage;
   return 1;
 }

@@ -1,5 +1,6 @@
 #pragma once
-// The `cairn` command line: `cairn agent`, `cairn version`, `cairn kv ...`. Each command returns
+// The `cairn` command line: `cairn agent`, `cairn version`, `cairn kv ...`, `cairn members`,
+// `cairn operator raft ...`, `cairn snapshot ...`. Each command returns
 // the process exit code (0 success, 1 error or usage error) and writes only to its CliIo.
 
 #include <functional>
@@ -25,5 +26,14 @@ int runKvGet(const std::vector<std::string>& args, CliIo& io);
 int runKvDelete(const std::vector<std::string>& args, CliIo& io);
 int runKvExport(const std::vector<std::string>& args, CliIo& io);
 int runKvImport(const std::vector<std::string>& args, CliIo& io);
+int runMembers(const std::vector<std::string>& args, CliIo& io);
+int runOperator(const std::vector<std::string>& args, CliIo& io);
+int runOperatorRaft(const std::vector<std::string>& args, CliIo& io);
+int runOperatorRaftListPeers(const std::vector<std::string>& args, CliIo& io);
+int runOperatorRaftRemovePeer(const std::vector<std::string>& args, CliIo& io);
+int runOperatorRaftTransferLeader(const std::vector<std::string>& args, CliIo& io);
+int runSnapshot(const std::vector<std::string>& args, CliIo& io);
+int runSnapshotSave(const std::vector<std::string>& args, CliIo& io);
+int runSnapshotRestore(const std::vector<std::string>& args, CliIo& io);
 
 }  // namespace cairn::cli

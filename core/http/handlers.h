@@ -9,6 +9,13 @@ namespace cairn::http {
 void addKvRoutes(Router& router, ApiContext& ctx);
 void addTxnRoutes(Router& router, ApiContext& ctx);
 void addStatusRoutes(Router& router, ApiContext& ctx);
+// /v1/operator/raft/{configuration,peer,transfer-leader}, /v1/operator/autopilot/{health,
+// configuration}.
+void addOperatorRoutes(Router& router, ApiContext& ctx);
+// GET/PUT /v1/snapshot; PUT bodies up to kMaxSnapshotBody.
+void addSnapshotRoutes(Router& router, ApiContext& ctx);
+
+inline constexpr size_t kMaxSnapshotBody = size_t{256} << 20;
 
 // ?dc= naming another datacenter: 500 "No path to datacenter" (there is no WAN federation).
 Status checkDatacenter(const ApiContext& ctx, const QueryParams& query);

@@ -8,12 +8,22 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 
 namespace cairn::metrics {
+
+// The Raft node's view of the cluster, as gauges.
+struct RaftState {
+  bool has_leader = false;
+  bool is_leader = false;
+  uint64_t term = 0;
+  uint64_t commit_index = 0;
+  uint64_t applied_index = 0;
+};
 
 class Metrics {
  public:
@@ -25,6 +35,18 @@ class Metrics {
   void countKvOperation(std::string_view op);
   // One apply() batch of `entries` log entries that took `seconds`.
   void observeApply(double seconds, size_t entries);
+  // Raft (called by the node): the gauges, each leadership change seen, each proposal that failed
+  // (not leader, shutting down, ...), each log fsync, each AppendEntries round trip to `peer` (its
+  // node name; the label set is bounded by the cluster size), and snapshot save/restore times.
+  void setRaftState(const RaftState& state);
+  void setRaftAppliedIndex(uint64_t index);
+  void incLeaderChanges();
+  void incProposalsFailed();
+  void observeFsync(double seconds);
+  void observeAppendRtt(const std::string& peer, double seconds);
+  void observeSnapshotSave(double seconds);
+  void observeSnapshotRestore(double seconds);
+
   // Read when rendering: the RocksDB size in bytes.
   void setRocksDbSizeProbe(std::function<uint64_t()> probe);
 
@@ -40,6 +62,17 @@ class Metrics {
   prometheus::Histogram& apply_duration_;
   prometheus::Counter& applied_entries_;
   prometheus::Gauge& rocksdb_size_;
+  prometheus::Gauge& raft_has_leader_;
+  prometheus::Gauge& raft_is_leader_;
+  prometheus::Gauge& raft_term_;
+  prometheus::Gauge& raft_commit_index_;
+  prometheus::Gauge& raft_applied_index_;
+  prometheus::Counter& raft_leader_changes_;
+  prometheus::Counter& raft_proposals_failed_;
+  prometheus::Histogram& raft_fsync_duration_;
+  prometheus::Family<prometheus::Histogram>& raft_append_rtt_;
+  prometheus::Histogram& raft_snapshot_save_duration_;
+  prometheus::Histogram& raft_snapshot_restore_duration_;
   std::function<uint64_t()> rocksdb_size_probe_;
 };
 

@@ -16,13 +16,22 @@ namespace cairn::node {
 
 class LocalNode final : public Node {
  public:
-  // `rpc_address` is what status endpoints report as the leader. Arguments outlive the node.
-  LocalNode(store::StateStore& store, metrics::Metrics& metrics, std::string rpc_address);
+  // `rpc_address` is what status endpoints report as the leader; `node_id` and `node_name` name
+  // the one server of the configuration. The store and metrics outlive the node.
+  LocalNode(store::StateStore& store, metrics::Metrics& metrics, std::string rpc_address,
+            std::string node_id, std::string node_name);
   ~LocalNode() override;  // Fails proposals still queued with kUnavailable.
 
   void propose(v1::Command command, ProposeCallback done) override;
   void readBarrier(ReadMode mode, std::function<void(Status)> done) override;
   LeaderStatus leaderStatus() const override;
+
+  // A configuration of one voter, this server, always the leader. Nothing can be removed from it
+  // and leadership has nowhere to go: removePeer and transferLeadership always fail.
+  RaftConfiguration raftConfiguration() const override;
+  void removePeer(const std::string& id_or_address, std::function<void(Status)> done) override;
+  void transferLeadership(const std::string& target_id, std::function<void(Status)> done) override;
+  StatusOr<AutopilotHealth> autopilotHealth() const override;
 
  private:
   struct Pending {
@@ -31,10 +40,13 @@ class LocalNode final : public Node {
   };
   void run();
   void applyBatch(std::deque<Pending>& batch);
+  RaftServer self() const;
 
   store::StateStore& store_;
   metrics::Metrics& metrics_;
   const std::string rpc_address_;
+  const std::string node_id_;
+  const std::string node_name_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Pending> queue_;

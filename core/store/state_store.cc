@@ -2,46 +2,129 @@
 
 #include <rocksdb/utilities/write_batch_with_index.h>
 
+#include <algorithm>
+#include <memory>
+#include <optional>
+
 #include "core/base/check.h"
 #include "core/store/kv_table.h"
 #include "core/store/kv_txn.h"
+#include "core/store/state_image.h"
 
 namespace cairn::store {
 namespace {
 
 constexpr std::string_view kAppliedIndexKey = "applied_index";
+// The lowest index any read reports: the log index of the last Restore command (absent before).
+constexpr std::string_view kIndexFloorKey = "index_floor";
 
 uint64_t atLeastOne(uint64_t index) { return index == 0 ? 1 : index; }
+
+// A RocksDB snapshot, released on destruction.
+class SnapshotHandle {
+ public:
+  explicit SnapshotHandle(const storage::RocksDb& db)
+      : db_(db), snapshot_(db.db()->GetSnapshot()) {}
+  ~SnapshotHandle() { db_.db()->ReleaseSnapshot(snapshot_); }
+  SnapshotHandle(const SnapshotHandle&) = delete;
+  SnapshotHandle& operator=(const SnapshotHandle&) = delete;
+  const rocksdb::Snapshot* get() const { return snapshot_; }
+
+ private:
+  const storage::RocksDb& db_;
+  const rocksdb::Snapshot* snapshot_;
+};
+
+// Calls visit(key, value) for every entry of `family` as of `snapshot`.
+template <typename Visit>
+void scanFamily(const storage::RocksDb& db, const char* family, const rocksdb::Snapshot* snapshot,
+                Visit visit) {
+  rocksdb::ReadOptions options;
+  options.snapshot = snapshot;
+  options.fill_cache = false;  // a full scan would evict the working set
+  std::unique_ptr<rocksdb::Iterator> it(db.db()->NewIterator(options, db.family(family)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) visit(it->key(), it->value());
+  CHECK_MSG(it->status().ok(), it->status().ToString().c_str());
+}
+
+// Deletes every key of `family` (keys only change on the applier's thread, which calls this).
+void clearFamily(const storage::RocksDb& db, const char* family, rocksdb::WriteBatch& batch) {
+  rocksdb::ColumnFamilyHandle* handle = db.family(family);
+  std::unique_ptr<rocksdb::Iterator> it(db.db()->NewIterator(rocksdb::ReadOptions(), handle));
+  it->SeekToLast();
+  CHECK_MSG(it->status().ok(), it->status().ToString().c_str());
+  if (!it->Valid()) return;
+  std::string end = it->key().ToString();
+  end.push_back('\0');  // the smallest key above the last one
+  CHECK(batch.DeleteRange(handle, "", end).ok());
+}
+
+void writeOrDie(const storage::RocksDb& db, rocksdb::WriteBatch* batch, bool sync) {
+  rocksdb::WriteOptions options;
+  options.sync = sync;
+  rocksdb::Status s = db.db()->Write(options, batch);
+  CHECK_MSG(s.ok(), ("state store write failed: " + s.ToString()).c_str());
+}
 
 }  // namespace
 
 // A consistent read view: a RocksDB snapshot with a scratch batch that is never written.
 class StateStore::Snapshot {
  public:
-  explicit Snapshot(const storage::RocksDb& db)
-      : db_(db), snapshot_(db.db()->GetSnapshot()), table_(db, batch_, snapshot_) {}
-  ~Snapshot() { db_.db()->ReleaseSnapshot(snapshot_); }
+  Snapshot(const storage::RocksDb& db, bool may_have_floor)
+      : db_(db), snapshot_(db), table_(db, batch_, snapshot_.get()), read_floor_(may_have_floor) {}
   KvTable& table() { return table_; }
+  // `index` raised to the index floor of this snapshot, and never 0.
+  uint64_t report(uint64_t index) { return std::max(atLeastOne(index), floor()); }
 
  private:
+  uint64_t floor() {
+    if (!read_floor_) return 0;
+    rocksdb::ReadOptions options;
+    options.snapshot = snapshot_.get();
+    std::string bytes;
+    rocksdb::Status s =
+        db_.db()->Get(options, db_.family(storage::kMetaFamily), kIndexFloorKey, &bytes);
+    CHECK_MSG(s.ok() || s.IsNotFound(), s.ToString().c_str());
+    return s.ok() ? storage::decodeU64(bytes) : 0;
+  }
+
   const storage::RocksDb& db_;
-  const rocksdb::Snapshot* snapshot_;
+  SnapshotHandle snapshot_;
   rocksdb::WriteBatchWithIndex batch_{rocksdb::BytewiseComparator(), 0, true};
   KvTable table_;
+  bool read_floor_;
 };
 
 StateStore::StateStore(storage::RocksDb& db, WatchHub& watches) : db_(db), watches_(watches) {
-  std::string bytes;
-  rocksdb::Status s = db_.db()->Get(rocksdb::ReadOptions(), db_.family(storage::kMetaFamily),
-                                    kAppliedIndexKey, &bytes);
-  CHECK_MSG(s.ok() || s.IsNotFound(), s.ToString().c_str());
-  applied_index_ = s.ok() ? storage::decodeU64(bytes) : 0;
+  auto meta = [&](std::string_view key) -> std::optional<uint64_t> {
+    std::string bytes;
+    rocksdb::Status s =
+        db_.db()->Get(rocksdb::ReadOptions(), db_.family(storage::kMetaFamily), key, &bytes);
+    CHECK_MSG(s.ok() || s.IsNotFound(), s.ToString().c_str());
+    if (!s.ok()) return std::nullopt;
+    return storage::decodeU64(bytes);
+  };
+  applied_index_ = meta(kAppliedIndexKey).value_or(0);
+  may_have_floor_ = meta(kIndexFloorKey).has_value();
 }
 
 std::vector<TxnOutcome> StateStore::apply(std::span<const LogEntry> entries, bool sync) {
   std::vector<TxnOutcome> outcomes;
-  if (entries.empty()) return outcomes;
   outcomes.reserve(entries.size());
+  size_t begin = 0;
+  while (begin < entries.size()) {
+    size_t end = begin;
+    while (end < entries.size() && !entries[end].command->has_restore()) ++end;
+    if (end > begin) applyTxns(entries.subspan(begin, end - begin), sync, outcomes);
+    if (end < entries.size()) outcomes.push_back(applyRestore(entries[end++], sync));
+    begin = end;
+  }
+  return outcomes;
+}
+
+void StateStore::applyTxns(std::span<const LogEntry> entries, bool sync,
+                           std::vector<TxnOutcome>& out) {
   rocksdb::WriteBatchWithIndex batch(rocksdb::BytewiseComparator(), 0, true);
   KvTable table(db_, batch);
   uint64_t last = appliedIndex();
@@ -49,41 +132,126 @@ std::vector<TxnOutcome> StateStore::apply(std::span<const LogEntry> entries, boo
     CHECK_MSG(entry.index > last, "log entries must be applied in strictly increasing order");
     last = entry.index;
     if (entry.command->has_txn()) {
-      outcomes.push_back(executeTxn(table, entry.index, entry.command->txn()));
+      out.push_back(executeTxn(table, entry.index, entry.command->txn()));
     } else {
-      outcomes.push_back(TxnOutcome{});  // Unknown or empty commands only advance the index.
+      out.push_back(TxnOutcome{});  // Unknown or empty commands only advance the index.
     }
   }
-  CHECK(batch.Put(db_.family(storage::kMetaFamily), kAppliedIndexKey, storage::encodeU64(last)).ok());
-  rocksdb::WriteOptions options;
-  options.sync = sync;
-  rocksdb::Status s = db_.db()->Write(options, batch.GetWriteBatch());
-  CHECK_MSG(s.ok(), ("state store write failed: " + s.ToString()).c_str());
+  CHECK(
+      batch.Put(db_.family(storage::kMetaFamily), kAppliedIndexKey, storage::encodeU64(last)).ok());
+  writeOrDie(db_, batch.GetWriteBatch(), sync);
   applied_index_.store(last, std::memory_order_release);
   watches_.notify(last, table.touched());
-  return outcomes;
+}
+
+TxnOutcome StateStore::applyRestore(const LogEntry& entry, bool sync) {
+  CHECK_MSG(entry.index > appliedIndex(),
+            "log entries must be applied in strictly increasing order");
+  auto image = parseStateImage(entry.command->restore().image());
+  if (image.isOk()) {
+    writeImage(*image, entry.index, entry.index, sync);
+    return TxnOutcome{};
+  }
+  rocksdb::WriteBatch batch;
+  CHECK(
+      batch.Put(db_.family(storage::kMetaFamily), kAppliedIndexKey, storage::encodeU64(entry.index))
+          .ok());
+  writeOrDie(db_, &batch, sync);
+  applied_index_.store(entry.index, std::memory_order_release);
+  watches_.notify(entry.index, {});
+  return TxnOutcome{false, {}, {TxnError{0, image.status().message()}}};
+}
+
+Status StateStore::restore(std::string_view bytes) {
+  auto image = parseStateImage(bytes);
+  if (!image.isOk()) return image.status();
+  writeImage(*image, image->applied_index(), 0, /*sync=*/true);
+  return Status::ok();
+}
+
+void StateStore::writeImage(const v1::StateImage& image, uint64_t applied, uint64_t floor,
+                            bool sync) {
+  rocksdb::ColumnFamilyHandle* meta = db_.family(storage::kMetaFamily);
+  rocksdb::ColumnFamilyHandle* kv = db_.family(storage::kKvFamily);
+  rocksdb::ColumnFamilyHandle* tombstones = db_.family(storage::kTombstoneFamily);
+  rocksdb::WriteBatch batch;
+  for (const char* family : {storage::kMetaFamily, storage::kKvFamily, storage::kTombstoneFamily}) {
+    clearFamily(db_, family, batch);
+  }
+  bool floor_in_image = false;
+  for (const auto& t : image.table_indexes()) {
+    floor_in_image |= t.name() == kIndexFloorKey;
+    CHECK(batch.Put(meta, t.name(), storage::encodeU64(t.index())).ok());
+  }
+  if (floor != 0) CHECK(batch.Put(meta, kIndexFloorKey, storage::encodeU64(floor)).ok());
+  for (const auto& e : image.kv())
+    CHECK(batch.Put(kv, e.key(), e.entry().SerializeAsString()).ok());
+  for (const auto& t : image.tombstones()) {
+    CHECK(batch.Put(tombstones, t.key(), storage::encodeU64(t.index())).ok());
+  }
+  CHECK(batch.Put(meta, kAppliedIndexKey, storage::encodeU64(applied)).ok());
+  // Readers must look for a floor before one can be visible; see Snapshot::floor().
+  if (floor != 0 || floor_in_image) may_have_floor_.store(true);
+  writeOrDie(db_, &batch, sync);
+  applied_index_.store(applied, std::memory_order_release);
+  watches_.notifyAll(applied);
+}
+
+std::string StateStore::image(uint64_t* applied_index) const {
+  SnapshotHandle snapshot(db_);
+  v1::StateImage image;
+  image.set_format(std::string(kStateImageFormat));
+  image.set_version(kStateImageVersion);
+  scanFamily(db_, storage::kMetaFamily, snapshot.get(),
+             [&](const rocksdb::Slice& key, const rocksdb::Slice& value) {
+               CHECK_MSG(value.size() == 8, "corrupt meta entry in the state store");
+               uint64_t index = storage::decodeU64(value.ToStringView());
+               if (key.ToStringView() == kAppliedIndexKey) {
+                 image.set_applied_index(index);
+                 return;
+               }
+               auto* t = image.add_table_indexes();
+               t->set_name(key.ToString());
+               t->set_index(index);
+             });
+  scanFamily(db_, storage::kKvFamily, snapshot.get(),
+             [&](const rocksdb::Slice& key, const rocksdb::Slice& value) {
+               auto* e = image.add_kv();
+               e->set_key(key.ToString());
+               CHECK_MSG(
+                   e->mutable_entry()->ParseFromArray(value.data(), static_cast<int>(value.size())),
+                   "corrupt KV entry in the state store");
+             });
+  scanFamily(db_, storage::kTombstoneFamily, snapshot.get(),
+             [&](const rocksdb::Slice& key, const rocksdb::Slice& value) {
+               auto* t = image.add_tombstones();
+               t->set_key(key.ToString());
+               t->set_index(storage::decodeU64(value.ToStringView()));
+             });
+  if (applied_index != nullptr) *applied_index = image.applied_index();
+  return image.SerializeAsString();
 }
 
 KvGetResult StateStore::get(std::string_view key) const {
-  Snapshot snap(db_);
+  Snapshot snap(db_, may_have_floor_.load());
   KvGetResult result;
   if (auto entry = snap.table().get(key)) {
     result.found = true;
     result.entry = std::move(*entry);
-    result.index = atLeastOne(result.entry.modify_index);
+    result.index = snap.report(result.entry.modify_index);
   } else {
-    result.index = atLeastOne(snap.table().tableIndex());
+    result.index = snap.report(snap.table().tableIndex());
   }
   return result;
 }
 
-uint64_t StateStore::listIndex(KvTable& table, std::string_view prefix, uint64_t max_modify) const {
-  uint64_t index = std::max(max_modify, table.maxTombstoneIndex(prefix));
-  return atLeastOne(index != 0 ? index : table.tableIndex());
+uint64_t StateStore::listIndex(Snapshot& snap, std::string_view prefix, uint64_t max_modify) const {
+  uint64_t index = std::max(max_modify, snap.table().maxTombstoneIndex(prefix));
+  return snap.report(index != 0 ? index : snap.table().tableIndex());
 }
 
 KvListResult StateStore::list(std::string_view prefix) const {
-  Snapshot snap(db_);
+  Snapshot snap(db_, may_have_floor_.load());
   KvListResult result;
   uint64_t max_modify = 0;
   snap.table().scan(prefix, [&](const KvEntry& e) {
@@ -91,12 +259,12 @@ KvListResult StateStore::list(std::string_view prefix) const {
     result.entries.push_back(e);
     return true;
   });
-  result.index = listIndex(snap.table(), prefix, max_modify);
+  result.index = listIndex(snap, prefix, max_modify);
   return result;
 }
 
 KvKeysResult StateStore::keys(std::string_view prefix, std::string_view separator) const {
-  Snapshot snap(db_);
+  Snapshot snap(db_, may_have_floor_.load());
   KvKeysResult result;
   uint64_t max_modify = 0;
   snap.table().scan(prefix, [&](const KvEntry& e) {
@@ -109,13 +277,13 @@ KvKeysResult StateStore::keys(std::string_view prefix, std::string_view separato
     if (result.keys.empty() || result.keys.back() != key) result.keys.push_back(std::move(key));
     return true;
   });
-  result.index = listIndex(snap.table(), prefix, max_modify);
+  result.index = listIndex(snap, prefix, max_modify);
   return result;
 }
 
 TxnOutcome StateStore::readTxn(const v1::Txn& txn) const {
   ASSERT(isReadOnly(txn));
-  Snapshot snap(db_);
+  Snapshot snap(db_, false);
   return executeTxn(snap.table(), appliedIndex(), txn);
 }
 

@@ -1,0 +1,218 @@
+// /v1/operator/raft/* and /v1/operator/autopilot/* (consul-api.md §9): the Raft configuration,
+// removing a server, handing leadership over, and autopilot's view of server health. Errors from
+// the node are 500 with its message, as Consul answers RPC errors.
+#include <chrono>
+#include <ctime>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "core/http/handlers.h"
+#include "core/http/json_writer.h"
+#include "core/http/read_query.h"
+
+namespace cairn::http {
+namespace {
+
+using SystemTime = std::chrono::system_clock::time_point;
+
+// Go's time.Time JSON form (RFC 3339, nanoseconds without trailing zeros), in UTC.
+std::string formatRfc3339Nano(SystemTime t) {
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(ns / 1'000'000'000);
+  int64_t frac = ns % 1'000'000'000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::string out = buf;
+  if (frac != 0) {
+    char digits[16];
+    std::snprintf(digits, sizeof digits, ".%09lld", static_cast<long long>(frac));
+    std::string f = digits;
+    while (f.back() == '0') f.pop_back();
+    out += f;
+  }
+  return out + "Z";
+}
+
+// Autopilot's StableSince: when each server entered its current health state, as this agent first
+// saw it (the node reports health, not its history). Thread-safe.
+class StabilityTracker {
+ public:
+  SystemTime since(const std::string& id, bool healthy) {
+    std::lock_guard lock(mu_);
+    auto [it, inserted] = seen_.try_emplace(id, healthy, std::chrono::system_clock::now());
+    if (!inserted && it->second.first != healthy) {
+      it->second = {healthy, std::chrono::system_clock::now()};
+    }
+    return it->second.second;
+  }
+  // Forgets servers that left the configuration.
+  void retain(const std::vector<node::ServerHealth>& servers) {
+    std::lock_guard lock(mu_);
+    std::map<std::string, std::pair<bool, SystemTime>> kept;
+    for (const auto& s : servers) {
+      if (auto it = seen_.find(s.server.id); it != seen_.end()) kept.insert(*it);
+    }
+    seen_.swap(kept);
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::pair<bool, SystemTime>> seen_;
+};
+
+HttpResponse nodeError(const Status& status) { return textResponse(500, status.message()); }
+
+void respondJson(const HttpRequest& req, Responder& respond, std::string body, int status = 200) {
+  HttpResponse r = jsonResponse(std::move(body), status);
+  applyPretty(req, r);
+  respond(std::move(r));
+}
+
+std::string configurationJson(const node::RaftConfiguration& c) {
+  JsonWriter w;
+  w.beginObject().key("Servers").beginArray();
+  for (const auto& s : c.servers) {
+    w.beginObject();
+    w.key("ID").string(s.id).key("Node").string(s.node).key("Address").string(s.address);
+    w.key("Leader").boolean(s.leader).key("ProtocolVersion").string("3");
+    w.key("Voter").boolean(s.voter).key("LastIndex").number(s.last_index);
+    w.endObject();
+  }
+  w.endArray().key("Index").number(c.index).endObject();
+  return w.take();
+}
+
+void raftConfiguration(ApiContext& ctx, RequestPtr req, Responder respond) {
+  if (Status s = checkDatacenter(ctx, req->query); !s.isOk()) return respond(errorResponse(s));
+  auto opts = parseQueryOptions(req->query);
+  if (!opts.isOk()) return respond(errorResponse(opts.status()));
+  ctx.node.readBarrier(opts->mode, [&ctx, req, respond](Status status) mutable {
+    if (!status.isOk()) return respond(nodeError(status));
+    respondJson(*req, respond, configurationJson(ctx.node.raftConfiguration()));
+  });
+}
+
+// Consul checks the target is in the configuration before asking Raft to remove it.
+Status checkInConfiguration(ApiContext& ctx, const std::string& value, bool by_id) {
+  for (const auto& s : ctx.node.raftConfiguration().servers) {
+    if ((by_id ? s.id : s.address) == value) return Status::ok();
+  }
+  return notFound(std::string(by_id ? "id" : "address") + " \"" + value +
+                  "\" was not found in the Raft configuration");
+}
+
+void removePeer(ApiContext& ctx, RequestPtr req, Responder respond) {
+  if (Status s = checkDatacenter(ctx, req->query); !s.isOk()) return respond(errorResponse(s));
+  auto id = req->query.get("id");
+  auto address = req->query.get("address");
+  if (!id && !address) {
+    return respond(textResponse(
+        400,
+        "Must specify either ?id with the server's ID or ?address with IP:port of peer to "
+        "remove"));
+  }
+  std::string target = id ? *id : *address;
+  if (Status s = checkInConfiguration(ctx, target, id.has_value()); !s.isOk()) {
+    return respond(nodeError(s));
+  }
+  ctx.node.removePeer(target, [respond](Status status) {
+    respond(status.isOk() ? textResponse(200, "") : nodeError(status));
+  });
+}
+
+void transferLeader(ApiContext& ctx, RequestPtr req, Responder respond) {
+  if (Status s = checkDatacenter(ctx, req->query); !s.isOk()) return respond(errorResponse(s));
+  std::string id = req->query.get("id").value_or("");
+  ctx.node.transferLeadership(id, [req, respond](Status status) mutable {
+    if (!status.isOk()) return respond(nodeError(status));
+    respondJson(*req, respond,
+                JsonWriter().beginObject().key("Success").boolean(true).endObject().take());
+  });
+}
+
+void writeServerHealth(JsonWriter& w, const node::ServerHealth& h, const AgentInfo& agent,
+                       StabilityTracker& stability) {
+  const node::RaftServer& s = h.server;
+  // There is no gossip layer: a server autopilot counts healthy is reported alive, any other one
+  // failed. Only the local server's version is known here.
+  bool alive = h.healthy || s.id == agent.node_id;
+  w.beginObject();
+  w.key("ID").string(s.id).key("Name").string(s.node).key("Address").string(s.address);
+  w.key("SerfStatus").string(alive ? "alive" : "failed");
+  w.key("Version").string(s.id == agent.node_id ? agent.version : "");
+  w.key("Leader").boolean(s.leader);
+  w.key("LastContact")
+      .string(formatGoDuration(std::chrono::milliseconds(s.leader ? 0 : h.last_contact_ms)));
+  w.key("LastTerm").number(h.last_term).key("LastIndex").number(h.last_index);
+  w.key("Healthy").boolean(h.healthy).key("Voter").boolean(s.voter);
+  w.key("StableSince").string(formatRfc3339Nano(stability.since(s.id, h.healthy)));
+  w.endObject();
+}
+
+void autopilotHealth(ApiContext& ctx, RequestPtr req, Responder respond,
+                     StabilityTracker& stability) {
+  if (Status s = checkDatacenter(ctx, req->query); !s.isOk()) return respond(errorResponse(s));
+  auto health = ctx.node.autopilotHealth();
+  if (!health.isOk()) return respond(nodeError(health.status()));
+  stability.retain(health->servers);
+  JsonWriter w;
+  w.beginObject().key("Healthy").boolean(health->healthy);
+  w.key("FailureTolerance").number(static_cast<int64_t>(health->failure_tolerance));
+  w.key("Servers").beginArray();
+  for (const auto& h : health->servers) writeServerHealth(w, h, ctx.agent, stability);
+  w.endArray().endObject();
+  respondJson(*req, respond, w.take(), health->healthy ? 200 : 429);
+}
+
+// Consul's defaults; this agent has no autopilot configuration to change yet.
+std::string autopilotConfigurationJson() {
+  JsonWriter w;
+  w.beginObject();
+  w.key("CleanupDeadServers").boolean(true);
+  w.key("LastContactThreshold").string("200ms");
+  w.key("MaxTrailingLogs").number(uint64_t{250});
+  w.key("MinQuorum").number(uint64_t{0});
+  w.key("ServerStabilizationTime").string("10s");
+  w.key("RedundancyZoneTag").string("");
+  w.key("DisableUpgradeMigration").boolean(false);
+  w.key("UpgradeVersionTag").string("");
+  w.endObject();
+  return w.take();
+}
+
+using OperatorHandler = std::function<void(ApiContext&, RequestPtr, Responder)>;
+
+void addRoute(Router& router, ApiContext& ctx, std::string path, std::string method,
+              OperatorHandler handler) {
+  router.add(Route{std::move(path),
+                   false,
+                   {std::move(method)},
+                   [&ctx, handler](RequestPtr req, Responder respond) {
+                     handler(ctx, std::move(req), std::move(respond));
+                   }});
+}
+
+}  // namespace
+
+void addOperatorRoutes(Router& router, ApiContext& ctx) {
+  auto stability = std::make_shared<StabilityTracker>();
+  addRoute(router, ctx, "/v1/operator/raft/configuration", "GET", raftConfiguration);
+  addRoute(router, ctx, "/v1/operator/raft/peer", "DELETE", removePeer);
+  addRoute(router, ctx, "/v1/operator/raft/transfer-leader", "POST", transferLeader);
+  addRoute(router, ctx, "/v1/operator/autopilot/health", "GET",
+           [stability](ApiContext& c, RequestPtr req, Responder respond) {
+             autopilotHealth(c, std::move(req), std::move(respond), *stability);
+           });
+  addRoute(router, ctx, "/v1/operator/autopilot/configuration", "GET",
+           [](ApiContext& c, RequestPtr req, Responder respond) {
+             if (Status s = checkDatacenter(c, req->query); !s.isOk()) {
+               return respond(errorResponse(s));
+             }
+             respondJson(*req, respond, autopilotConfigurationJson());
+           });
+}
+
+}  // namespace cairn::http

@@ -1,0 +1,276 @@
+// /v1/operator/* and /v1/snapshot handlers against a scripted Node and a real state store.
+#include <gtest/gtest.h>
+
+#include <future>
+#include <regex>
+
+#include "core/base/gzip.h"
+#include "core/http/handlers.h"
+#include "core/node/local_node.h"
+#include "core/store/state_image.h"
+#include "tests/unit/store/store_fixture.h"
+
+namespace cairn::http {
+namespace {
+
+// A Node whose operator answers are set by the test. propose() applies at once, like LocalNode.
+class ScriptedNode : public node::Node {
+ public:
+  explicit ScriptedNode(store::StateStore& store) : store_(store) {}
+
+  void propose(v1::Command command, node::ProposeCallback done) override {
+    proposed.push_back(command);
+    store::LogEntry entry{std::max<uint64_t>(store_.appliedIndex(), 1) + 1, &command};
+    auto outcomes = store_.apply(std::span(&entry, 1), false);
+    done(node::ProposeResult{entry.index, std::move(outcomes[0])});
+  }
+  void readBarrier(node::ReadMode mode, std::function<void(Status)> done) override {
+    barriers.push_back(mode);
+    done(barrier);
+  }
+  node::LeaderStatus leaderStatus() const override { return {true, 0, "10.0.0.1:8300", {}}; }
+  node::RaftConfiguration raftConfiguration() const override { return configuration; }
+  void removePeer(const std::string& target, std::function<void(Status)> done) override {
+    removed.push_back(target);
+    done(remove_result);
+  }
+  void transferLeadership(const std::string& id, std::function<void(Status)> done) override {
+    transfer_targets.push_back(id);
+    done(transfer_result);
+  }
+  StatusOr<node::AutopilotHealth> autopilotHealth() const override { return health; }
+
+  std::vector<v1::Command> proposed;
+  std::vector<node::ReadMode> barriers;
+  Status barrier;
+  node::RaftConfiguration configuration;
+  std::vector<std::string> removed;
+  Status remove_result;
+  std::vector<std::string> transfer_targets;
+  Status transfer_result;
+  StatusOr<node::AutopilotHealth> health = unavailable("not set");
+
+ private:
+  store::StateStore& store_;
+};
+
+class OperatorHandlersTest : public store::testing::StoreFixture {
+ protected:
+  void SetUp() override {
+    StoreFixture::SetUp();
+    node_ = std::make_unique<ScriptedNode>(*store_);
+    node_->configuration = {{{"id-1", "node-1", "10.0.0.1:8300", true, true, 42},
+                             {"id-2", "node-2", "10.0.0.2:8300", false, true, 40}},
+                            7};
+    ctx_ = std::make_unique<ApiContext>(
+        ApiContext{*node_, *store_, hub_, timers_, metrics_, AgentInfo{}});
+    ctx_->agent.node_id = "id-1";
+    ctx_->agent.datacenter = "dc1";
+    ctx_->agent.version = "0.1.0";
+    addOperatorRoutes(router_, *ctx_);
+    addSnapshotRoutes(router_, *ctx_);
+  }
+
+  HttpResponse call(std::string method, std::string path, std::string query = "",
+                    std::string body = "") {
+    auto req = std::make_shared<HttpRequest>();
+    req->method = std::move(method);
+    req->path = std::move(path);
+    req->raw_query = query;
+    req->query = QueryParams::parse(query);
+    req->body = std::move(body);
+    auto reply = std::make_shared<std::promise<HttpResponse>>();
+    auto future = reply->get_future();
+    router_.dispatch(router_.match(req->path), req,
+                     Responder([reply](HttpResponse r) { reply->set_value(std::move(r)); }));
+    EXPECT_EQ(future.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+    return future.get();
+  }
+
+  static std::string header(const HttpResponse& r, const std::string& name) {
+    for (const auto& [n, v] : r.headers) {
+      if (n == name) return v;
+    }
+    return "";
+  }
+
+  TimerQueue timers_;
+  metrics::Metrics metrics_{"test", "test"};
+  std::unique_ptr<ScriptedNode> node_;
+  std::unique_ptr<ApiContext> ctx_;
+  Router router_;
+};
+
+TEST_F(OperatorHandlersTest, RaftConfigurationHasConsulsShape) {
+  HttpResponse r = call("GET", "/v1/operator/raft/configuration", "stale");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "application/json");
+  EXPECT_EQ(r.body,
+            R"({"Servers":[{"ID":"id-1","Node":"node-1","Address":"10.0.0.1:8300","Leader":true,)"
+            R"("ProtocolVersion":"3","Voter":true,"LastIndex":42},{"ID":"id-2","Node":"node-2",)"
+            R"("Address":"10.0.0.2:8300","Leader":false,"ProtocolVersion":"3","Voter":true,)"
+            R"("LastIndex":40}],"Index":7})");
+  ASSERT_EQ(node_->barriers.size(), 1u);
+  EXPECT_EQ(node_->barriers[0], node::ReadMode::kStale);
+}
+
+TEST_F(OperatorHandlersTest, RaftConfigurationFailsWithoutALeader) {
+  node_->barrier = unavailable("No cluster leader");
+  HttpResponse r = call("GET", "/v1/operator/raft/configuration");
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(r.body, "No cluster leader");
+  EXPECT_EQ(call("GET", "/v1/operator/raft/configuration", "stale&consistent").status, 400);
+  EXPECT_EQ(call("GET", "/v1/operator/raft/configuration", "dc=other").status, 500);
+}
+
+TEST_F(OperatorHandlersTest, RemovePeerNeedsIdOrAddressInTheConfiguration) {
+  HttpResponse r = call("DELETE", "/v1/operator/raft/peer");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body,
+            "Must specify either ?id with the server's ID or ?address with IP:port of peer to "
+            "remove");
+  r = call("DELETE", "/v1/operator/raft/peer", "id=nope");
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(r.body, "id \"nope\" was not found in the Raft configuration");
+  r = call("DELETE", "/v1/operator/raft/peer", "address=10.0.0.9:8300");
+  EXPECT_EQ(r.body, "address \"10.0.0.9:8300\" was not found in the Raft configuration");
+  EXPECT_TRUE(node_->removed.empty());
+  r = call("DELETE", "/v1/operator/raft/peer", "address=10.0.0.2:8300");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "");
+  r = call("DELETE", "/v1/operator/raft/peer", "id=id-2&address=whatever");
+  EXPECT_EQ(r.status, 200) << "?id wins, as in Consul";
+  EXPECT_EQ(node_->removed, (std::vector<std::string>{"10.0.0.2:8300", "id-2"}));
+  node_->remove_result = unavailable("not the leader");
+  r = call("DELETE", "/v1/operator/raft/peer", "id=id-2");
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(r.body, "not the leader");
+  EXPECT_EQ(call("GET", "/v1/operator/raft/peer", "id=id-2").status, 405);
+}
+
+TEST_F(OperatorHandlersTest, TransferLeader) {
+  HttpResponse r = call("POST", "/v1/operator/raft/transfer-leader");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, R"({"Success":true})");
+  call("POST", "/v1/operator/raft/transfer-leader", "id=id-2");
+  EXPECT_EQ(node_->transfer_targets, (std::vector<std::string>{"", "id-2"}));
+  node_->transfer_result = unavailable("cannot find peer");
+  r = call("POST", "/v1/operator/raft/transfer-leader");
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(r.body, "cannot find peer");
+  EXPECT_EQ(call("PUT", "/v1/operator/raft/transfer-leader").status, 405);
+}
+
+TEST_F(OperatorHandlersTest, AutopilotHealthIs200WhenHealthyElse429) {
+  node::AutopilotHealth health{true, 1, {}};
+  health.servers.push_back({node_->configuration.servers[0], true, 0, 3, 42});
+  health.servers.push_back({node_->configuration.servers[1], true, 12, 3, 40});
+  node_->health = health;
+  HttpResponse r = call("GET", "/v1/operator/autopilot/health");
+  EXPECT_EQ(r.status, 200);
+  std::regex shape(
+      R"(\{"Healthy":true,"FailureTolerance":1,"Servers":\[)"
+      R"(\{"ID":"id-1","Name":"node-1","Address":"10.0.0.1:8300","SerfStatus":"alive",)"
+      R"("Version":"0.1.0","Leader":true,"LastContact":"0s","LastTerm":3,"LastIndex":42,)"
+      R"("Healthy":true,"Voter":true,"StableSince":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z"\},)"
+      R"(\{"ID":"id-2","Name":"node-2","Address":"10.0.0.2:8300","SerfStatus":"alive",)"
+      R"("Version":"","Leader":false,"LastContact":"12ms",.*"Healthy":true,"Voter":true,.*\]\})");
+  EXPECT_TRUE(std::regex_match(r.body, shape)) << r.body;
+  health.healthy = false;
+  health.failure_tolerance = 0;
+  health.servers[1].healthy = false;
+  node_->health = health;
+  r = call("GET", "/v1/operator/autopilot/health");
+  EXPECT_EQ(r.status, 429);
+  EXPECT_NE(r.body.find(R"("SerfStatus":"failed")"), std::string::npos) << r.body;
+  node_->health = unavailable("No cluster leader");
+  r = call("GET", "/v1/operator/autopilot/health");
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(r.body, "No cluster leader");
+}
+
+TEST_F(OperatorHandlersTest, AutopilotConfigurationDefaults) {
+  HttpResponse r = call("GET", "/v1/operator/autopilot/configuration");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body,
+            R"({"CleanupDeadServers":true,"LastContactThreshold":"200ms","MaxTrailingLogs":250,)"
+            R"("MinQuorum":0,"ServerStabilizationTime":"10s","RedundancyZoneTag":"",)"
+            R"("DisableUpgradeMigration":false,"UpgradeVersionTag":""})");
+}
+
+TEST_F(OperatorHandlersTest, SnapshotGetServesAGzippedImageWithReadHeaders) {
+  ASSERT_TRUE(set("k", "v").ok);
+  ASSERT_TRUE(set("k2", "v2").ok);
+  HttpResponse r = call("GET", "/v1/snapshot", "stale");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "application/x-gzip");
+  EXPECT_EQ(header(r, "X-Consul-Index"), "2");
+  EXPECT_EQ(header(r, "X-Consul-Effective-Consistency"), "stale");
+  EXPECT_EQ(header(r, "X-Consul-KnownLeader"), "true");
+  uint64_t index = 0;
+  auto image = store::decodeSnapshot(r.body, &index);
+  ASSERT_TRUE(image.isOk()) << image.status().toString();
+  EXPECT_EQ(index, 2u);
+  EXPECT_EQ(*image, store_->image());
+}
+
+TEST_F(OperatorHandlersTest, SnapshotPutProposesARestore) {
+  ASSERT_TRUE(set("k", "saved").ok);
+  std::string body = call("GET", "/v1/snapshot").body;
+  ASSERT_TRUE(set("k", "changed").ok);
+  ASSERT_TRUE(set("other", "x").ok);
+  HttpResponse r = call("PUT", "/v1/snapshot", "", body);
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, "");
+  ASSERT_EQ(node_->proposed.size(), 1u);
+  ASSERT_TRUE(node_->proposed[0].has_restore());
+  EXPECT_EQ(node_->proposed[0].restore().image(), *store::decodeSnapshot(body));
+  EXPECT_EQ(store_->get("k").entry.value, "saved");
+  EXPECT_FALSE(store_->get("other").found);
+}
+
+TEST_F(OperatorHandlersTest, SnapshotPutRejectsCorruptBodiesBeforeProposing) {
+  ASSERT_TRUE(set("k", "v").ok);
+  std::string good = call("GET", "/v1/snapshot").body;
+  for (std::string body : {std::string(), std::string("not a snapshot"),
+                           good.substr(0, good.size() / 2), gzipCompress("not an image")}) {
+    HttpResponse r = call("PUT", "/v1/snapshot", "", body);
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(r.body.rfind("invalid snapshot: ", 0), 0u) << r.body;
+  }
+  EXPECT_TRUE(node_->proposed.empty());
+  EXPECT_EQ(store_->get("k").entry.value, "v");
+  const Route* route = router_.match("/v1/snapshot");
+  ASSERT_NE(route, nullptr);
+  EXPECT_EQ(route->max_body, size_t{256} << 20);
+}
+
+// LocalNode (a single server without replication) through the same handlers.
+TEST_F(OperatorHandlersTest, LocalNodeIsASingleVoterLeaderThatCannotShrinkOrHandOver) {
+  node::LocalNode local(*store_, metrics_, "10.0.0.1:8300", "id-1", "node-1");
+  ApiContext ctx{local, *store_, hub_, timers_, metrics_, ctx_->agent};
+  Router router;
+  addOperatorRoutes(router, ctx);
+  router_ = std::move(router);
+  EXPECT_EQ(call("GET", "/v1/operator/raft/configuration").body,
+            R"({"Servers":[{"ID":"id-1","Node":"node-1","Address":"10.0.0.1:8300","Leader":true,)"
+            R"("ProtocolVersion":"3","Voter":true,"LastIndex":0}],"Index":1})");
+  for (const char* query : {"id=id-1", "address=10.0.0.1:8300"}) {
+    HttpResponse r = call("DELETE", "/v1/operator/raft/peer", query);
+    EXPECT_EQ(r.status, 500);
+    EXPECT_NE(r.body.find("only server"), std::string::npos) << r.body;
+  }
+  HttpResponse r = call("POST", "/v1/operator/raft/transfer-leader");
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(r.body, "cannot find peer");
+  r = call("GET", "/v1/operator/autopilot/health");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find(R"("Healthy":true,"FailureTolerance":0,)"), std::string::npos);
+  std::string text = metrics_.render();
+  EXPECT_NE(text.find("cairn_raft_has_leader 1"), std::string::npos);
+  EXPECT_NE(text.find("cairn_raft_is_leader 1"), std::string::npos);
+  EXPECT_NE(text.find("cairn_raft_leader_changes_total 1"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cairn::http
