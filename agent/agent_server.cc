@@ -1,6 +1,10 @@
 #include "agent/agent_server.h"
 
+#include <atomic>
 #include <csignal>
+#include <cstdlib>
+#include <future>
+#include <thread>
 #include <cstdio>
 #include <fstream>
 #include <unistd.h>
@@ -12,7 +16,7 @@
 #include "core/http/handlers.h"
 #include "core/http/server.h"
 #include "core/metrics/metrics.h"
-#include "core/node/local_node.h"
+#include "agent/server_node.h"
 #include "core/storage/rocks_db.h"
 #include "core/store/state_store.h"
 
@@ -23,10 +27,6 @@ Status checkSupported(const AgentConfig& c) {
   if (!c.dev && !c.server) {
     return invalidArgument("client agents (without -server) are not supported yet: run "
                            "`cairn agent -dev` or `-server -bootstrap`");
-  }
-  if (!c.dev && (c.bootstrap_expect > 1 || !c.retry_join.empty())) {
-    return invalidArgument("multi-server clusters (-bootstrap-expect > 1, -retry-join) need "
-                           "consensus, which is not built yet: run a single server");
   }
   return Status::ok();
 }
@@ -76,6 +76,14 @@ int runAgent(const AgentConfig& config) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Start-up may wait for other servers (discovery), so a stop signal is watched from now on.
+  auto stopping = std::make_shared<std::atomic<bool>>(false);
+  auto caught = std::make_shared<std::promise<int>>();
+  std::thread([signals, caught, stopping] {
+    int sig = waitForSignal(signals);
+    *stopping = true;
+    caught->set_value(sig);
+  }).detach();
 
   auto data_dir = DataDir::prepare(config.data_dir, config.dev);
   if (!data_dir.isOk()) return fail(data_dir.status());
@@ -90,20 +98,27 @@ int runAgent(const AgentConfig& config) {
   store::WatchHub watches;
   store::StateStore state(**db, watches);
   TimerQueue timers;
-  node::LocalNode node(state, metrics, info.advertise_addr + ":" + std::to_string(config.server_port));
-  http::ApiContext ctx{node, state, watches, timers, metrics, info};
+  auto server_node = ServerNode::start(config, *node_id, **db, state, metrics, *stopping);
+  if (!server_node.isOk()) return fail(server_node.status());
+  http::ApiContext ctx{(*server_node)->node(), state, watches, timers, metrics, info};
   http::Router router;
   http::addKvRoutes(router, ctx);
   http::addTxnRoutes(router, ctx);
   http::addStatusRoutes(router, ctx);
+  http::addOperatorRoutes(router, ctx);
+  http::addSnapshotRoutes(router, ctx);
+  if (const char* f = std::getenv("CAIRN_FAULT_INJECTION"); f && std::string(f) == "1") {
+    (*server_node)->addFaultInjectionRoutes(router);
+  }
   http::HttpServer server(router, metrics);
   if (Status s = server.start(config.client_addr, config.http_port); !s.isOk()) return fail(s);
   writePidFile(config.pid_file);
   LOG_INFO("agent", "Cairn agent running: node=" << info.node_name << " dc=" << info.datacenter
                     << " http=" << config.client_addr << ":" << config.http_port
                     << " data-dir=" << data_dir->path() << " applied-index=" << state.appliedIndex());
-  int sig = waitForSignal(signals);
+  int sig = caught->get_future().get();
   LOG_INFO("agent", "caught signal " << sig << ", shutting down");
+  (*server_node)->shutdown(config.leave_on_terminate);
   server.stop();
   if (!config.pid_file.empty()) unlink(config.pid_file.c_str());
   data_dir->removeIfTemporary();

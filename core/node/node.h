@@ -1,8 +1,8 @@
 #pragma once
 // Node: what the API layer needs from the replication layer. Writes are proposed and answered
 // asynchronously once applied; reads ask for a barrier that makes the local state fresh enough for
-// the requested consistency. Implementations: LocalNode (one server, no replication) and, with
-// consensus, RaftNode.
+// the requested consistency. Implementation: RaftNode (raft_node.h);
+// tests use scripted fakes.
 
 #include <cstdint>
 #include <functional>

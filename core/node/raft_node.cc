@@ -321,7 +321,9 @@ void RaftNode::publish() {
   p.is_leader = r.state() == raft::StateType::kLeader;
   p.term = r.term();
   p.conf = r.tracker().confState();
-  p.conf_index = r.lastConfIndex();
+  // Consul never reports 0: the bootstrap configuration counts as index 1.
+  p.conf_index =
+      r.lastConfIndex() ? r.lastConfIndex() : std::max<uint64_t>(last_snapshot_index_, 1);
   p.servers = servers_;
   p.last_index = r.log().lastIndex();
   p.commit = r.log().committed();

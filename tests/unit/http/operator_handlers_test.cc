@@ -6,14 +6,13 @@
 
 #include "core/base/gzip.h"
 #include "core/http/handlers.h"
-#include "core/node/local_node.h"
 #include "core/store/state_image.h"
 #include "tests/unit/store/store_fixture.h"
 
 namespace cairn::http {
 namespace {
 
-// A Node whose operator answers are set by the test. propose() applies at once, like LocalNode.
+// A Node whose operator answers are set by the test. propose() applies at once.
 class ScriptedNode : public node::Node {
  public:
   explicit ScriptedNode(store::StateStore& store) : store_(store) {}
@@ -243,33 +242,6 @@ TEST_F(OperatorHandlersTest, SnapshotPutRejectsCorruptBodiesBeforeProposing) {
   const Route* route = router_.match("/v1/snapshot");
   ASSERT_NE(route, nullptr);
   EXPECT_EQ(route->max_body, size_t{256} << 20);
-}
-
-// LocalNode (a single server without replication) through the same handlers.
-TEST_F(OperatorHandlersTest, LocalNodeIsASingleVoterLeaderThatCannotShrinkOrHandOver) {
-  node::LocalNode local(*store_, metrics_, "10.0.0.1:8300", "id-1", "node-1");
-  ApiContext ctx{local, *store_, hub_, timers_, metrics_, ctx_->agent};
-  Router router;
-  addOperatorRoutes(router, ctx);
-  router_ = std::move(router);
-  EXPECT_EQ(call("GET", "/v1/operator/raft/configuration").body,
-            R"({"Servers":[{"ID":"id-1","Node":"node-1","Address":"10.0.0.1:8300","Leader":true,)"
-            R"("ProtocolVersion":"3","Voter":true,"LastIndex":0}],"Index":1})");
-  for (const char* query : {"id=id-1", "address=10.0.0.1:8300"}) {
-    HttpResponse r = call("DELETE", "/v1/operator/raft/peer", query);
-    EXPECT_EQ(r.status, 500);
-    EXPECT_NE(r.body.find("only server"), std::string::npos) << r.body;
-  }
-  HttpResponse r = call("POST", "/v1/operator/raft/transfer-leader");
-  EXPECT_EQ(r.status, 500);
-  EXPECT_EQ(r.body, "cannot find peer");
-  r = call("GET", "/v1/operator/autopilot/health");
-  EXPECT_EQ(r.status, 200);
-  EXPECT_NE(r.body.find(R"("Healthy":true,"FailureTolerance":0,)"), std::string::npos);
-  std::string text = metrics_.render();
-  EXPECT_NE(text.find("cairn_raft_has_leader 1"), std::string::npos);
-  EXPECT_NE(text.find("cairn_raft_is_leader 1"), std::string::npos);
-  EXPECT_NE(text.find("cairn_raft_leader_changes_total 1"), std::string::npos);
 }
 
 }  // namespace
