@@ -107,7 +107,8 @@ ServerNode::~ServerNode() { shutdown(false); }
 void ServerNode::shutdown(bool leave) {
   stop_join_ = true;
   if (joiner_.joinable()) joiner_.join();
-  if (!raft_) return;
+  if (!raft_ || shut_down_) return;
+  shut_down_ = true;
   if (leave) {
     Status s = raft_->leave(std::chrono::seconds(5));
     if (s.isOk()) {
@@ -118,7 +119,8 @@ void ServerNode::shutdown(bool leave) {
   }
   raft_->stop();
   if (transport_) transport_->stop();
-  raft_.reset();
+  // raft_ stays allocated: HTTP handlers still running hold references to it (they now get
+  // "agent is shutting down").
 }
 
 void ServerNode::addFaultInjectionRoutes(http::Router& router) {
@@ -129,9 +131,8 @@ void ServerNode::addFaultInjectionRoutes(http::Router& router) {
       [transport](http::RequestPtr req, http::Responder respond) {
         std::set<std::string> blocked;
         try {
-          for (const auto& v : web::json::value::parse(req->body).as_array()) {
-            blocked.insert(v.as_string());
-          }
+          web::json::value parsed = web::json::value::parse(req->body);
+          for (const auto& v : parsed.as_array()) blocked.insert(v.as_string());
         } catch (const std::exception& e) {
           return respond(http::textResponse(400, std::string("expected a JSON array of "
                                                              "addresses: ") + e.what()));

@@ -50,6 +50,7 @@ class ServerNode {
   std::string pending_join_cluster_;  // set when the plan is to join
   std::thread joiner_;
   std::atomic<bool> stop_join_{false};
+  bool shut_down_ = false;
 };
 
 }  // namespace cairn::agent

@@ -94,6 +94,16 @@ void RaftNode::stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  // Run what was queued before the stop (so every request below gets its answer), then fail
+  // everything still waiting.
+  std::vector<Event> left;
+  {
+    std::lock_guard lock(mu_);
+    left.swap(inbox_);
+  }
+  if (raw_) {
+    for (auto& event : left) event();
+  }
   Status down = unavailable("agent is shutting down");
   for (auto& [id, w] : writes_) reply([done = std::move(w.done), down] { done(down); });
   writes_.clear();
@@ -105,13 +115,14 @@ void RaftNode::stop() {
   for (auto& [index, w] : conf_waiters_) reply([done = std::move(w.done), down] { done(down); });
 }
 
-void RaftNode::post(Event event) {
+bool RaftNode::post(Event event) {
   {
     std::lock_guard lock(mu_);
-    if (stopping_) return;
+    if (stopping_) return false;
     inbox_.push_back(std::move(event));
   }
   cv_.notify_one();
+  return true;
 }
 
 void RaftNode::run() {

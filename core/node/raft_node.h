@@ -131,7 +131,8 @@ class RaftNode final : public Node {
   };
 
   // raft_node.cc: the loop
-  void post(Event event);
+  // Queues `event` for the loop; false (event dropped) once the node is stopping.
+  bool post(Event event);
   void run();
   void tickDue(Clock::time_point now);
   void handleReady();

@@ -290,6 +290,7 @@ Status RaftNode::leave(std::chrono::milliseconds timeout) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
+  Status last = unavailable("timed out leaving the cluster: no leader");
   while (Clock::now() < deadline) {
     std::string leader = leaderStatus().leader_address;
     if (leader.empty() || leader == options_.self.address()) {
@@ -304,13 +305,12 @@ Status RaftNode::leave(std::chrono::milliseconds timeout) {
       answered.set_value(std::move(r));
     });
     auto r = answered.get_future().get();
-    if (!r.isOk()) return r.status();
-    if (r->error_code() == 0) return Status::ok();
-    if (r->leader_address().empty() || r->leader_address() == leader) {
-      return Status(static_cast<StatusCode>(r->error_code()), r->error());
-    }
+    if (r.isOk() && r->error_code() == 0) return Status::ok();
+    // Not leader any more, or a leader too new to know which voters are alive: ask again.
+    last = r.isOk() ? Status(static_cast<StatusCode>(r->error_code()), r->error()) : r.status();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  return unavailable("timed out leaving the cluster");
+  return last;
 }
 
 }  // namespace cairn::node

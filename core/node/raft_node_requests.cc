@@ -32,11 +32,13 @@ void RaftNode::propose(v1::Command command, ProposeCallback done) {
   }
   std::string rid = requestId(options_.self.id(), seq);
   command.set_request_id(rid);
-  PendingWrite w{std::move(done), Clock::now() + options_.hold, command.SerializeAsString(), 0};
-  post([this, rid, w = std::move(w)]() mutable {
-    writes_.emplace(rid, std::move(w));
+  auto w = std::make_shared<PendingWrite>(
+      PendingWrite{std::move(done), Clock::now() + options_.hold, command.SerializeAsString(), 0});
+  bool queued = post([this, rid, w] {
+    writes_.emplace(rid, std::move(*w));
     submitWrite(rid);
   });
+  if (!queued) w->done(unavailable("agent is shutting down"));
 }
 
 void RaftNode::submitWrite(const std::string& rid) {
@@ -147,16 +149,18 @@ void RaftNode::readBarrier(ReadMode mode, std::function<void(Status)> done) {
     done(Status::ok());
     return;
   }
-  ReadWaiter w{std::move(done), Clock::now() + options_.hold};
-  post([this, mode, w = std::move(w)]() mutable {
+  auto w = std::make_shared<ReadWaiter>(
+      ReadWaiter{std::move(done), Clock::now() + options_.hold});
+  bool queued = post([this, mode, w] {
     if (mode == ReadMode::kDefault) {
       if (auto index = raw_->leaseReadIndex()) {
-        waitApplied(*index, std::move(w.done));
+        waitApplied(*index, std::move(w->done));
         return;
       }
     }
-    reads_unsent_.push_back(std::move(w));
+    reads_unsent_.push_back(std::move(*w));
   });
+  if (!queued) w->done(unavailable("agent is shutting down"));
 }
 
 void RaftNode::startReadRound() {
