@@ -40,7 +40,9 @@ StatusOr<std::unique_ptr<ServerNode>> ServerNode::start(const AgentConfig& confi
   if (!log.isOk()) return log.status();
   s->log_ = std::move(*log);
   if (!config.dev) {
-    s->transport_ = std::make_unique<transport::GrpcTransport>();
+    transport::GrpcTransportOptions transport_options;
+    transport_options.advertise_address = s->self_.address();  // what peers dial and block
+    s->transport_ = std::make_unique<transport::GrpcTransport>(transport_options);
     s->service_ = std::make_unique<node::ClusterService>(s->self_, config.datacenter,
                                                          config.bootstrap_expect);
     std::string listen = config.bind_addr + ":" + std::to_string(config.server_port);
