@@ -113,6 +113,7 @@ void RaftNode::stop() {
   }
   for (auto& [index, done] : applied_waiters_) reply([done = std::move(done), down] { done(down); });
   for (auto& [index, w] : conf_waiters_) reply([done = std::move(w.done), down] { done(down); });
+  if (transfer_) reply([done = std::move(transfer_->done), down] { done(down); });
 }
 
 bool RaftNode::post(Event event) {
@@ -141,6 +142,7 @@ void RaftNode::run() {
     if (!reads_unsent_.empty()) startReadRound();
     while (raw_->hasReady()) handleReady();
     expireDeadlines(now);
+    resolveTransfer(now);
     publish();
   }
 }

@@ -167,6 +167,7 @@ class RaftNode final : public Node {
   // raft_node_membership.cc: configuration changes and introspection
   void proposeConfChange(raft::ConfChange cc, std::function<void(Status)> done);
   void resolveConfWaiters(const raft::Entry& entry);
+  void resolveTransfer(Clock::time_point now);
   std::optional<uint64_t> findServer(const std::string& id_or_address) const;
   Status leaderOnly() const;
 
@@ -193,6 +194,13 @@ class RaftNode final : public Node {
   std::map<std::string, ReadRound> read_rounds_;  // by context
   std::multimap<uint64_t, std::function<void(Status)>> applied_waiters_;
   std::map<uint64_t, ConfWaiter> conf_waiters_;  // by log index
+  // A leadership transfer in progress: answered when `target` leads, or failed at `deadline`.
+  struct TransferWaiter {
+    uint64_t target = 0;
+    Clock::time_point deadline;
+    std::function<void(Status)> done;
+  };
+  std::optional<TransferWaiter> transfer_;
   uint64_t read_seq_ = 0;
   std::map<uint64_t, std::deque<std::pair<uint64_t, Clock::time_point>>> appends_in_flight_;
 

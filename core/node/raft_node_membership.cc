@@ -199,9 +199,31 @@ void RaftNode::transferLeadership(const std::string& target_id, std::function<vo
       Status s = invalidArgument("no other voter to transfer leadership to");
       return reply([done = std::move(done), s] { done(s); });
     }
-    Status s = raw_->transferLeadership(to);
-    reply([done = std::move(done), s] { done(s); });
+    if (transfer_) {
+      Status busy = unavailable("a leadership transfer is already in progress");
+      return reply([done = std::move(done), busy] { done(busy); });
+    }
+    if (Status s = raw_->transferLeadership(to); !s.isOk()) {
+      return reply([done = std::move(done), s] { done(s); });
+    }
+    // Raft abandons a transfer that has not finished within one election timeout.
+    transfer_ = TransferWaiter{to, Clock::now() + 2 * options_.tick * options_.election_tick,
+                               std::move(done)};
   });
+}
+
+void RaftNode::resolveTransfer(Clock::time_point now) {
+  if (!transfer_) return;
+  Status s;
+  if (raw_->raft().lead() == transfer_->target) {
+    s = Status::ok();
+  } else if (now >= transfer_->deadline) {
+    s = unavailable("leadership transfer did not complete in time");
+  } else {
+    return;
+  }
+  reply([done = std::move(transfer_->done), s] { done(s); });
+  transfer_.reset();
 }
 
 std::string RaftNode::leaderAddress() const {
