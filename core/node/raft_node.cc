@@ -2,6 +2,7 @@
 #include "core/node/raft_node.h"
 
 #include <algorithm>
+#include <random>
 
 #include "core/base/check.h"
 #include "core/base/logging.h"
@@ -30,7 +31,9 @@ RaftNode::RaftNode(Options options, storage::LogStore& log, store::StateStore& s
       executor_(std::move(executor)),
       random_(std::make_unique<SeededRandom>(
           options_.self.id() ^
-          static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()))) {}
+          static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()))),
+      boot_id_((static_cast<uint64_t>(std::random_device()()) << 32) ^ std::random_device()() ^
+               static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count())) {}
 
 RaftNode::~RaftNode() { stop(); }
 

@@ -8,12 +8,18 @@ namespace {
 
 Status noLeader() { return unavailable("No cluster leader"); }
 
-std::string requestId(uint64_t raft_id, uint64_t seq) {
-  std::string id(16, '\0');
-  for (int i = 0; i < 8; ++i) {
-    id[i] = static_cast<char>(raft_id >> (56 - 8 * i));
-    id[8 + i] = static_cast<char>(seq >> (56 - 8 * i));
-  }
+void appendU64(std::string& out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(v >> (56 - 8 * i)));
+}
+
+// Unique across servers and restarts: the log keeps entries from earlier runs of this server,
+// and a restarted server re-applies them, so the sequence alone would collide.
+std::string requestId(uint64_t raft_id, uint64_t boot, uint64_t seq) {
+  std::string id;
+  id.reserve(24);
+  appendU64(id, raft_id);
+  appendU64(id, boot);
+  appendU64(id, seq);
   return id;
 }
 
@@ -30,7 +36,7 @@ void RaftNode::propose(v1::Command command, ProposeCallback done) {
     std::lock_guard lock(mu_);
     seq = ++request_seq_;
   }
-  std::string rid = requestId(options_.self.id(), seq);
+  std::string rid = requestId(options_.self.id(), boot_id_, seq);
   command.set_request_id(rid);
   auto w = std::make_shared<PendingWrite>(
       PendingWrite{std::move(done), Clock::now() + options_.hold, command.SerializeAsString(), 0});
