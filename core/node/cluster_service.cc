@@ -35,6 +35,15 @@ std::pair<std::string, std::string> splitHostPort(const std::string& spec) {
   return {spec.substr(0, colon), spec.substr(colon + 1)};
 }
 
+// The answer to a request that needs Raft, before this server has entered a cluster.
+template <typename Response>
+Response notInClusterYet() {
+  Response r;
+  r.set_error_code(static_cast<int>(StatusCode::kUnavailable));
+  r.set_error("server is not part of a cluster yet");
+  return r;
+}
+
 }  // namespace
 
 std::string clusterIdFor(const std::vector<v1::ServerInfo>& voters) {
@@ -242,10 +251,7 @@ void ClusterService::onForward(v1::ForwardRequest request,
   if (RaftNode* node = node_.load(std::memory_order_acquire)) {
     return node->onForward(std::move(request), std::move(reply));
   }
-  v1::ForwardResponse r;
-  r.set_error_code(static_cast<int>(StatusCode::kUnavailable));
-  r.set_error("server is not part of a cluster yet");
-  reply(std::move(r));
+  reply(notInClusterYet<v1::ForwardResponse>());
 }
 
 void ClusterService::onHello(v1::HelloRequest request, transport::Reply<v1::HelloResponse> reply) {
@@ -274,10 +280,7 @@ void ClusterService::onJoin(v1::JoinRequest request, transport::Reply<v1::Member
   if (RaftNode* node = node_.load(std::memory_order_acquire)) {
     return node->onJoin(std::move(request), std::move(reply));
   }
-  v1::MembershipResponse r;
-  r.set_error_code(static_cast<int>(StatusCode::kUnavailable));
-  r.set_error("server is not part of a cluster yet");
-  reply(std::move(r));
+  reply(notInClusterYet<v1::MembershipResponse>());
 }
 
 void ClusterService::onLeave(v1::LeaveRequest request,
@@ -285,10 +288,7 @@ void ClusterService::onLeave(v1::LeaveRequest request,
   if (RaftNode* node = node_.load(std::memory_order_acquire)) {
     return node->onLeave(std::move(request), std::move(reply));
   }
-  v1::MembershipResponse r;
-  r.set_error_code(static_cast<int>(StatusCode::kUnavailable));
-  r.set_error("server is not part of a cluster yet");
-  reply(std::move(r));
+  reply(notInClusterYet<v1::MembershipResponse>());
 }
 
 }  // namespace cairn::node

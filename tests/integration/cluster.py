@@ -34,7 +34,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import HttpResult, binary, kv_url, wait_until  # noqa: E402
+from harness import HttpResult, binary, kv_url, read_logs, wait_until  # noqa: E402
 
 START_TIMEOUT = float(os.environ.get("CAIRN_START_TIMEOUT", "60"))
 LEADER_TIMEOUT = float(os.environ.get("CAIRN_LEADER_TIMEOUT", "30"))
@@ -399,21 +399,7 @@ class Server:
     def logs(self, since=None, limit=LOG_LIMIT):
         """The text of this server's log files (from the offsets in `since`), each truncated to
         its last `limit` characters."""
-        out = []
-        for path in self.log_files():
-            try:
-                with open(path, "rb") as f:
-                    f.seek((since or {}).get(path, 0))
-                    data = f.read()
-            except OSError:
-                continue
-            if not data:
-                continue
-            text = data.decode(errors="replace")
-            if len(text) > limit:
-                text = "...[truncated]...\n" + text[-limit:]
-            out.append(f"----- {self.name}: {os.path.basename(path)} -----\n{text}")
-        return "\n".join(out)
+        return read_logs(self.log_files(), since, limit, label=f"{self.name}: ")
 
     def _close_logs(self):
         for f in self._logs:

@@ -67,6 +67,27 @@ def quote_key(key):
     return urllib.parse.quote(key, safe="/")
 
 
+def read_logs(paths, since=None, limit=20000, label=""):
+    """The text appended to each log file in `paths` since the byte offsets in `since` (path ->
+    offset), each cut to its last `limit` characters, under a header naming the file (prefixed
+    by `label`). Empty string when nothing was written."""
+    out = []
+    for path in paths:
+        try:
+            with open(path, "rb") as f:
+                f.seek((since or {}).get(path, 0))
+                data = f.read()
+        except OSError:
+            continue
+        if not data:
+            continue
+        text = data.decode(errors="replace")
+        if len(text) > limit:
+            text = "...[truncated]...\n" + text[-limit:]
+        out.append(f"----- {label}{os.path.basename(path)} -----\n{text}")
+    return "\n".join(out)
+
+
 class HttpResult(tuple):
     """(status, headers, body) with convenience accessors; headers is case-insensitive."""
 
@@ -269,22 +290,8 @@ class Agent:
         return [os.path.join(self.work_dir, n) for n in names if n.endswith(".log")]
 
     def logs(self, since=None, limit=20000):
-        out = []
-        for path in self._log_files():
-            start = (since or {}).get(path, 0)
-            try:
-                with open(path, "rb") as f:
-                    f.seek(start)
-                    data = f.read()
-            except OSError:
-                continue
-            if not data:
-                continue
-            text = data.decode(errors="replace")
-            if len(text) > limit:
-                text = "...[truncated]...\n" + text[-limit:]
-            out.append(f"----- {os.path.basename(path)} -----\n{text}")
-        return "\n".join(out) if out else "(agent wrote nothing to stdout/stderr)"
+        return (read_logs(self._log_files(), since, limit)
+                or "(agent wrote nothing to stdout/stderr)")
 
     # ---- HTTP ----
     def request(self, method, path, body=None, headers=None, timeout=60.0):

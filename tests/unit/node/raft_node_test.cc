@@ -253,6 +253,19 @@ class RaftNodeTest : public ::testing::Test {
     return found;
   }
 
+  // Stops server f, writes `writes` keys "<prefix><i>" through server l, then restarts f on its
+  // data dir (its log store has state, so it does not bootstrap again).
+  void writeWhileDown(int f, int l, const std::string& prefix, int writes) {
+    std::string dir = servers_[f]->dir;
+    servers_[f]->keep_dir = true;
+    servers_[f].reset();
+    for (int i = 0; i < writes; ++i) {
+      auto r = proposeAndWait(*servers_[l]->node, setCommand(prefix + std::to_string(i), "v"));
+      ASSERT_TRUE(r.isOk()) << r.status().message();
+    }
+    servers_[f] = std::make_unique<Server>(net_, f, voters_, dir);
+  }
+
   Network net_;
   std::vector<v1::ServerInfo> voters_;
   std::vector<std::unique_ptr<Server>> servers_;
@@ -352,39 +365,20 @@ TEST_F(RaftNodeTest, RestartedServerCatchesUpFromItsLogStore) {
   int l = leader();
   ASSERT_GE(l, 0);
   int f = (l + 1) % 3;
-  std::string dir = servers_[f]->dir;
-  servers_[f]->keep_dir = true;
-  servers_[f].reset();
-  for (int i = 0; i < 20; ++i) {
-    ASSERT_TRUE(proposeAndWait(*servers_[l]->node, setCommand("k" + std::to_string(i), "v")).isOk());
-  }
-  // The log store has state, so reopening the same directory does not bootstrap again.
-  servers_[f] = std::make_unique<Server>(net_, f, voters_, dir);
+  writeWhileDown(f, l, "k", 20);
   EXPECT_TRUE(eventually([&] { return servers_[f]->state->get("k19").found; }));
   EXPECT_TRUE(eventually([&] {
     return servers_[f]->state->appliedIndex() == servers_[l]->state->appliedIndex();
   }));
 }
 
-}  // namespace
-}  // namespace cairn::node
-
-namespace cairn::node {
-namespace {
-
 TEST_F(RaftNodeTest, LaggingServerCatchesUpThroughASnapshot) {
   int l = leader();
   ASSERT_GE(l, 0);
   int f = (l + 1) % 3;
-  std::string dir = servers_[f]->dir;
-  servers_[f]->keep_dir = true;
-  servers_[f].reset();
   // Enough writes for the leader to snapshot and compact past what the stopped server has.
-  for (int i = 0; i < 120; ++i) {
-    ASSERT_TRUE(proposeAndWait(*servers_[l]->node, setCommand("s" + std::to_string(i), "v")).isOk());
-  }
+  writeWhileDown(f, l, "s", 120);
   ASSERT_GT(servers_[l]->log->firstIndex(), 10u) << "the leader should have compacted its log";
-  servers_[f] = std::make_unique<Server>(net_, f, voters_, dir);
   EXPECT_TRUE(eventually([&] { return servers_[f]->state->get("s119").found; }));
   EXPECT_EQ(servers_[f]->state->get("s0").entry.value, "v");
   ASSERT_TRUE(proposeAndWait(*servers_[f]->node, setCommand("after", "1")).isOk());
