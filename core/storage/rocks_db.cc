@@ -11,6 +11,8 @@ const std::vector<std::string>& familyNames() {
                                                   kMetaFamily,
                                                   kKvFamily,
                                                   kTombstoneFamily,
+                                                  kCatalogFamily,
+                                                  kLocalFamily,
                                                   kRaftLogFamily,
                                                   kRaftStableFamily};
   return kNames;

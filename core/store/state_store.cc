@@ -10,30 +10,12 @@
 #include "core/store/kv_table.h"
 #include "core/store/kv_txn.h"
 #include "core/store/state_image.h"
+#include "core/store/state_snapshot.h"
 
 namespace cairn::store {
 namespace {
 
 constexpr std::string_view kAppliedIndexKey = "applied_index";
-// The lowest index any read reports: the log index of the last Restore command (absent before).
-constexpr std::string_view kIndexFloorKey = "index_floor";
-
-uint64_t atLeastOne(uint64_t index) { return index == 0 ? 1 : index; }
-
-// A RocksDB snapshot, released on destruction.
-class SnapshotHandle {
- public:
-  explicit SnapshotHandle(const storage::RocksDb& db)
-      : db_(db), snapshot_(db.db()->GetSnapshot()) {}
-  ~SnapshotHandle() { db_.db()->ReleaseSnapshot(snapshot_); }
-  SnapshotHandle(const SnapshotHandle&) = delete;
-  SnapshotHandle& operator=(const SnapshotHandle&) = delete;
-  const rocksdb::Snapshot* get() const { return snapshot_; }
-
- private:
-  const storage::RocksDb& db_;
-  const rocksdb::Snapshot* snapshot_;
-};
 
 // Calls visit(key, value) for every entry of `family` as of `snapshot`.
 template <typename Visit>
@@ -66,37 +48,15 @@ void writeOrDie(const storage::RocksDb& db, rocksdb::WriteBatch* batch, bool syn
   CHECK_MSG(s.ok(), ("state store write failed: " + s.ToString()).c_str());
 }
 
+const Clock& systemClock() {
+  static const SystemClock clock;
+  return clock;
+}
+
 }  // namespace
 
-// A consistent read view: a RocksDB snapshot with a scratch batch that is never written.
-class StateStore::Snapshot {
- public:
-  Snapshot(const storage::RocksDb& db, bool may_have_floor)
-      : db_(db), snapshot_(db), table_(db, batch_, snapshot_.get()), read_floor_(may_have_floor) {}
-  KvTable& table() { return table_; }
-  // `index` raised to the index floor of this snapshot, and never 0.
-  uint64_t report(uint64_t index) { return std::max(atLeastOne(index), floor()); }
-
- private:
-  uint64_t floor() {
-    if (!read_floor_) return 0;
-    rocksdb::ReadOptions options;
-    options.snapshot = snapshot_.get();
-    std::string bytes;
-    rocksdb::Status s =
-        db_.db()->Get(options, db_.family(storage::kMetaFamily), kIndexFloorKey, &bytes);
-    CHECK_MSG(s.ok() || s.IsNotFound(), s.ToString().c_str());
-    return s.ok() ? storage::decodeU64(bytes) : 0;
-  }
-
-  const storage::RocksDb& db_;
-  SnapshotHandle snapshot_;
-  rocksdb::WriteBatchWithIndex batch_{rocksdb::BytewiseComparator(), 0, true};
-  KvTable table_;
-  bool read_floor_;
-};
-
-StateStore::StateStore(storage::RocksDb& db, WatchHub& watches) : db_(db), watches_(watches) {
+StateStore::StateStore(storage::RocksDb& db, WatchHub& watches, const Clock* clock)
+    : db_(db), watches_(watches), clock_(clock != nullptr ? *clock : systemClock()) {
   auto meta = [&](std::string_view key) -> std::optional<uint64_t> {
     std::string bytes;
     rocksdb::Status s =
@@ -127,21 +87,66 @@ void StateStore::applyTxns(std::span<const LogEntry> entries, bool sync,
                            std::vector<TxnOutcome>& out) {
   rocksdb::WriteBatchWithIndex batch(rocksdb::BytewiseComparator(), 0, true);
   KvTable table(db_, batch);
+  CatalogTable catalog(db_, batch);
+  Tables tables{table, catalog};
+  ApplyEffects effects;
   uint64_t last = appliedIndex();
   for (const LogEntry& entry : entries) {
     CHECK_MSG(entry.index > last, "log entries must be applied in strictly increasing order");
     last = entry.index;
-    if (entry.command->has_txn()) {
-      out.push_back(executeTxn(table, entry.index, entry.command->txn()));
-    } else {
-      out.push_back(TxnOutcome{});  // Unknown or empty commands only advance the index.
-    }
+    out.push_back(applyCommand(tables, entry, effects));
   }
   CHECK(
       batch.Put(db_.family(storage::kMetaFamily), kAppliedIndexKey, storage::encodeU64(last)).ok());
   writeOrDie(db_, batch.GetWriteBatch(), sync);
   applied_index_.store(last, std::memory_order_release);
-  watches_.notify(last, table.touched());
+  publishEffects(effects);
+  std::set<std::string> touched = table.touched();
+  touched.insert(catalog.touched().begin(), catalog.touched().end());
+  watches_.notify(last, touched);
+}
+
+TxnOutcome StateStore::applyCommand(Tables& t, const LogEntry& entry, ApplyEffects& effects) {
+  const v1::Command& c = *entry.command;
+  switch (c.kind_case()) {
+    case v1::Command::kTxn:
+      return executeTxn(t, entry.index, c.txn());
+    case v1::Command::kCatalogRegister:
+      return applyCatalogRegister(t, entry.index, c.catalog_register(), effects);
+    case v1::Command::kCatalogDeregister:
+      return applyCatalogDeregister(t, entry.index, c.catalog_deregister(), effects);
+    case v1::Command::kSessionCreate:
+      return applySessionCreate(t, entry.index, c.session_create(), effects);
+    case v1::Command::kSessionDestroy:
+      return applySessionDestroy(t, entry.index, c.session_destroy(), effects);
+    case v1::Command::kSessionRenew:
+      return applySessionRenew(t, c.session_renew(), effects);
+    case v1::Command::kEventFire:
+      return applyEventFire(t, entry.index, c.event_fire());
+    default:
+      return TxnOutcome{};  // Unknown or empty commands only advance the index.
+  }
+}
+
+void StateStore::publishEffects(const ApplyEffects& effects) {
+  if (!effects.lock_delays.empty()) {
+    SteadyTime now = clock_.now();
+    std::lock_guard lock(lock_delay_mu_);
+    for (auto it = lock_delays_.begin(); it != lock_delays_.end();) {
+      it = it->second <= now ? lock_delays_.erase(it) : std::next(it);
+    }
+    for (const LockDelay& d : effects.lock_delays) {
+      lock_delays_[d.key] = now + std::chrono::nanoseconds(d.delay_ns);
+    }
+  }
+  if (session_observer_ == nullptr) return;
+  for (const SessionClock& clock : effects.sessions) session_observer_->onSessionClock(clock);
+}
+
+bool StateStore::lockDelayed(std::string_view key) const {
+  std::lock_guard lock(lock_delay_mu_);
+  auto it = lock_delays_.find(key);
+  return it != lock_delays_.end() && it->second > clock_.now();
 }
 
 TxnOutcome StateStore::applyRestore(const LogEntry& entry, bool sync) {
@@ -174,8 +179,10 @@ void StateStore::writeImage(const v1::StateImage& image, uint64_t applied, uint6
   rocksdb::ColumnFamilyHandle* meta = db_.family(storage::kMetaFamily);
   rocksdb::ColumnFamilyHandle* kv = db_.family(storage::kKvFamily);
   rocksdb::ColumnFamilyHandle* tombstones = db_.family(storage::kTombstoneFamily);
+  rocksdb::ColumnFamilyHandle* catalog = db_.family(storage::kCatalogFamily);
   rocksdb::WriteBatch batch;
-  for (const char* family : {storage::kMetaFamily, storage::kKvFamily, storage::kTombstoneFamily}) {
+  for (const char* family : {storage::kMetaFamily, storage::kKvFamily, storage::kTombstoneFamily,
+                             storage::kCatalogFamily}) {
     clearFamily(db_, family, batch);
   }
   bool floor_in_image = false;
@@ -189,6 +196,7 @@ void StateStore::writeImage(const v1::StateImage& image, uint64_t applied, uint6
   for (const auto& t : image.tombstones()) {
     CHECK(batch.Put(tombstones, t.key(), storage::encodeU64(t.index())).ok());
   }
+  for (const auto& row : image.catalog()) CHECK(batch.Put(catalog, row.key(), row.value()).ok());
   CHECK(batch.Put(meta, kAppliedIndexKey, storage::encodeU64(applied)).ok());
   // Readers must look for a floor before one can be visible; see Snapshot::floor().
   if (floor != 0 || floor_in_image) may_have_floor_.store(true);
@@ -227,6 +235,12 @@ std::string StateStore::image(uint64_t* applied_index) const {
                auto* t = image.add_tombstones();
                t->set_key(key.ToString());
                t->set_index(storage::decodeU64(value.ToStringView()));
+             });
+  scanFamily(db_, storage::kCatalogFamily, snapshot.get(),
+             [&](const rocksdb::Slice& key, const rocksdb::Slice& value) {
+               auto* row = image.add_catalog();
+               row->set_key(key.ToString());
+               row->set_value(value.ToString());
              });
   if (applied_index != nullptr) *applied_index = image.applied_index();
   return image.SerializeAsString();
@@ -284,7 +298,8 @@ KvKeysResult StateStore::keys(std::string_view prefix, std::string_view separato
 TxnOutcome StateStore::readTxn(const v1::Txn& txn) const {
   ASSERT(isReadOnly(txn));
   Snapshot snap(db_, false);
-  return executeTxn(snap.table(), appliedIndex(), txn);
+  Tables tables = snap.tables();
+  return executeTxn(tables, appliedIndex(), txn);
 }
 
 }  // namespace cairn::store

@@ -5,6 +5,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -12,7 +15,10 @@
 
 #include "cairn/v1/commands.pb.h"
 #include "cairn/v1/state_image.pb.h"
+#include "core/base/clock.h"
 #include "core/storage/rocks_db.h"
+#include "core/store/catalog_apply.h"
+#include "core/store/catalog_types.h"
 #include "core/store/kv_types.h"
 #include "core/store/watch_hub.h"
 
@@ -24,10 +30,22 @@ struct LogEntry {
   const v1::Command* command;
 };
 
+// Told, on the applier's thread after each batch is written, of sessions whose TTL clock
+// (re)starts or that ended (the session reaper keeps the timers). Must be quick.
+class SessionObserver {
+ public:
+  virtual ~SessionObserver() = default;
+  virtual void onSessionClock(const SessionClock& clock) = 0;
+};
+
 class StateStore {
  public:
-  // Resumes from the applied index recorded in `db`. Both arguments outlive the store.
-  StateStore(storage::RocksDb& db, WatchHub& watches);
+  // Resumes from the applied index recorded in `db`. The arguments outlive the store; `clock`
+  // (lock delays) defaults to the system clock.
+  StateStore(storage::RocksDb& db, WatchHub& watches, const Clock* clock = nullptr);
+
+  // Set before apply() is first called; may be null.
+  void setSessionObserver(SessionObserver* observer) { session_observer_ = observer; }
 
   // Applies `entries` in order, in ONE RocksDB WriteBatch that also records the last index as the
   // applied index, then wakes the watchers of the touched keys. Contract: called from a single
@@ -66,11 +84,34 @@ class StateStore {
   // Runs a read-only txn (see isReadOnly) against the current state.
   TxnOutcome readTxn(const v1::Txn& txn) const;
 
+  // True while `key` is under the lock delay of an invalidated session (acquire must fail).
+  bool lockDelayed(std::string_view key) const;
+
+  // Catalog, health, session and event reads (catalog_reads.cc); indexes as consul-api.md §1.5.
+  NodeList catalogNodes() const;
+  ServiceTags catalogServices() const;
+  // Instances of `service` (case-insensitive) with, when `with_checks`, their node's checks and
+  // their own checks.
+  ServiceInstances serviceInstances(std::string_view service, bool with_checks) const;
+  NodeServices nodeServices(std::string_view node) const;
+  CheckList nodeChecks(std::string_view node) const;
+  CheckList serviceChecks(std::string_view service) const;
+  // Checks in `state` (passing | warning | critical), or every check for "any".
+  CheckList checksInState(std::string_view state) const;
+  SessionList sessions() const;
+  SessionList session(std::string_view id) const;
+  SessionList nodeSessions(std::string_view node) const;
+  EventList events() const;
+  // Every service instance, for anti-entropy and the DNS PTR lookups (no index).
+  std::vector<NodeEntry> allNodes() const;
+
  private:
   class Snapshot;
   uint64_t listIndex(Snapshot& snap, std::string_view prefix, uint64_t max_modify) const;
   // apply() for a run of entries without Restore commands: one WriteBatch.
   void applyTxns(std::span<const LogEntry> entries, bool sync, std::vector<TxnOutcome>& out);
+  static TxnOutcome applyCommand(Tables& tables, const LogEntry& entry, ApplyEffects& effects);
+  void publishEffects(const ApplyEffects& effects);
   TxnOutcome applyRestore(const LogEntry& entry, bool sync);
   // Replaces meta, kv and kv_tombstones with `image`, records `applied` as the applied index and,
   // when non-zero, `floor` as the index floor; then wakes every watcher.
@@ -78,6 +119,10 @@ class StateStore {
 
   storage::RocksDb& db_;
   WatchHub& watches_;
+  const Clock& clock_;
+  SessionObserver* session_observer_ = nullptr;
+  mutable std::mutex lock_delay_mu_;
+  std::map<std::string, SteadyTime, std::less<>> lock_delays_;  // key -> end of its delay
   std::atomic<uint64_t> applied_index_{0};
   // True once an index floor may exist (set before it is written): until then reads skip it.
   std::atomic<bool> may_have_floor_{false};
