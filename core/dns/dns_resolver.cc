@@ -154,12 +154,13 @@ StatusOr<DnsConfig> normalizeConfig(DnsConfig config) {
 Message answerQuery(const Message& query, const ResolveContext& ctx) {
   Message m = replyTo(query);
   echoEdns(query, m);
-  if (query.header.opcode != kOpcodeQuery) {
-    m.header.rcode = kRcodeNotImp;
+  if (query.questions.size() != 1) {
+    m.questions.clear();  // never echo a pile of questions back
+    m.header.rcode = query.header.opcode != kOpcodeQuery ? kRcodeNotImp : kRcodeFormErr;
     return m;
   }
-  if (query.questions.size() != 1) {
-    m.header.rcode = kRcodeFormErr;
+  if (query.header.opcode != kOpcodeQuery) {
+    m.header.rcode = kRcodeNotImp;
     return m;
   }
   if (query.edns && query.edns->version != 0) {

@@ -109,24 +109,31 @@ size_t fittingCount(const Message& response, const std::vector<ResourceRecord>& 
 std::vector<uint8_t> limitAndEncode(const Message& query, Message response, Transport transport,
                                     const DnsConfig& config) {
   Limits limits = limitsFor(query, transport, config);
+  auto tooBig = [&](const StatusOr<std::vector<uint8_t>>& w) {
+    return w.isOk() ? w->size() > limits.max_size : w.status().code() == StatusCode::kTooLarge;
+  };
   std::vector<ResourceRecord> pool = std::move(response.additional);
   size_t total = response.answers.size();
   if (response.answers.size() > limits.max_answers) response.answers.resize(limits.max_answers);
   StatusOr<std::vector<uint8_t>> wire = encodeFirst(response, pool, response.answers.size());
-  if (wire.isOk() && wire->size() > limits.max_size && response.answers.size() > 1) {
+  if (tooBig(wire) && response.answers.size() > 1) {
     response.authority.clear();
     size_t n = fittingCount(response, pool, response.answers.size(), limits.max_size);
     response.answers.resize(n);
     wire = encodeFirst(response, pool, n);
   }
   bool truncated = response.answers.size() < total;
-  if (wire.isOk() && wire->size() > limits.max_size) {
+  if (tooBig(wire)) {
     response.authority.clear();
     pool.clear();
     wire = encodeFirst(response, pool, response.answers.size());
-    if (wire.isOk() && wire->size() > limits.max_size) {
+    if (tooBig(wire)) {
       response.answers.clear();
       wire = encodeFirst(response, pool, 0);
+      if (tooBig(wire)) {
+        response.questions.clear();
+        wire = encodeFirst(response, pool, 0);
+      }
       truncated = true;
       response.header.tc = true;
     }

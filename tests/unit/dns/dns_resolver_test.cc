@@ -446,6 +446,31 @@ TEST_F(DnsResolverTest, TcpCarriesLargeAnswers) {
   EXPECT_GT(last_size_, 4096u);
 }
 
+TEST_F(DnsResolverTest, TcpAnswersStayWithin64KiB) {
+  for (int i = 0; i < 5000; ++i) {
+    catalog_.addInstance(
+        "huge", instance("h" + std::to_string(i),
+                         "10.3." + std::to_string(i / 250) + "." + std::to_string(i % 250), 1));
+  }
+  Message m = ask("huge.service.consul.", kTypeA, Transport::kTcp);
+  EXPECT_EQ(m.header.rcode, kRcodeNoError);
+  EXPECT_LE(last_size_, kMaxMessageSize);
+  EXPECT_GT(m.answers.size(), 3000u);
+  EXPECT_LE(m.answers.size(), 4096u);
+  Message udp = ask("huge.service.consul.", kTypeA, Transport::kUdp, 65000);
+  EXPECT_LE(last_size_, kMaxUdpSize);
+  EXPECT_GT(udp.answers.size(), 3000u);
+}
+
+TEST_F(DnsResolverTest, OversizedSingleAnswerIsDroppedWithTc) {
+  catalog_.addNode({"fat", "10.0.0.9", {{"k", std::string(700, 'v')}}});
+  Message m = ask("fat.node.consul.", kTypeTxt);
+  EXPECT_TRUE(m.header.tc);
+  EXPECT_TRUE(m.answers.empty());
+  EXPECT_LE(last_size_, 512u);
+  EXPECT_EQ(ask("fat.node.consul.", kTypeTxt, Transport::kTcp).answers.size(), 1u);
+}
+
 TEST_F(DnsResolverTest, AnswersAreShuffled) {
   config_.udp_answer_limit = 8;
   std::set<std::string> firsts;
@@ -483,9 +508,13 @@ TEST_F(DnsResolverTest, MalformedQueries) {
   std::optional<Message> empty = send(Bytes{0, 7, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0});
   ASSERT_TRUE(empty.has_value());
   EXPECT_EQ(empty->header.rcode, kRcodeFormErr);
-  Message two = query("web.service.consul.", kTypeA, std::nullopt);
-  two.questions.push_back(two.questions[0]);
-  EXPECT_EQ(send(encodeMessage(two).value())->header.rcode, kRcodeFormErr);
+  Message many = query("web.service.consul.", kTypeA, std::nullopt);
+  for (int i = 0; i < 2000; ++i) many.questions.push_back(many.questions[0]);
+  std::optional<Message> many_reply = send(encodeMessage(many).value());
+  ASSERT_TRUE(many_reply.has_value());
+  EXPECT_EQ(many_reply->header.rcode, kRcodeFormErr);
+  EXPECT_TRUE(many_reply->questions.empty());  // not echoed: no amplification
+  EXPECT_LE(last_size_, 512u);
   Message status = query("web.service.consul.", kTypeA, std::nullopt);
   status.header.opcode = 2;
   EXPECT_EQ(send(encodeMessage(status).value())->header.rcode, kRcodeNotImp);
