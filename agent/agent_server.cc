@@ -59,6 +59,30 @@ int fail(const Status& status) {
   return 1;
 }
 
+// TEMPORARY until the local agent (core/local) lands: registers this node with a passing
+// serfHealth check, retrying every second until a leader accepts it.
+void registerSelfUntilDone(node::Node& node, TimerQueue& timers, const http::AgentInfo& info) {
+  v1::Command cmd;
+  auto* r = cmd.mutable_catalog_register();
+  r->mutable_node()->set_id(info.node_id);
+  r->mutable_node()->set_node(info.node_name);
+  r->mutable_node()->set_address(info.advertise_addr);
+  r->mutable_node()->set_datacenter(info.datacenter);
+  for (const char* tag : {"lan", "lan_ipv4", "wan", "wan_ipv4"}) {
+    (*r->mutable_node()->mutable_tagged_addresses())[tag] = info.advertise_addr;
+  }
+  auto* check = r->add_checks();
+  check->set_check_id("serfHealth");
+  check->set_name("Serf Health Status");
+  check->set_status("passing");
+  check->set_output("Agent alive and reachable");
+  node.propose(cmd, [&node, &timers, info](StatusOr<node::ProposeResult> result) {
+    if (result.isOk()) return;
+    timers.schedule(std::chrono::steady_clock::now() + std::chrono::seconds(1),
+                    [&node, &timers, info] { registerSelfUntilDone(node, timers, info); });
+  });
+}
+
 void writePidFile(const std::string& path) {
   if (path.empty()) return;
   std::ofstream(path, std::ios::trunc) << getpid() << "\n";
@@ -107,12 +131,15 @@ int runAgent(const AgentConfig& config) {
   http::addStatusRoutes(router, ctx);
   http::addOperatorRoutes(router, ctx);
   http::addSnapshotRoutes(router, ctx);
+  http::addCatalogRoutes(router, ctx);
+  http::addHealthRoutes(router, ctx);
   if (const char* f = std::getenv("CAIRN_FAULT_INJECTION"); f && std::string(f) == "1") {
     (*server_node)->addFaultInjectionRoutes(router);
   }
   http::HttpServer server(router, metrics);
   if (Status s = server.start(config.client_addr, config.http_port); !s.isOk()) return fail(s);
   writePidFile(config.pid_file);
+  registerSelfUntilDone(ctx.node, timers, info);
   LOG_INFO("agent", "Cairn agent running: node=" << info.node_name << " dc=" << info.datacenter
                     << " http=" << config.client_addr << ":" << config.http_port
                     << " data-dir=" << data_dir->path() << " applied-index=" << state.appliedIndex());

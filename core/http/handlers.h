@@ -15,6 +15,15 @@ void addOperatorRoutes(Router& router, ApiContext& ctx);
 // GET/PUT /v1/snapshot; PUT bodies up to kMaxSnapshotBody.
 void addSnapshotRoutes(Router& router, ApiContext& ctx);
 
+// /v1/catalog/* (catalog_handlers.cc) and /v1/health/* (health_handlers.cc).
+void addCatalogRoutes(Router& router, ApiContext& ctx);
+void addHealthRoutes(Router& router, ApiContext& ctx);
+
+// Proposes `command` and answers `true` once applied; a command the state machine refused
+// (TxnOutcome not ok) answers 400 with its error text, a node error (no leader, ...) as
+// errorResponse() maps it.
+void proposeCommand(ApiContext& ctx, v1::Command command, Responder respond);
+
 inline constexpr size_t kMaxSnapshotBody = size_t{256} << 20;
 
 // ?dc= naming another datacenter: 500 "No path to datacenter" (there is no WAN federation).
