@@ -17,6 +17,8 @@
 #include "core/http/server.h"
 #include "core/metrics/metrics.h"
 #include "agent/server_node.h"
+#include "agent/store_dns_catalog.h"
+#include "core/dns/dns_server.h"
 #include "core/storage/rocks_db.h"
 #include "core/store/state_store.h"
 
@@ -83,6 +85,17 @@ void registerSelfUntilDone(node::Node& node, TimerQueue& timers, const http::Age
   });
 }
 
+// The DNS interface on client_addr:dns_port (-1: off). Its catalog view outlives the server.
+StatusOr<std::unique_ptr<dns::DnsServer>> startDns(const AgentConfig& config,
+                                                   const dns::DnsCatalog& catalog) {
+  if (config.dns_port < 0) return std::unique_ptr<dns::DnsServer>();
+  dns::DnsConfig dns_config;
+  dns_config.datacenter = config.datacenter;
+  auto normalized = dns::normalizeConfig(dns_config);
+  if (!normalized.isOk()) return normalized.status();
+  return dns::DnsServer::start(config.client_addr, config.dns_port, *normalized, catalog);
+}
+
 void writePidFile(const std::string& path) {
   if (path.empty()) return;
   std::ofstream(path, std::ios::trunc) << getpid() << "\n";
@@ -138,15 +151,25 @@ int runAgent(const AgentConfig& config) {
   }
   http::HttpServer server(router, metrics);
   if (Status s = server.start(config.client_addr, config.http_port); !s.isOk()) return fail(s);
+  node::Node& raft = ctx.node;
+  StoreDnsCatalog dns_catalog(state, [&raft] {
+    std::vector<std::string> names;
+    for (const auto& s : raft.raftConfiguration().servers) names.push_back(s.node);
+    return names;
+  });
+  auto dns_server = startDns(config, dns_catalog);
+  if (!dns_server.isOk()) return fail(dns_server.status());
   writePidFile(config.pid_file);
   registerSelfUntilDone(ctx.node, timers, info);
   LOG_INFO("agent", "Cairn agent running: node=" << info.node_name << " dc=" << info.datacenter
                     << " http=" << config.client_addr << ":" << config.http_port
+                    << " dns=" << config.client_addr << ":" << config.dns_port
                     << " data-dir=" << data_dir->path() << " applied-index=" << state.appliedIndex());
   int sig = caught->get_future().get();
   LOG_INFO("agent", "caught signal " << sig << ", shutting down");
   (*server_node)->shutdown(config.leave_on_terminate);
   server.stop();
+  if (*dns_server) (*dns_server)->stop();
   if (!config.pid_file.empty()) unlink(config.pid_file.c_str());
   data_dir->removeIfTemporary();
   // Requests still in flight on cpprestsdk's pool threads (blocking queries, replies being sent)

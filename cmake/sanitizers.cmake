@@ -3,3 +3,8 @@ if(CAIRN_SANITIZE)
   add_compile_options(-fsanitize=${CAIRN_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
   add_link_options(-fsanitize=${CAIRN_SANITIZE})
 endif()
+# CAIRN_FUZZ=ON (clang): every library gets coverage instrumentation, so libFuzzer sees the code
+# under test and not only the entry points (tests/fuzz/CMakeLists.txt links -fsanitize=fuzzer).
+if(CAIRN_FUZZ)
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()
