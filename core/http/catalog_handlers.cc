@@ -18,16 +18,6 @@ StatusOr<ReadSetup> setupRead(ApiContext& ctx, const HttpRequest& req) {
   return ReadSetup{*opts, std::move(*filter)};
 }
 
-// True when the service carries every tag in `tags` (case-insensitive, as Consul's filter).
-bool hasTags(const v1::CatalogService& s, const std::vector<std::string>& tags) {
-  for (const auto& want : tags) {
-    bool found = false;
-    for (const auto& t : s.tags()) found |= store::lowercase(t) == store::lowercase(want);
-    if (!found) return false;
-  }
-  return true;
-}
-
 void catalogRegister(ApiContext& ctx, RequestPtr req, Responder respond) {
   if (Status s = checkDatacenter(ctx, req->query); !s.isOk()) return respond(errorResponse(s));
   auto body = parseJson(req->body);
@@ -90,7 +80,7 @@ std::vector<std::string> serviceNodeElements(ApiContext& ctx, const store::Servi
                                              const ResultFilter& filter) {
   std::vector<std::string> elements;
   for (const auto& i : r.instances) {
-    if (!hasTags(i.service, tags) || !filter.nodeMatches(i.node)) continue;
+    if (!hasAllTags(i.service, tags) || !filter.nodeMatches(i.node)) continue;
     JsonWriter w;
     writeServiceNode(w, i.node, i.service, ctx.agent.datacenter);
     elements.push_back(w.take());
@@ -150,6 +140,15 @@ QueryFn nodeQuery(ApiContext& ctx, std::string node, bool services_as_list) {
 }
 
 }  // namespace
+
+bool hasAllTags(const v1::CatalogService& s, const std::vector<std::string>& tags) {
+  for (const auto& want : tags) {
+    bool found = false;
+    for (const auto& t : s.tags()) found |= store::lowercase(t) == store::lowercase(want);
+    if (!found) return false;
+  }
+  return true;
+}
 
 std::string suffixAfter(const HttpRequest& req, std::string_view prefix) {
   return req.path.substr(prefix.size());

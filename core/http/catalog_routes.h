@@ -31,6 +31,9 @@ void addReadRoute(Router& router, ApiContext& ctx, std::string path, bool prefix
 // The watch target of a whole catalog table.
 store::WatchTarget tableTarget(store::CatalogIndex table);
 
+// True when the service carries every tag in `tags` (?tag=, repeatable; case-insensitive).
+bool hasAllTags(const v1::CatalogService& service, const std::vector<std::string>& tags);
+
 // The path after `prefix` (the route's pattern).
 std::string suffixAfter(const HttpRequest& req, std::string_view prefix);
 

@@ -18,15 +18,6 @@ std::string checksArray(const std::vector<v1::CatalogCheck>& checks, const Resul
   return filter.array(elements);
 }
 
-bool hasTags(const v1::CatalogService& s, const std::vector<std::string>& tags) {
-  for (const auto& want : tags) {
-    bool found = false;
-    for (const auto& t : s.tags()) found |= store::lowercase(t) == store::lowercase(want);
-    if (!found) return false;
-  }
-  return true;
-}
-
 bool allPassing(const store::ServiceInstance& i) {
   for (const auto& c : i.checks) {
     if (c.status() != "passing") return false;
@@ -52,7 +43,7 @@ QueryFn serviceEntriesQuery(ApiContext& ctx, std::string name, std::vector<std::
         store::ServiceInstances r = ctx.store.serviceInstances(name, true);
         std::vector<std::string> elements;
         for (const auto& i : r.instances) {
-          if (!hasTags(i.service, tags) || !filter.nodeMatches(i.node)) continue;
+          if (!hasAllTags(i.service, tags) || !filter.nodeMatches(i.node)) continue;
           if (passing && !allPassing(i)) continue;
           JsonWriter w;
           writeServiceEntry(w, i, ctx.agent.datacenter);

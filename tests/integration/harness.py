@@ -451,8 +451,8 @@ class BackgroundRequest:
     `sent` is set once the request bytes were handed to the socket.
     """
 
-    def __init__(self, port, method, path, body=None, timeout=120.0):
-        self.port, self.method, self.path, self.body = port, method, path, body
+    def __init__(self, port, method, path, body=None, timeout=120.0, host=HOST):
+        self.host, self.port, self.method, self.path, self.body = host, port, method, path, body
         self.timeout = timeout
         self.sent = threading.Event()
         self.done = threading.Event()
@@ -468,7 +468,7 @@ class BackgroundRequest:
         return self
 
     def _run(self):
-        conn = http.client.HTTPConnection(HOST, self.port, timeout=self.timeout)
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         try:
             conn.request(self.method, self.path, body=self.body)
             self.sent.set()

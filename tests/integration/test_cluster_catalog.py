@@ -1,0 +1,95 @@
+"""The catalog, health and DNS on a real 3-server cluster (cluster.py): every server registers
+itself with serfHealth, registrations through any server are read on every other, blocking
+health queries on a follower wake on a write through another server, DNS on a follower answers
+from its replicated catalog, and the catalog survives the loss of the leader. Run with
+/usr/bin/python3."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from cluster import ClusterTestCase, wait_until  # noqa: E402
+from harness import BackgroundRequest, main  # noqa: E402
+
+DIG = shutil.which("dig")
+
+
+class ClusterCatalog(ClusterTestCase):
+    def register(self, server, node, service, address="10.4.0.1", status="passing"):
+        body = {"Node": node, "Address": address,
+                "Service": {"Service": service, "Port": 7000},
+                "Check": {"Name": service, "Status": status, "ServiceID": service}}
+        r = server.put("/v1/catalog/register", json.dumps(body))
+        self.assertEqual(r.status, 200, repr(r))
+
+    def entries(self, server, service, query="?consistent"):
+        r = server.get(f"/v1/health/service/{service}{query}")
+        self.assertEqual(r.status, 200, repr(r))
+        return r
+
+    def test_every_server_registers_itself(self):
+        names = sorted(s.name for s in self.cluster.members)
+
+        def all_listed():
+            nodes = self.cluster.members[0].get("/v1/catalog/nodes?consistent").json()
+            return sorted(n["Node"] for n in nodes) == names
+        wait_until(all_listed, 30, "every server in /v1/catalog/nodes")
+        for s in self.cluster.members:
+            checks = s.get(f"/v1/health/node/{s.name}?consistent").json()
+            self.assertEqual([(c["CheckID"], c["Status"]) for c in checks],
+                             [("serfHealth", "passing")], s.name)
+
+    def test_registration_through_a_follower_is_read_everywhere(self):
+        leader = self.cluster.leader()
+        writer, reader = self.cluster.followers(leader)
+        self.register(writer, "app-1", "billing")
+        for s in (leader, writer, reader):
+            [entry] = self.entries(s, "billing").json()
+            self.assertEqual(entry["Node"]["Node"], "app-1")
+
+    def test_blocking_query_on_a_follower_wakes_on_a_write_elsewhere(self):
+        leader = self.cluster.leader()
+        watcher, writer = self.cluster.followers(leader)
+        self.register(writer, "app-1", "search")
+        index = self.entries(watcher, "search").index()
+        req = BackgroundRequest(watcher.http_port, "GET",
+                                f"/v1/health/service/search?index={index}&wait=30s",
+                                host=watcher.ip).start()
+        req.sent.wait(10)
+        self.register(leader, "app-2", "search")
+        result = req.wait(20)
+        self.assertGreater(result.index(), index)
+        self.assertEqual(len(result.json()), 2)
+
+    @unittest.skipIf(DIG is None, "dig (dnsutils) is not installed")
+    def test_dns_on_a_follower(self):
+        leader = self.cluster.leader()
+        follower = self.cluster.followers(leader)[0]
+        self.register(leader, "app-1", "cache", address="10.4.0.7")
+        self.register(leader, "app-2", "cache", address="10.4.0.8", status="critical")
+
+        def answered():
+            out = subprocess.run([DIG, f"@{follower.ip}", "-p", "8600", "+short", "+time=2",
+                                  "cache.service.consul"], capture_output=True, text=True,
+                                 timeout=20)
+            return out.stdout.split() == ["10.4.0.7"]
+        wait_until(answered, 20, "the follower's DNS to answer from its replicated catalog")
+
+    def test_catalog_survives_losing_the_leader(self):
+        leader = self.cluster.leader()
+        self.register(leader, "app-1", "queue")
+        leader.kill()
+        rest = [s for s in self.cluster.members if s is not leader]
+        self.cluster.wait_for_leader(servers=rest)
+        for s in rest:
+            self.assertEqual(len(self.entries(s, "queue").json()), 1, s.name)
+        self.register(rest[0], "app-2", "queue")
+        self.assertEqual(len(self.entries(rest[1], "queue").json()), 2)
+
+
+if __name__ == "__main__":
+    main()
