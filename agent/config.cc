@@ -10,6 +10,7 @@
 
 #include "agent/cli/config_file.h"
 #include "agent/cli/flag_set.h"
+#include "core/base/duration.h"
 #include "core/base/logging.h"
 
 namespace cairn::agent {
@@ -100,6 +101,18 @@ void defineFlags(cli::FlagSet& fs, ParsedFlags& p) {
   addField(fs, "grpc-port", &C::grpc_port, "gRPC port (default 8502).", p);
   addField(fs, "pid-file", &C::pid_file, "File to write the agent's PID to.", p);
   addField(fs, "log-level", &C::log_level, "trace, debug, info, warn or error.", p);
+  addField(fs, "enable-script-checks", &C::enable_script_checks,
+           "Run script checks registered over the HTTP API.", p);
+  fs.add("check-update-interval", "duration",
+         "Longest delay before an output-only check change reaches the catalog (default 5m).",
+         [&p](std::string_view v) -> Status {
+           auto d = parseGoDuration(v);
+           if (!d.isOk() || d->count() < 0) {
+             return invalidArgument("expected a duration like \"5m\"");
+           }
+           p.ops.push_back([ns = d->count()](AgentConfig& c) { c.check_update_interval_ns = ns; });
+           return Status::ok();
+         });
   addSourceFlags(fs, p);
 }
 

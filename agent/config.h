@@ -35,6 +35,12 @@ struct AgentConfig {
   uint64_t txn_max_req_len = 512 * 1024;
   // Sessions: the minimum TTL accepted, in nanoseconds (Consul: session_ttl_min, default 10s).
   int64_t session_ttl_min_ns = 10'000'000'000;
+  // Local agent (core/local, docs/agent.md). Script checks registered over HTTP run only when
+  // enabled (Consul: enable_script_checks, -enable-script-checks).
+  bool enable_script_checks = false;
+  // Output-only check changes reach the catalog at most this often (Consul: check_update_interval,
+  // default 5m; 0 syncs every change).
+  int64_t check_update_interval_ns = 300'000'000'000;
 };
 
 // Parses `cairn agent` arguments (without the leading "agent"), reading every -config-file and
