@@ -71,6 +71,8 @@ class Node {
   // or with an error (e.g. no leader). Thread-safe.
   virtual void readBarrier(ReadMode mode, std::function<void(Status)> done) = 0;
   virtual LeaderStatus leaderStatus() const = 0;
+  // True while this server is the Raft leader (as last published by the loop). Thread-safe.
+  virtual bool isLeader() const = 0;
 
   // Operator surface. Thread-safe; `done` runs once, possibly on an internal thread.
   virtual RaftConfiguration raftConfiguration() const = 0;

@@ -76,6 +76,7 @@ class RaftNode final : public Node {
   void propose(v1::Command command, ProposeCallback done) override;
   void readBarrier(ReadMode mode, std::function<void(Status)> done) override;
   LeaderStatus leaderStatus() const override;
+  bool isLeader() const override;
   RaftConfiguration raftConfiguration() const override;
   void removePeer(const std::string& id_or_address, std::function<void(Status)> done) override;
   void transferLeadership(const std::string& target_id, std::function<void(Status)> done) override;

@@ -245,6 +245,11 @@ LeaderStatus RaftNode::leaderStatus() const {
   return s;
 }
 
+bool RaftNode::isLeader() const {
+  std::lock_guard lock(status_mu_);
+  return published_.is_leader;
+}
+
 RaftConfiguration RaftNode::raftConfiguration() const {
   std::lock_guard lock(status_mu_);
   const Published& p = published_;

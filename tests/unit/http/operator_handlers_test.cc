@@ -28,6 +28,7 @@ class ScriptedNode : public node::Node {
     done(barrier);
   }
   node::LeaderStatus leaderStatus() const override { return {true, 0, "10.0.0.1:8300", {}}; }
+  bool isLeader() const override { return true; }
   node::RaftConfiguration raftConfiguration() const override { return configuration; }
   void removePeer(const std::string& target, std::function<void(Status)> done) override {
     removed.push_back(target);
