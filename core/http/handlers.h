@@ -14,6 +14,10 @@ void addStatusRoutes(Router& router, ApiContext& ctx);
 void addOperatorRoutes(Router& router, ApiContext& ctx);
 // GET/PUT /v1/snapshot; PUT bodies up to kMaxSnapshotBody.
 void addSnapshotRoutes(Router& router, ApiContext& ctx);
+// /v1/session/{create,destroy/,renew/,info/,node/,list} (session_handlers.cc).
+void addSessionRoutes(Router& router, ApiContext& ctx);
+// PUT /v1/event/fire/<name> (bodies up to 512 bytes), GET /v1/event/list (event_handlers.cc).
+void addEventRoutes(Router& router, ApiContext& ctx);
 
 // /v1/catalog/* (catalog_handlers.cc) and /v1/health/* (health_handlers.cc).
 void addCatalogRoutes(Router& router, ApiContext& ctx);

@@ -96,10 +96,24 @@ void proposeKvWrite(ApiContext& ctx, v1::KvOp op, Responder respond) {
   });
 }
 
-// Sessions arrive with their own issue; until then no session id is valid (Consul's text).
-void rejectSession(const std::string& session, Responder respond) {
-  respond(textResponse(500, session.empty() ? "missing session"
-                                            : "invalid session \"" + session + "\""));
+// Proposes a lock/unlock op (?acquire=, ?release=) and answers "true"/"false". An outcome whose
+// error carries an HTTP text (an unknown session) answers 500 with it, as Consul does.
+void proposeLockWrite(ApiContext& ctx, v1::KvOp op, Responder respond) {
+  if (op.session().empty()) return respond(textResponse(500, "missing session"));
+  // Consul enforces lock delays before the write reaches the log, on the server's clock.
+  if (op.verb() == v1::KV_LOCK && ctx.store.lockDelayed(op.key())) {
+    return respond(jsonResponse("false"));
+  }
+  v1::Command cmd;
+  *cmd.mutable_txn()->add_ops()->mutable_kv() = std::move(op);
+  ctx.node.propose(std::move(cmd), [respond](StatusOr<node::ProposeResult> result) {
+    if (!result.isOk()) return respond(errorResponse(result.status()));
+    const store::TxnOutcome& outcome = result->outcome;
+    if (!outcome.ok && !outcome.errors.empty() && !outcome.errors[0].http_error.empty()) {
+      return respond(textResponse(500, outcome.errors[0].http_error));
+    }
+    respond(jsonResponse(outcome.ok ? "true" : "false"));
+  });
 }
 
 void kvPut(ApiContext& ctx, RequestPtr req, Responder respond) {
@@ -114,9 +128,17 @@ void kvPut(ApiContext& ctx, RequestPtr req, Responder respond) {
   if (Status s = optionalUint(q, "flags", flags); !s.isOk()) return respond(errorResponse(s));
   if (Status s = optionalUint(q, "cas", cas); !s.isOk()) return respond(errorResponse(s));
   // The body size limit (kv_max_value_size) is enforced by the server from the route.
-  if (q.has("acquire")) return rejectSession(*q.get("acquire"), respond);
-  if (q.has("release")) return rejectSession(*q.get("release"), respond);
   v1::KvOp op;
+  if (q.has("acquire") || q.has("release")) {
+    bool acquire = q.has("acquire");
+    op.set_verb(acquire ? v1::KV_LOCK : v1::KV_UNLOCK);
+    op.set_key(key);
+    op.set_value(req->body);
+    op.set_flags(flags.value_or(0));
+    op.set_session(*q.get(acquire ? "acquire" : "release"));
+    ctx.metrics.countKvOperation(acquire ? "acquire" : "release");
+    return proposeLockWrite(ctx, std::move(op), respond);
+  }
   op.set_verb(cas ? v1::KV_CAS : v1::KV_SET);
   op.set_key(key);
   op.set_value(req->body);

@@ -108,12 +108,31 @@ void serveReadOnlyTxn(ApiContext& ctx, RequestPtr req, v1::Txn txn, Responder re
   }, respond);
 }
 
+// Consul's pre-apply check: a lock op on a key under a lock delay fails the whole txn (409)
+// before it reaches the log, judged by this server's clock.
+store::TxnOutcome lockDelayErrors(ApiContext& ctx, const v1::Txn& txn) {
+  store::TxnOutcome outcome;
+  for (int i = 0; i < txn.ops_size(); ++i) {
+    const v1::KvOp& op = txn.ops(i).kv();
+    if (op.verb() != v1::KV_LOCK || !ctx.store.lockDelayed(op.key())) continue;
+    outcome.ok = false;
+    outcome.errors.push_back(
+        {i, "failed to lock key " + store::goQuote(op.key()) + " due to lock delay", ""});
+  }
+  return outcome;
+}
+
 void txnHandler(ApiContext& ctx, RequestPtr req, Responder respond) {
   if (Status s = checkDatacenter(ctx, req->query); !s.isOk()) return respond(errorResponse(s));
   auto txn = decodeTxn(req->body, ctx.agent.kv_max_value_size);
   if (!txn.isOk()) return respond(errorResponse(txn.status()));
   ctx.metrics.countKvOperation("txn");
   if (store::isReadOnly(*txn)) return serveReadOnlyTxn(ctx, std::move(req), std::move(*txn), respond);
+  if (store::TxnOutcome delayed = lockDelayErrors(ctx, *txn); !delayed.ok) {
+    HttpResponse r = outcomeResponse(delayed);
+    applyPretty(*req, r);
+    return respond(std::move(r));
+  }
   v1::Command cmd;
   *cmd.mutable_txn() = std::move(*txn);
   ctx.node.propose(std::move(cmd), [req, respond](StatusOr<node::ProposeResult> result) {
