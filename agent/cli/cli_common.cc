@@ -147,7 +147,11 @@ StatusOr<HttpResponse> ApiClient::send(const std::string& method, const std::str
     }
     web::http::http_response response = client.request(request).get();
     std::vector<unsigned char> bytes = response.extract_vector().get();
-    return HttpResponse{response.status_code(), std::string(bytes.begin(), bytes.end())};
+    HttpResponse out{response.status_code(), std::string(bytes.begin(), bytes.end())};
+    if (auto it = response.headers().find("X-Consul-Index"); it != response.headers().end()) {
+      out.index = std::strtoull(it->second.c_str(), nullptr, 10);
+    }
+    return out;
   } catch (const std::exception& e) {
     return unavailable(goMethodName(method) + " " + goQuote(base_url_ + target) + ": " + e.what());
   }

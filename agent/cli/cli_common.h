@@ -2,6 +2,7 @@
 // What every `cairn` CLI command shares: its I/O streams and environment, the HTTP flags of
 // `consul` (-http-addr, -token, -datacenter, -stale), the HTTP client, and flag/usage handling.
 
+#include <cstdint>
 #include <functional>
 #include <iosfwd>
 #include <optional>
@@ -48,6 +49,7 @@ std::string escapeQueryValue(std::string_view value);
 struct HttpResponse {
   int status = 0;
   std::string body;
+  uint64_t index = 0;  // X-Consul-Index, 0 when absent or malformed
 };
 // Query parameters in order; an empty value is sent as "name=" (presence flags).
 using Query = std::vector<std::pair<std::string, std::string>>;

@@ -12,11 +12,14 @@ constexpr char kUsage[] = R"(Usage: cairn [--version] [--help] <command> [<args>
 
 Available commands are:
     agent       Runs a Cairn agent
+    event       Fire a new event
     kv          Interact with the key-value store
+    lock        Execute a command holding a lock
     members     Lists the members of a Cairn cluster
     operator    Provides cluster-level tools for Cairn operators
     snapshot    Saves and restores snapshots of Cairn server state
     version     Prints the Cairn version
+    watch       Watch for changes in Cairn
 
 Run "cairn <command> -h" for a command's flags.
 )";
@@ -124,6 +127,9 @@ int runCli(const std::vector<std::string>& args, CliIo& io, const AgentRunner& r
   if (command == "members") return runMembers(rest, io);
   if (command == "operator") return runOperator(rest, io);
   if (command == "snapshot") return runSnapshot(rest, io);
+  if (command == "lock") return runLock(rest, io);
+  if (command == "event") return runEvent(rest, io);
+  if (command == "watch") return runWatch(rest, io);
   io.err << "Unknown command: " << command << "\n\n" << kUsage;
   return 1;
 }

@@ -1,7 +1,8 @@
 #pragma once
 // The `cairn` command line: `cairn agent`, `cairn version`, `cairn kv ...`, `cairn members`,
-// `cairn operator raft ...`, `cairn snapshot ...`. Each command returns
-// the process exit code (0 success, 1 error or usage error) and writes only to its CliIo.
+// `cairn operator raft ...`, `cairn snapshot ...`, `cairn lock`, `cairn event`, `cairn watch`.
+// Each command returns the process exit code (0 success, 1 error or usage error; `lock` passes
+// on its child's) and writes only to its CliIo.
 
 #include <functional>
 #include <string>
@@ -35,5 +36,8 @@ int runOperatorRaftTransferLeader(const std::vector<std::string>& args, CliIo& i
 int runSnapshot(const std::vector<std::string>& args, CliIo& io);
 int runSnapshotSave(const std::vector<std::string>& args, CliIo& io);
 int runSnapshotRestore(const std::vector<std::string>& args, CliIo& io);
+int runLock(const std::vector<std::string>& args, CliIo& io);
+int runEvent(const std::vector<std::string>& args, CliIo& io);
+int runWatch(const std::vector<std::string>& args, CliIo& io);
 
 }  // namespace cairn::cli
