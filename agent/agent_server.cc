@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <future>
+#include <random>
 #include <thread>
 #include <cstdio>
 #include <fstream>
@@ -19,6 +20,10 @@
 #include "agent/server_node.h"
 #include "agent/store_dns_catalog.h"
 #include "core/dns/dns_server.h"
+#include "core/health/async_prober_factory.h"
+#include "core/health/scheduler.h"
+#include "core/http/agent_routes.h"
+#include "core/local/local_agent.h"
 #include "core/storage/rocks_db.h"
 #include "core/store/state_store.h"
 
@@ -59,30 +64,6 @@ int waitForSignal(const sigset_t& signals) {
 int fail(const Status& status) {
   LOG_ERROR("agent", status.message());
   return 1;
-}
-
-// TEMPORARY until the local agent (core/local) lands: registers this node with a passing
-// serfHealth check, retrying every second until a leader accepts it.
-void registerSelfUntilDone(node::Node& node, TimerQueue& timers, const http::AgentInfo& info) {
-  v1::Command cmd;
-  auto* r = cmd.mutable_catalog_register();
-  r->mutable_node()->set_id(info.node_id);
-  r->mutable_node()->set_node(info.node_name);
-  r->mutable_node()->set_address(info.advertise_addr);
-  r->mutable_node()->set_datacenter(info.datacenter);
-  for (const char* tag : {"lan", "lan_ipv4", "wan", "wan_ipv4"}) {
-    (*r->mutable_node()->mutable_tagged_addresses())[tag] = info.advertise_addr;
-  }
-  auto* check = r->add_checks();
-  check->set_check_id("serfHealth");
-  check->set_name("Serf Health Status");
-  check->set_status("passing");
-  check->set_output("Agent alive and reachable");
-  node.propose(cmd, [&node, &timers, info](StatusOr<node::ProposeResult> result) {
-    if (result.isOk()) return;
-    timers.schedule(std::chrono::steady_clock::now() + std::chrono::seconds(1),
-                    [&node, &timers, info] { registerSelfUntilDone(node, timers, info); });
-  });
 }
 
 // The DNS interface on client_addr:dns_port (-1: off). Its catalog view outlives the server.
@@ -146,6 +127,20 @@ int runAgent(const AgentConfig& config) {
   http::addSnapshotRoutes(router, ctx);
   http::addCatalogRoutes(router, ctx);
   http::addHealthRoutes(router, ctx);
+  // The local agent (own services and checks, anti-entropy); scheduler and probers outlive it.
+  SystemClock clock;
+  health::TimerQueueScheduler scheduler(clock, timers);
+  health::AsyncProberFactory probers;
+  local::AgentIdentity identity{info.node_name, info.node_id, info.datacenter, info.advertise_addr,
+                                local::defaultTaggedAddresses(info.advertise_addr), {}};
+  local::LocalOptions local_options;
+  local_options.enable_script_checks = config.enable_script_checks;
+  local_options.check_update_interval = Nanos(config.check_update_interval_ns);
+  auto local_agent = local::LocalAgent::open(
+      identity, local_options,
+      {&ctx.node, &state, db->get(), &scheduler, &probers, std::random_device{}()});
+  if (!local_agent.isOk()) return fail(local_agent.status());
+  http::addAgentRoutes(router, ctx, **local_agent);
   if (const char* f = std::getenv("CAIRN_FAULT_INJECTION"); f && std::string(f) == "1") {
     (*server_node)->addFaultInjectionRoutes(router);
   }
@@ -160,13 +155,14 @@ int runAgent(const AgentConfig& config) {
   auto dns_server = startDns(config, dns_catalog);
   if (!dns_server.isOk()) return fail(dns_server.status());
   writePidFile(config.pid_file);
-  registerSelfUntilDone(ctx.node, timers, info);
+  (*local_agent)->start();
   LOG_INFO("agent", "Cairn agent running: node=" << info.node_name << " dc=" << info.datacenter
                     << " http=" << config.client_addr << ":" << config.http_port
                     << " dns=" << config.client_addr << ":" << config.dns_port
                     << " data-dir=" << data_dir->path() << " applied-index=" << state.appliedIndex());
   int sig = caught->get_future().get();
   LOG_INFO("agent", "caught signal " << sig << ", shutting down");
+  (*local_agent)->stop();
   (*server_node)->shutdown(config.leave_on_terminate);
   server.stop();
   if (*dns_server) (*dns_server)->stop();
