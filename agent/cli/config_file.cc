@@ -79,11 +79,16 @@ Setter field(T AgentConfig::*member) {
   };
 }
 
-Status readDuration(const YAML::Node& n, const std::string& path, AgentConfig& c) {
-  auto d = n.IsScalar() ? parseGoDuration(n.Scalar()) : StatusOr<Nanos>(invalidArgument(""));
-  if (!d.isOk() || d->count() < 0) return keyError(path, expected("a duration like \"10s\"", n));
-  c.session_ttl_min_ns = d->count();
-  return Status::ok();
+// A Go duration ("10s") stored as nanoseconds in `member`.
+Setter duration(int64_t AgentConfig::*member) {
+  return [member](const YAML::Node& n, const std::string& path, AgentConfig& c) -> Status {
+    auto d = n.IsScalar() ? parseGoDuration(n.Scalar()) : StatusOr<Nanos>(invalidArgument(""));
+    if (!d.isOk() || d->count() < 0) {
+      return keyError(path, expected("a duration like \"10s\"", n));
+    }
+    c.*member = d->count();
+    return Status::ok();
+  };
 }
 
 Status applyMap(const YAML::Node& map, const std::vector<Key>& keys, const std::string& prefix,
@@ -130,7 +135,9 @@ const std::vector<Key>& topKeys() {
       {"retry_join", field(&AgentConfig::retry_join)},
       {"pid_file", field(&AgentConfig::pid_file)},
       {"leave_on_terminate", field(&AgentConfig::leave_on_terminate)},
-      {"session_ttl_min", readDuration},
+      {"session_ttl_min", duration(&AgentConfig::session_ttl_min_ns)},
+      {"enable_script_checks", field(&AgentConfig::enable_script_checks)},
+      {"check_update_interval", duration(&AgentConfig::check_update_interval_ns)},
       {"limits", nested(&limitKeys())},
   };
   return keys;

@@ -112,6 +112,7 @@ TEST_F(ConfigTest, JsonFileWithEveryKey) {
 	"ports": {"http": 18500, "dns": 18600, "server": 18300, "grpc": 18502},
 	"log_level": "warn", "retry_join": ["x", "y"], "pid_file": "/p",
 	"leave_on_terminate": true, "session_ttl_min": "1m30s",
+	"enable_script_checks": true, "check_update_interval": "30s",
 	"limits": {"kv_max_value_size": 1024, "txn_max_req_len": 2048}
 })");
   auto c = loadAgentConfig({"-config-file", f});
@@ -132,6 +133,8 @@ TEST_F(ConfigTest, JsonFileWithEveryKey) {
   EXPECT_EQ(c->pid_file, "/p");
   EXPECT_TRUE(c->leave_on_terminate);
   EXPECT_EQ(c->session_ttl_min_ns, 90'000'000'000);
+  EXPECT_TRUE(c->enable_script_checks);
+  EXPECT_EQ(c->check_update_interval_ns, 30'000'000'000);
   EXPECT_EQ(c->kv_max_value_size, 1024u);
   EXPECT_EQ(c->txn_max_req_len, 2048u);
 }
