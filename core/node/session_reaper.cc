@@ -1,6 +1,7 @@
 #include "core/node/session_reaper.h"
 
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -30,13 +31,8 @@ class SessionReaper::Core : public std::enable_shared_from_this<Core> {
     std::lock_guard lock(mu_);
     if (stopped_ || node_ != nullptr) return;
     node_ = &node;
-    for (const auto& s : existing.sessions) {
-      auto ttl = ttlOf(s.ttl());
-      if (ttl.count() == 0 || sessions_.count(s.id()) != 0) continue;
-      Entry& entry = sessions_[s.id()];
-      entry.ttl = ttl;
-      armLocked(s.id(), entry, ttl * kTtlMultiplier);
-    }
+    store_ = &store;
+    addStoredLocked(existing);
     was_leader_ = node.isLeader();
     schedulePollLocked();
   }
@@ -107,8 +103,17 @@ class SessionReaper::Core : public std::enable_shared_from_this<Core> {
     v1::Command cmd;
     cmd.mutable_session_destroy()->set_id(id);
     node->propose(std::move(cmd), [self = shared_from_this(), id, generation](auto result) {
-      if (!result.isOk()) self->destroyFailed(id, generation, result.status());
+      if (!result.isOk()) return self->destroyFailed(id, generation, result.status());
+      self->forget(id, generation);
     });
+  }
+
+  // Drops the clock of a session whose destroy was applied (normally onSessionClock already
+  // did; not when the session was already gone, e.g. a clock from before a snapshot install).
+  void forget(const std::string& id, uint64_t generation) {
+    std::lock_guard lock(mu_);
+    auto it = sessions_.find(id);
+    if (it != sessions_.end() && it->second.generation == generation) sessions_.erase(it);
   }
 
   // The applied destroy reports the end through onSessionClock; a failed proposal is retried
@@ -128,22 +133,49 @@ class SessionReaper::Core : public std::enable_shared_from_this<Core> {
   }
 
   // On becoming leader every clock restarts at now + 2 × TTL (Consul resets on leader change).
+  // Sessions this server learnt without a clock (from an installed snapshot) get one too.
   void poll() {
+    Node* node = nullptr;
+    const store::StateStore* store = nullptr;
+    bool was_leader = false;
+    {
+      std::lock_guard lock(mu_);
+      if (stopped_ || node_ == nullptr) return;
+      node = node_;
+      store = store_;
+      was_leader = was_leader_;
+    }
+    bool leader = node->isLeader();
+    std::optional<store::SessionList> stored;
+    if (leader && !was_leader) stored = store->sessions();
     std::lock_guard lock(mu_);
-    if (stopped_ || node_ == nullptr) return;
-    bool leader = node_->isLeader();
-    if (leader && !was_leader_) {
+    if (stopped_) return;
+    if (stored) {
       for (auto& [id, entry] : sessions_) armLocked(id, entry, entry.ttl * kTtlMultiplier);
+      addStoredLocked(*stored);
     }
     was_leader_ = leader;
     schedulePollLocked();
+  }
+
+  // Gives a clock (now + 2 × TTL) to every TTL session of `stored` that has none; tracked
+  // sessions keep theirs. Caller holds mu_.
+  void addStoredLocked(const store::SessionList& stored) {
+    for (const auto& s : stored.sessions) {
+      auto ttl = ttlOf(s.ttl());
+      if (ttl.count() == 0 || sessions_.count(s.id()) != 0) continue;
+      Entry& entry = sessions_[s.id()];
+      entry.ttl = ttl;
+      armLocked(s.id(), entry, ttl * kTtlMultiplier);
+    }
   }
 
   TimerQueue& timers_;
   const std::chrono::milliseconds poll_;
   const std::chrono::milliseconds retry_;
   mutable std::mutex mu_;
-  Node* node_ = nullptr;  // set by start()
+  Node* node_ = nullptr;                      // set by start()
+  const store::StateStore* store_ = nullptr;  // set by start()
   bool stopped_ = false;
   bool was_leader_ = false;
   TimerQueue::TimerId poll_timer_ = 0;

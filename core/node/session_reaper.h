@@ -29,9 +29,11 @@ class SessionReaper final : public store::SessionObserver {
   SessionReaper(const SessionReaper&) = delete;
   SessionReaper& operator=(const SessionReaper&) = delete;
 
-  // Starts reaping through `node` (which outlives the reaper, or stop() is called first): gives
+  // Starts reaping through `node` and `store` (both outlive the reaper, or stop() is called
+  // first): gives
   // a clock to every TTL session already in `store` that has none, and starts sampling
-  // leadership. Clocks reported before start() are kept. Call once.
+  // leadership (on becoming leader it also gives clocks to stored sessions it never heard of,
+  // e.g. from an installed snapshot). Clocks reported before start() are kept. Call once.
   void start(Node& node, const store::StateStore& store);
   // Cancels every timer; no proposal is made afterwards. Idempotent; thread-safe.
   void stop();

@@ -244,6 +244,45 @@ class TtlExpiry(SessionTestCase):
         self.assertStatus(r, 404)
 
 
+from cluster import ClusterTestCase  # noqa: E402
+
+
+class ClusterTtl(ClusterTestCase):
+    """TTL clocks on a 3-server cluster: renewals through followers, and a leader change that
+    restarts every clock (the session outlives the old leader's deadline, then expires)."""
+
+    def test_ttl_expiry_survives_and_restarts_on_leader_change(self):
+        leader = self.cluster.leader()
+        follower = self.cluster.followers(leader)[0]
+        body = json.dumps({"TTL": "10s", "Checks": [], "LockDelay": "0s"}).encode()
+        r = wait_until(lambda: (lambda x: x if x.status == 200 else None)(
+            follower.put("/v1/session/create", body)), 30, "a session through a follower")
+        sid = r.json()["ID"]
+        self.assertEqual(follower.put(harness.kv_url("c/lock", "acquire=" + sid), b"x").json(),
+                         True)
+        self.assertStatus(follower.put("/v1/session/renew/" + sid), 200)
+        renewed = time.monotonic()
+        # Kill the leader 8 s into the clock: without the reset the session would expire about
+        # 12 s after the kill; with it, not before 20 s after the new leader took over.
+        wait_until(lambda: time.monotonic() - renewed >= 8, 20, "8 s", interval=0.2)
+        killed = time.monotonic()
+        leader.kill()
+        survivors = [s for s in self.cluster.members if s is not leader]
+        self.cluster.wait_for_leader(servers=survivors)
+
+        def gone():
+            r = follower.get("/v1/session/info/" + sid)
+            return r.status == 200 and r.json() == []
+        wait_until(gone, 90, "the session to expire under the new leader", interval=0.25)
+        # The new leader restarted the clock when it took over, after the kill.
+        self.assertGreaterEqual(time.monotonic() - killed, 19.5)
+        entry = follower.get(harness.kv_url("c/lock")).json()[0]
+        self.assertNotIn("Session", entry)
+
+    def assertStatus(self, result, status):
+        self.assertEqual(result.status, status, repr(result))
+
+
 @__import__("unittest").skipIf(consul is None, "python3-consul is not installed for "
                                                 "this interpreter (use /usr/bin/python3)")
 class PythonConsulSessions(SessionTestCase):

@@ -172,6 +172,31 @@ TEST_F(SessionReaperTest, StartGivesStoredTtlSessionsAClock) {
   EXPECT_GE(proposals[0].at - started, 200ms);
 }
 
+TEST_F(SessionReaperTest, NewLeaderGivesUnreportedStoredSessionsAClock) {
+  node_.leader = false;
+  SessionReaper reaper(timers_, 20ms);
+  reaper.start(node_, *store_);
+  // Sessions applied without the observer hearing of them (as after a snapshot install).
+  v1::Command reg;
+  reg.mutable_catalog_register()->mutable_node()->set_node("n1");
+  reg.mutable_catalog_register()->mutable_node()->set_address("10.0.0.1");
+  v1::Command create;
+  auto* s = create.mutable_session_create()->mutable_session();
+  s->set_id("unreported");
+  s->set_node("n1");
+  s->set_behavior("release");
+  s->set_ttl("50ms");
+  store::LogEntry entries[] = {{1, &reg}, {2, &create}};
+  for (const auto& outcome : store_->apply(entries, false)) ASSERT_TRUE(outcome.ok);
+  EXPECT_EQ(reaper.tracked(), 0u);
+  auto elected = Steady::now();
+  node_.leader = true;
+  auto proposals = node_.waitFor(1);
+  ASSERT_EQ(proposals.size(), 1u);
+  EXPECT_EQ(proposals[0].command.session_destroy().id(), "unreported");
+  EXPECT_GE(proposals[0].at - elected, 100ms);
+}
+
 TEST_F(SessionReaperTest, StopCancelsEverything) {
   SessionReaper reaper(timers_, 20ms);
   reaper.start(node_, *store_);
