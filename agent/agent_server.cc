@@ -1,29 +1,32 @@
 #include "agent/agent_server.h"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <future>
 #include <random>
 #include <thread>
-#include <cstdio>
-#include <fstream>
-#include <unistd.h>
 
 #include "agent/data_dir.h"
+#include "agent/server_health_monitor.h"
+#include "agent/server_node.h"
+#include "agent/store_dns_catalog.h"
 #include "agent/version.h"
 #include "core/base/logging.h"
 #include "core/base/timer_queue.h"
-#include "core/http/handlers.h"
-#include "core/http/server.h"
-#include "core/metrics/metrics.h"
-#include "agent/server_node.h"
-#include "agent/store_dns_catalog.h"
 #include "core/dns/dns_server.h"
 #include "core/health/async_prober_factory.h"
 #include "core/health/scheduler.h"
 #include "core/http/agent_routes.h"
+#include "core/http/handlers.h"
+#include "core/http/server.h"
 #include "core/local/local_agent.h"
+#include "core/metrics/metrics.h"
+#include "core/node/session_reaper.h"
 #include "core/storage/rocks_db.h"
 #include "core/store/state_store.h"
 
@@ -32,8 +35,9 @@ namespace {
 
 Status checkSupported(const AgentConfig& c) {
   if (!c.dev && !c.server) {
-    return invalidArgument("client agents (without -server) are not supported yet: run "
-                           "`cairn agent -dev` or `-server -bootstrap`");
+    return invalidArgument(
+        "client agents (without -server) are not supported yet: run "
+        "`cairn agent -dev` or `-server -bootstrap`");
   }
   return Status::ok();
 }
@@ -116,6 +120,8 @@ int runAgent(const AgentConfig& config) {
   store::WatchHub watches;
   store::StateStore state(**db, watches);
   TimerQueue timers;
+  node::SessionReaper session_reaper(timers);
+  state.setSessionObserver(&session_reaper);
   auto server_node = ServerNode::start(config, *node_id, **db, state, metrics, *stopping);
   if (!server_node.isOk()) return fail(server_node.status());
   http::ApiContext ctx{(*server_node)->node(), state, watches, timers, metrics, info};
@@ -131,8 +137,12 @@ int runAgent(const AgentConfig& config) {
   SystemClock clock;
   health::TimerQueueScheduler scheduler(clock, timers);
   health::AsyncProberFactory probers;
-  local::AgentIdentity identity{info.node_name, info.node_id, info.datacenter, info.advertise_addr,
-                                local::defaultTaggedAddresses(info.advertise_addr), {}};
+  local::AgentIdentity identity{info.node_name,
+                                info.node_id,
+                                info.datacenter,
+                                info.advertise_addr,
+                                local::defaultTaggedAddresses(info.advertise_addr),
+                                {}};
   local::LocalOptions local_options;
   local_options.enable_script_checks = config.enable_script_checks;
   local_options.check_update_interval = Nanos(config.check_update_interval_ns);
@@ -141,6 +151,9 @@ int runAgent(const AgentConfig& config) {
       {&ctx.node, &state, db->get(), &scheduler, &probers, std::random_device{}()});
   if (!local_agent.isOk()) return fail(local_agent.status());
   http::addAgentRoutes(router, ctx, **local_agent);
+  http::addSessionRoutes(router, ctx);
+  http::addEventRoutes(router, ctx);
+  session_reaper.start(ctx.node, state);
   if (const char* f = std::getenv("CAIRN_FAULT_INJECTION"); f && std::string(f) == "1") {
     (*server_node)->addFaultInjectionRoutes(router);
   }
@@ -156,13 +169,17 @@ int runAgent(const AgentConfig& config) {
   if (!dns_server.isOk()) return fail(dns_server.status());
   writePidFile(config.pid_file);
   (*local_agent)->start();
-  LOG_INFO("agent", "Cairn agent running: node=" << info.node_name << " dc=" << info.datacenter
-                    << " http=" << config.client_addr << ":" << config.http_port
-                    << " dns=" << config.client_addr << ":" << config.dns_port
-                    << " data-dir=" << data_dir->path() << " applied-index=" << state.appliedIndex());
+  ServerHealthMonitor server_health(ctx.node, state, timers, {});
+  server_health.start();
+  LOG_INFO("agent",
+           "Cairn agent running: node="
+               << info.node_name << " dc=" << info.datacenter << " http=" << config.client_addr
+               << ":" << config.http_port << " dns=" << config.client_addr << ":" << config.dns_port
+               << " data-dir=" << data_dir->path() << " applied-index=" << state.appliedIndex());
   int sig = caught->get_future().get();
   LOG_INFO("agent", "caught signal " << sig << ", shutting down");
   (*local_agent)->stop();
+  server_health.stop();
   (*server_node)->shutdown(config.leave_on_terminate);
   server.stop();
   if (*dns_server) (*dns_server)->stop();

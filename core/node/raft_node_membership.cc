@@ -293,6 +293,7 @@ StatusOr<AutopilotHealth> RaftNode::autopilotHealth() const {
     bool self = id == options_.self.id();
     auto c = p.contact.find(id);
     sh.last_contact_ms = self || c == p.contact.end() ? 0 : millisSince(c->second);
+    sh.heard_from = self || c != p.contact.end();
     bool contacted = self || (c != p.contact.end() && Clock::now() - c->second < recent);
     bool caught_up = s.last_index + 64 >= p.commit;  // within a few batches of the commit index
     sh.healthy = s.voter && contacted && caught_up;

@@ -1,7 +1,8 @@
 """The catalog, health and DNS on a real 3-server cluster (cluster.py): every server registers
 itself with serfHealth, registrations through any server are read on every other, blocking
 health queries on a follower wake on a write through another server, DNS on a follower answers
-from its replicated catalog, and the catalog survives the loss of the leader. Run with
+from its replicated catalog, the leader marks a lost server's serfHealth critical (and passing
+once it is back), and the catalog survives the loss of the leader. Run with
 /usr/bin/python3."""
 import json
 import os
@@ -78,6 +79,22 @@ class ClusterCatalog(ClusterTestCase):
                                  timeout=20)
             return out.stdout.split() == ["10.4.0.7"]
         wait_until(answered, 20, "the follower's DNS to answer from its replicated catalog")
+
+    def serf_health(self, server, node):
+        checks = server.get(f"/v1/health/node/{node}?consistent").json()
+        return next((c["Status"] for c in checks if c["CheckID"] == "serfHealth"), None)
+
+    def test_a_lost_server_turns_critical_and_recovers(self):
+        leader = self.cluster.leader()
+        follower = self.cluster.followers(leader)[0]
+        wait_until(lambda: self.serf_health(leader, follower.name) == "passing", 30,
+                   "the follower to register itself")
+        follower.kill()
+        wait_until(lambda: self.serf_health(leader, follower.name) == "critical", 60,
+                   "the leader to mark the lost server critical")
+        follower.start()
+        wait_until(lambda: self.serf_health(leader, follower.name) == "passing", 60,
+                   "the restarted server to be passing again")
 
     def test_catalog_survives_losing_the_leader(self):
         leader = self.cluster.leader()
