@@ -17,59 +17,11 @@ constexpr size_t kMaxMetaPairs = 64;
 constexpr size_t kMaxMetaKey = 128;
 constexpr size_t kMaxMetaValue = 512;
 
-Status decodeFailed(std::string_view what) {
-  return invalidArgument("Request decode failed: " + std::string(what));
-}
-
-Status readString(const value& obj, std::string_view name, std::string* out) {
-  auto v = stringField(obj, name);
-  if (!v.isOk()) return decodeFailed(v.status().message());
-  if (*v) *out = **v;
-  return Status::ok();
-}
-
-Status readBool(const value& obj, std::string_view name, bool* out) {
-  const value* v = findField(obj, name);
-  if (v == nullptr || v->is_null()) return Status::ok();
-  if (!v->is_boolean()) return decodeFailed(std::string(name) + ": expected a boolean");
-  *out = v->as_bool();
-  return Status::ok();
-}
-
-Status readInt(const value& obj, std::string_view name, int* out) {
-  const value* v = findField(obj, name);
-  if (v == nullptr || v->is_null()) return Status::ok();
-  if (!v->is_number() || !v->as_number().is_int32()) {
-    return decodeFailed(std::string(name) + ": expected an integer");
-  }
-  *out = v->as_number().to_int32();
-  return Status::ok();
-}
-
-// A Go duration string ("10s") or integer nanoseconds.
+// A duration field into a Nanos (see decodeDuration).
 Status readDuration(const value& obj, std::string_view name, Nanos* out) {
-  const value* v = findField(obj, name);
-  if (v == nullptr || v->is_null()) return Status::ok();
-  if (v->is_number() && v->as_number().is_int64()) {
-    *out = Nanos(v->as_number().to_int64());
-    return Status::ok();
-  }
-  if (!v->is_string()) return decodeFailed(std::string(name) + ": expected a duration");
-  if (v->as_string().empty()) return Status::ok();
-  auto d = parseGoDuration(v->as_string());
-  if (!d.isOk()) return decodeFailed(std::string(name) + ": " + d.status().message());
-  *out = *d;
-  return Status::ok();
-}
-
-Status readStrings(const value& obj, std::string_view name, std::vector<std::string>* out) {
-  const value* v = findField(obj, name);
-  if (v == nullptr || v->is_null()) return Status::ok();
-  if (!v->is_array()) return decodeFailed(std::string(name) + ": expected a list of strings");
-  for (const value& item : v->as_array()) {
-    if (!item.is_string()) return decodeFailed(std::string(name) + ": expected a list of strings");
-    out->push_back(item.as_string());
-  }
+  int64_t ns = out->count();
+  CAIRN_RETURN_IF_ERROR(decodeDuration(obj, name, &ns));
+  *out = Nanos(ns);
   return Status::ok();
 }
 
@@ -106,22 +58,23 @@ Status rejectUnsupported(const value& obj) {
 }
 
 Status readTargets(const value& obj, health::CheckDefinition& d) {
-  CAIRN_RETURN_IF_ERROR(readString(obj, "HTTP", &d.http));
-  CAIRN_RETURN_IF_ERROR(readString(obj, "Method", &d.method));
-  CAIRN_RETURN_IF_ERROR(readString(obj, "Body", &d.body));
+  CAIRN_RETURN_IF_ERROR(decodeString(obj, "HTTP", &d.http));
+  CAIRN_RETURN_IF_ERROR(decodeString(obj, "Method", &d.method));
+  CAIRN_RETURN_IF_ERROR(decodeString(obj, "Body", &d.body));
   CAIRN_RETURN_IF_ERROR(readHeader(obj, d));
-  CAIRN_RETURN_IF_ERROR(readBool(obj, "DisableRedirects", &d.disable_redirects));
-  CAIRN_RETURN_IF_ERROR(readBool(obj, "TLSSkipVerify", &d.tls_skip_verify));
-  CAIRN_RETURN_IF_ERROR(readString(obj, "TLSServerName", &d.tls_server_name));
-  CAIRN_RETURN_IF_ERROR(readString(obj, "TCP", &d.tcp));
-  CAIRN_RETURN_IF_ERROR(readBool(obj, "TCPUseTLS", &d.tcp_use_tls));
-  CAIRN_RETURN_IF_ERROR(readString(obj, "GRPC", &d.grpc));
-  CAIRN_RETURN_IF_ERROR(readBool(obj, "GRPCUseTLS", &d.grpc_use_tls));
-  CAIRN_RETURN_IF_ERROR(readStrings(obj, "Args", &d.script_args));
-  if (d.script_args.empty()) CAIRN_RETURN_IF_ERROR(readStrings(obj, "ScriptArgs", &d.script_args));
+  CAIRN_RETURN_IF_ERROR(decodeBool(obj, "DisableRedirects", &d.disable_redirects));
+  CAIRN_RETURN_IF_ERROR(decodeBool(obj, "TLSSkipVerify", &d.tls_skip_verify));
+  CAIRN_RETURN_IF_ERROR(decodeString(obj, "TLSServerName", &d.tls_server_name));
+  CAIRN_RETURN_IF_ERROR(decodeString(obj, "TCP", &d.tcp));
+  CAIRN_RETURN_IF_ERROR(decodeBool(obj, "TCPUseTLS", &d.tcp_use_tls));
+  CAIRN_RETURN_IF_ERROR(decodeString(obj, "GRPC", &d.grpc));
+  CAIRN_RETURN_IF_ERROR(decodeBool(obj, "GRPCUseTLS", &d.grpc_use_tls));
+  CAIRN_RETURN_IF_ERROR(decodeStrings(obj, "Args", &d.script_args));
+  if (d.script_args.empty())
+    CAIRN_RETURN_IF_ERROR(decodeStrings(obj, "ScriptArgs", &d.script_args));
   // python-consul 0.7.1's Check.script: a command line, run by a shell as Consul 0.x did.
   std::string script;
-  CAIRN_RETURN_IF_ERROR(readString(obj, "Script", &script));
+  CAIRN_RETURN_IF_ERROR(decodeString(obj, "Script", &script));
   if (d.script_args.empty() && !script.empty()) d.script_args = {"/bin/sh", "-c", script};
   return Status::ok();
 }
@@ -133,12 +86,12 @@ Status readTimings(const value& obj, health::CheckDefinition& d) {
   CAIRN_RETURN_IF_ERROR(
       readDuration(obj, "DeregisterCriticalServiceAfter", &d.deregister_critical_service_after));
   int n = 0;
-  CAIRN_RETURN_IF_ERROR(readInt(obj, "OutputMaxSize", &n));
+  CAIRN_RETURN_IF_ERROR(decodeInt(obj, "OutputMaxSize", &n));
   if (n < 0) return invalidArgument("Invalid check: OutputMaxSize must not be negative");
   d.output_max_size = static_cast<size_t>(n);
-  CAIRN_RETURN_IF_ERROR(readInt(obj, "SuccessBeforePassing", &d.success_before_passing));
-  CAIRN_RETURN_IF_ERROR(readInt(obj, "FailuresBeforeWarning", &d.failures_before_warning));
-  CAIRN_RETURN_IF_ERROR(readInt(obj, "FailuresBeforeCritical", &d.failures_before_critical));
+  CAIRN_RETURN_IF_ERROR(decodeInt(obj, "SuccessBeforePassing", &d.success_before_passing));
+  CAIRN_RETURN_IF_ERROR(decodeInt(obj, "FailuresBeforeWarning", &d.failures_before_warning));
+  CAIRN_RETURN_IF_ERROR(decodeInt(obj, "FailuresBeforeCritical", &d.failures_before_critical));
   return Status::ok();
 }
 
@@ -218,8 +171,8 @@ StatusOr<local::CheckRegistration> decodeCheck(const value& body) {
   local::CheckRegistration r;
   v1::CatalogCheck& c = r.check;
   std::string text;
-  CAIRN_RETURN_IF_ERROR(readString(body, "CheckID", &text));
-  if (text.empty()) CAIRN_RETURN_IF_ERROR(readString(body, "ID", &text));
+  CAIRN_RETURN_IF_ERROR(decodeString(body, "CheckID", &text));
+  if (text.empty()) CAIRN_RETURN_IF_ERROR(decodeString(body, "ID", &text));
   c.set_check_id(text);
   for (auto [field, setter] : std::initializer_list<
            std::pair<const char*, void (v1::CatalogCheck::*)(const std::string&)>>{
@@ -228,7 +181,7 @@ StatusOr<local::CheckRegistration> decodeCheck(const value& body) {
            {"Status", &v1::CatalogCheck::set_status},
            {"ServiceID", &v1::CatalogCheck::set_service_id}}) {
     text.clear();
-    CAIRN_RETURN_IF_ERROR(readString(body, field, &text));
+    CAIRN_RETURN_IF_ERROR(decodeString(body, field, &text));
     (c.*setter)(text);
   }
   CAIRN_RETURN_IF_ERROR(rejectUnsupported(body));

@@ -76,74 +76,19 @@ void writeIndexes(JsonWriter& w, uint64_t create, uint64_t modify) {
   w.key("CreateIndex").number(create).key("ModifyIndex").number(modify);
 }
 
-Status decodeFailed(std::string_view what) {
-  return invalidArgument("Request decode failed: " + std::string(what));
-}
-
-// The string member `name`, or "" when absent; a non-string value is a decode error.
-Status readString(const value& obj, std::string_view name, std::string* out) {
-  auto v = stringField(obj, name);
-  if (!v.isOk()) return decodeFailed(v.status().message());
-  if (*v) *out = **v;
-  return Status::ok();
-}
-
-Status readInt(const value& obj, std::string_view name, int32_t* out) {
-  const value* v = findField(obj, name);
-  if (v == nullptr || v->is_null()) return Status::ok();
-  if (!v->is_number() || !v->as_number().is_int32()) {
-    return decodeFailed(std::string(name) + ": expected an integer");
-  }
-  *out = v->as_number().to_int32();
-  return Status::ok();
-}
-
-Status readBool(const value& obj, std::string_view name, bool* out) {
-  const value* v = findField(obj, name);
-  if (v == nullptr || v->is_null()) return Status::ok();
-  if (!v->is_boolean()) return decodeFailed(std::string(name) + ": expected a boolean");
-  *out = v->as_bool();
-  return Status::ok();
-}
-
 Status readStringList(const value& obj, std::string_view name,
                       google::protobuf::RepeatedPtrField<std::string>* out) {
-  const value* v = findField(obj, name);
-  if (v == nullptr || v->is_null()) return Status::ok();
-  if (!v->is_array()) return decodeFailed(std::string(name) + ": expected a list of strings");
-  for (const value& item : v->as_array()) {
-    if (!item.is_string()) return decodeFailed(std::string(name) + ": expected a list of strings");
-    out->Add(std::string(item.as_string()));
-  }
+  std::vector<std::string> items;
+  CAIRN_RETURN_IF_ERROR(decodeStrings(obj, name, &items));
+  for (auto& item : items) out->Add(std::move(item));
   return Status::ok();
 }
 
 Status readStringMap(const value& obj, std::string_view name,
                      google::protobuf::Map<std::string, std::string>* out) {
-  const value* v = findField(obj, name);
-  if (v == nullptr || v->is_null()) return Status::ok();
-  if (!v->is_object()) return decodeFailed(std::string(name) + ": expected an object of strings");
-  for (const auto& [k, item] : v->as_object()) {
-    if (!item.is_string()) {
-      return decodeFailed(std::string(name) + ": expected an object of strings");
-    }
-    (*out)[k] = item.as_string();
-  }
-  return Status::ok();
-}
-
-// A duration given as a Go string ("10s") or as integer nanoseconds.
-Status readDuration(const value& obj, std::string_view name, int64_t* out) {
-  const value* v = findField(obj, name);
-  if (v == nullptr || v->is_null()) return Status::ok();
-  if (v->is_number() && v->as_number().is_int64()) {
-    *out = v->as_number().to_int64();
-    return Status::ok();
-  }
-  if (!v->is_string()) return decodeFailed(std::string(name) + ": expected a duration");
-  auto d = parseGoDuration(v->as_string());
-  if (!d.isOk()) return decodeFailed(std::string(name) + ": " + d.status().message());
-  *out = d->count();
+  std::map<std::string, std::string> items;
+  CAIRN_RETURN_IF_ERROR(decodeStringMap(obj, name, &items));
+  for (auto& [k, v] : items) (*out)[k] = v;
   return Status::ok();
 }
 
@@ -154,10 +99,10 @@ Status decodeServiceAddresses(const value& obj, v1::CatalogService& s) {
   for (const auto& [k, item] : v->as_object()) {
     v1::ServiceAddress a;
     std::string address;
-    CAIRN_RETURN_IF_ERROR(readString(item, "Address", &address));
+    CAIRN_RETURN_IF_ERROR(decodeString(item, "Address", &address));
     a.set_address(address);
     int32_t port = 0;
-    CAIRN_RETURN_IF_ERROR(readInt(item, "Port", &port));
+    CAIRN_RETURN_IF_ERROR(decodeInt(item, "Port", &port));
     a.set_port(port);
     (*s.mutable_tagged_addresses())[k] = a;
   }
@@ -168,8 +113,8 @@ Status decodeWeights(const value& obj, v1::CatalogService& s) {
   const value* v = findField(obj, "Weights");
   if (v == nullptr || v->is_null()) return Status::ok();
   int32_t passing = 1, warning = 1;
-  CAIRN_RETURN_IF_ERROR(readInt(*v, "Passing", &passing));
-  CAIRN_RETURN_IF_ERROR(readInt(*v, "Warning", &warning));
+  CAIRN_RETURN_IF_ERROR(decodeInt(*v, "Passing", &passing));
+  CAIRN_RETURN_IF_ERROR(decodeInt(*v, "Warning", &warning));
   s.set_weight_passing(passing);
   s.set_weight_warning(warning);
   return Status::ok();
@@ -177,37 +122,37 @@ Status decodeWeights(const value& obj, v1::CatalogService& s) {
 
 Status decodeDefinition(const value& obj, v1::CheckDefinitionInfo& d) {
   std::string text;
-  CAIRN_RETURN_IF_ERROR(readString(obj, "HTTP", &text));
+  CAIRN_RETURN_IF_ERROR(decodeString(obj, "HTTP", &text));
   d.set_http(text);
   text.clear();
-  CAIRN_RETURN_IF_ERROR(readString(obj, "Method", &text));
+  CAIRN_RETURN_IF_ERROR(decodeString(obj, "Method", &text));
   d.set_method(text);
   text.clear();
-  CAIRN_RETURN_IF_ERROR(readString(obj, "Body", &text));
+  CAIRN_RETURN_IF_ERROR(decodeString(obj, "Body", &text));
   d.set_body(text);
   text.clear();
-  CAIRN_RETURN_IF_ERROR(readString(obj, "TLSServerName", &text));
+  CAIRN_RETURN_IF_ERROR(decodeString(obj, "TLSServerName", &text));
   d.set_tls_server_name(text);
   text.clear();
-  CAIRN_RETURN_IF_ERROR(readString(obj, "TCP", &text));
+  CAIRN_RETURN_IF_ERROR(decodeString(obj, "TCP", &text));
   d.set_tcp(text);
   text.clear();
-  CAIRN_RETURN_IF_ERROR(readString(obj, "GRPC", &text));
+  CAIRN_RETURN_IF_ERROR(decodeString(obj, "GRPC", &text));
   d.set_grpc(text);
   bool flag = false;
-  CAIRN_RETURN_IF_ERROR(readBool(obj, "TLSSkipVerify", &flag));
+  CAIRN_RETURN_IF_ERROR(decodeBool(obj, "TLSSkipVerify", &flag));
   d.set_tls_skip_verify(flag);
   flag = false;
-  CAIRN_RETURN_IF_ERROR(readBool(obj, "GRPCUseTLS", &flag));
+  CAIRN_RETURN_IF_ERROR(decodeBool(obj, "GRPCUseTLS", &flag));
   d.set_grpc_use_tls(flag);
   int64_t ns = 0;
-  CAIRN_RETURN_IF_ERROR(readDuration(obj, "Interval", &ns));
+  CAIRN_RETURN_IF_ERROR(decodeDuration(obj, "Interval", &ns));
   d.set_interval_ns(ns);
   ns = 0;
-  CAIRN_RETURN_IF_ERROR(readDuration(obj, "Timeout", &ns));
+  CAIRN_RETURN_IF_ERROR(decodeDuration(obj, "Timeout", &ns));
   d.set_timeout_ns(ns);
   ns = 0;
-  CAIRN_RETURN_IF_ERROR(readDuration(obj, "DeregisterCriticalServiceAfter", &ns));
+  CAIRN_RETURN_IF_ERROR(decodeDuration(obj, "DeregisterCriticalServiceAfter", &ns));
   d.set_deregister_critical_service_after_ns(ns);
   const value* header = findField(obj, "Header");
   if (header != nullptr && header->is_object()) {
@@ -330,25 +275,25 @@ StatusOr<v1::CatalogService> decodeService(const value& body) {
   if (!body.is_object()) return decodeFailed("Service: expected an object");
   v1::CatalogService s;
   std::string text;
-  CAIRN_RETURN_IF_ERROR(readString(body, "ID", &text));
+  CAIRN_RETURN_IF_ERROR(decodeString(body, "ID", &text));
   s.set_id(text);
   text.clear();
-  CAIRN_RETURN_IF_ERROR(readString(body, "Service", &text));
-  if (text.empty()) CAIRN_RETURN_IF_ERROR(readString(body, "Name", &text));
+  CAIRN_RETURN_IF_ERROR(decodeString(body, "Service", &text));
+  if (text.empty()) CAIRN_RETURN_IF_ERROR(decodeString(body, "Name", &text));
   s.set_service(text);
   text.clear();
-  CAIRN_RETURN_IF_ERROR(readString(body, "Address", &text));
+  CAIRN_RETURN_IF_ERROR(decodeString(body, "Address", &text));
   s.set_address(text);
   text.clear();
-  CAIRN_RETURN_IF_ERROR(readString(body, "Kind", &text));
+  CAIRN_RETURN_IF_ERROR(decodeString(body, "Kind", &text));
   s.set_kind(text);
   CAIRN_RETURN_IF_ERROR(readStringList(body, "Tags", s.mutable_tags()));
   CAIRN_RETURN_IF_ERROR(readStringMap(body, "Meta", s.mutable_meta()));
   int32_t port = 0;
-  CAIRN_RETURN_IF_ERROR(readInt(body, "Port", &port));
+  CAIRN_RETURN_IF_ERROR(decodeInt(body, "Port", &port));
   s.set_port(port);
   bool eto = false;
-  CAIRN_RETURN_IF_ERROR(readBool(body, "EnableTagOverride", &eto));
+  CAIRN_RETURN_IF_ERROR(decodeBool(body, "EnableTagOverride", &eto));
   s.set_enable_tag_override(eto);
   CAIRN_RETURN_IF_ERROR(decodeServiceAddresses(body, s));
   CAIRN_RETURN_IF_ERROR(decodeWeights(body, s));
@@ -370,12 +315,12 @@ StatusOr<v1::CatalogCheck> decodeCatalogCheck(const value& body) {
            {"ServiceID", &v1::CatalogCheck::set_service_id},
            {"Type", &v1::CatalogCheck::set_type}}) {
     text.clear();
-    CAIRN_RETURN_IF_ERROR(readString(body, field, &text));
+    CAIRN_RETURN_IF_ERROR(decodeString(body, field, &text));
     (c.*setter)(text);
   }
   if (c.check_id().empty()) {
     text.clear();
-    CAIRN_RETURN_IF_ERROR(readString(body, "ID", &text));
+    CAIRN_RETURN_IF_ERROR(decodeString(body, "ID", &text));
     c.set_check_id(text);
   }
   if (!c.status().empty() && !validCheckStatus(c.status())) {
@@ -392,21 +337,21 @@ StatusOr<v1::CatalogRegister> decodeRegister(const value& body) {
   v1::CatalogRegister r;
   v1::CatalogNode& node = *r.mutable_node();
   std::string text;
-  CAIRN_RETURN_IF_ERROR(readString(body, "ID", &text));
+  CAIRN_RETURN_IF_ERROR(decodeString(body, "ID", &text));
   node.set_id(text);
   text.clear();
-  CAIRN_RETURN_IF_ERROR(readString(body, "Node", &text));
+  CAIRN_RETURN_IF_ERROR(decodeString(body, "Node", &text));
   node.set_node(text);
   text.clear();
-  CAIRN_RETURN_IF_ERROR(readString(body, "Address", &text));
+  CAIRN_RETURN_IF_ERROR(decodeString(body, "Address", &text));
   node.set_address(text);
   text.clear();
-  CAIRN_RETURN_IF_ERROR(readString(body, "Datacenter", &text));
+  CAIRN_RETURN_IF_ERROR(decodeString(body, "Datacenter", &text));
   node.set_datacenter(text);
   CAIRN_RETURN_IF_ERROR(readStringMap(body, "TaggedAddresses", node.mutable_tagged_addresses()));
   CAIRN_RETURN_IF_ERROR(readStringMap(body, "NodeMeta", node.mutable_meta()));
   bool skip = false;
-  CAIRN_RETURN_IF_ERROR(readBool(body, "SkipNodeUpdate", &skip));
+  CAIRN_RETURN_IF_ERROR(decodeBool(body, "SkipNodeUpdate", &skip));
   r.set_skip_node_update(skip);
   if (const value* s = findField(body, "Service"); s != nullptr && !s->is_null()) {
     auto service = decodeService(*s);

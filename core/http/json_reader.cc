@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "core/base/duration.h"
+
 namespace cairn::http {
 namespace {
 
@@ -11,7 +13,8 @@ bool sameName(std::string_view a, std::string_view b) {
     while (i < a.size() && a[i] == '_') ++i;
     while (j < b.size() && b[j] == '_') ++j;
     if (i == a.size() || j == b.size()) return i == a.size() && j == b.size();
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[j]))) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[j]))) {
       return false;
     }
     ++i;
@@ -52,6 +55,80 @@ StatusOr<std::optional<uint64_t>> uintField(const web::json::value& object, std:
     return invalidArgument(std::string(name) + " must be an unsigned integer");
   }
   return std::optional<uint64_t>(v->as_number().to_uint64());
+}
+
+Status decodeFailed(std::string_view what) {
+  return invalidArgument("Request decode failed: " + std::string(what));
+}
+
+Status decodeString(const web::json::value& object, std::string_view name, std::string* out) {
+  auto v = stringField(object, name);
+  if (!v.isOk()) return decodeFailed(v.status().message());
+  if (*v) *out = **v;
+  return Status::ok();
+}
+
+Status decodeBool(const web::json::value& object, std::string_view name, bool* out) {
+  const web::json::value* v = findField(object, name);
+  if (v == nullptr || v->is_null()) return Status::ok();
+  if (!v->is_boolean()) return decodeFailed(std::string(name) + ": expected a boolean");
+  *out = v->as_bool();
+  return Status::ok();
+}
+
+Status decodeInt(const web::json::value& object, std::string_view name, int32_t* out) {
+  const web::json::value* v = findField(object, name);
+  if (v == nullptr || v->is_null()) return Status::ok();
+  if (!v->is_number() || !v->as_number().is_int32()) {
+    return decodeFailed(std::string(name) + ": expected an integer");
+  }
+  *out = v->as_number().to_int32();
+  return Status::ok();
+}
+
+Status decodeDuration(const web::json::value& object, std::string_view name, int64_t* out_ns) {
+  const web::json::value* v = findField(object, name);
+  if (v == nullptr || v->is_null()) return Status::ok();
+  if (v->is_number() && v->as_number().is_int64()) {
+    *out_ns = v->as_number().to_int64();
+    return Status::ok();
+  }
+  if (!v->is_string()) return decodeFailed(std::string(name) + ": expected a duration");
+  if (v->as_string().empty()) return Status::ok();
+  auto d = parseGoDuration(v->as_string());
+  if (!d.isOk()) return decodeFailed(std::string(name) + ": " + d.status().message());
+  *out_ns = d->count();
+  return Status::ok();
+}
+
+Status decodeStrings(const web::json::value& object, std::string_view name,
+                     std::vector<std::string>* out) {
+  const web::json::value* v = findField(object, name);
+  if (v == nullptr || v->is_null()) return Status::ok();
+  auto bad = [&] { return decodeFailed(std::string(name) + ": expected a list of strings"); };
+  if (!v->is_array()) return bad();
+  std::vector<std::string> items;
+  for (const web::json::value& item : v->as_array()) {
+    if (!item.is_string()) return bad();
+    items.push_back(item.as_string());
+  }
+  *out = std::move(items);
+  return Status::ok();
+}
+
+Status decodeStringMap(const web::json::value& object, std::string_view name,
+                       std::map<std::string, std::string>* out) {
+  const web::json::value* v = findField(object, name);
+  if (v == nullptr || v->is_null()) return Status::ok();
+  auto bad = [&] { return decodeFailed(std::string(name) + ": expected an object of strings"); };
+  if (!v->is_object()) return bad();
+  std::map<std::string, std::string> items;
+  for (const auto& [key, item] : v->as_object()) {
+    if (!item.is_string()) return bad();
+    items[key] = item.as_string();
+  }
+  *out = std::move(items);
+  return Status::ok();
 }
 
 }  // namespace cairn::http

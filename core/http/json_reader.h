@@ -5,9 +5,11 @@
 #define _TURN_OFF_PLATFORM_STRING
 #include <cpprest/json.h>
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/base/status.h"
 
@@ -21,7 +23,21 @@ StatusOr<web::json::value> parseJson(std::string_view text);
 const web::json::value* findField(const web::json::value& object, std::string_view name);
 
 // Typed accessors: absent → nullopt; present with the wrong type → kInvalidArgument naming it.
-StatusOr<std::optional<std::string>> stringField(const web::json::value& object, std::string_view name);
+StatusOr<std::optional<std::string>> stringField(const web::json::value& object,
+                                                 std::string_view name);
 StatusOr<std::optional<uint64_t>> uintField(const web::json::value& object, std::string_view name);
+
+// Request-body field decoders, Consul style: an absent or null member leaves *out unchanged; a
+// member of the wrong type is kInvalidArgument "Request decode failed: <name>: expected ...".
+Status decodeFailed(std::string_view what);
+Status decodeString(const web::json::value& object, std::string_view name, std::string* out);
+Status decodeBool(const web::json::value& object, std::string_view name, bool* out);
+Status decodeInt(const web::json::value& object, std::string_view name, int32_t* out);
+// A Go duration string ("10s"; "" leaves *out unchanged) or integer nanoseconds.
+Status decodeDuration(const web::json::value& object, std::string_view name, int64_t* out_ns);
+Status decodeStrings(const web::json::value& object, std::string_view name,
+                     std::vector<std::string>* out);
+Status decodeStringMap(const web::json::value& object, std::string_view name,
+                       std::map<std::string, std::string>* out);
 
 }  // namespace cairn::http

@@ -83,6 +83,19 @@ class StatusTests(AgentTestCase):
         return self.agent.get("/v1/agent/self").json()["Config"]["Datacenter"]
 
 
+class MalformedRequestTests(AgentTestCase):
+    def test_raw_special_characters_in_the_uri_get_an_answer(self):
+        """Characters clients should have escaped ([ ] ^ { } | and spaces) must never take the
+        agent down: each request gets an HTTP answer, and the agent keeps serving."""
+        for target in ("/v1/kv/a?x=[", "/v1/kv/a?x=^", "/v1/kv/a?x=]{}|", "/v1/kv/a[b",
+                       "/v1/catalog/service/web?filter=Service.Tags[0]", "/v1/kv/%zz",
+                       "/v1/health/service/a?tag=^x$"):
+            for method in ("GET", "PUT"):
+                r = self.agent.request(method, target)
+                self.assertLess(r.status, 500, f"{method} {target}: {r!r}")
+        self.assertEqual(self.agent.get("/v1/status/leader").status, 200)
+
+
 class AgentSelfTests(AgentTestCase):
     def test_agent_self_config(self):
         r = self.agent.get("/v1/agent/self")
