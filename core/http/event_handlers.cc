@@ -5,8 +5,6 @@
 // events whose filters match itself (its node name, its services and their tags), as a Consul
 // agent only keeps the events addressed to it. Filters are ECMAScript regular expressions
 // (std::regex) searched anywhere in the name, close to Go's regexp.MatchString.
-#include <mutex>
-#include <random>
 #include <regex>
 
 #include "core/http/handlers.h"
@@ -102,85 +100,15 @@ QueryAnswer listEvents(ApiContext& ctx, const std::string& name) {
   return QueryAnswer{index == 0 ? 1 : index, jsonResponse(eventsJson(events))};
 }
 
-Nanos jitterFor(Nanos wait) {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  int64_t bound = wait.count() / 16;
-  return bound <= 0 ? Nanos(0) : Nanos(std::uniform_int_distribution<int64_t>(0, bound - 1)(rng));
-}
-
-// A blocking event list: unlike other blocking queries it returns as soon as its index DIFFERS
-// from the requested one (event indexes are hashes, not counters). Same lifecycle as serveRead's
-// waiters: owned by the pending WatchHub callback or posted task; the timer holds a weak ref.
-class EventListWait : public std::enable_shared_from_this<EventListWait> {
- public:
-  EventListWait(ApiContext& ctx, RequestPtr req, QueryOptions opts, std::string name,
-                Responder respond)
-      : ctx_(ctx),
-        req_(std::move(req)),
-        opts_(opts),
-        name_(std::move(name)),
-        respond_(std::move(respond)),
-        deadline_(std::chrono::steady_clock::now() + opts.wait + jitterFor(opts.wait)) {}
-
-  void round() {
-    uint64_t seen = ctx_.watches.lastIndex();
-    QueryAnswer answer = listEvents(ctx_, name_);
-    bool timed_out = std::chrono::steady_clock::now() >= deadline_;
-    if (!opts_.blocking || answer.index != opts_.min_index || timed_out) return reply(answer);
-    auto self = shared_from_this();
-    store::WatchTarget target{store::catalogWatchKey(store::CatalogIndex::kEvents), false};
-    auto id = ctx_.watches.watch(target, seen, [self] { self->woken(); });
-    if (id == 0) return;
-    std::weak_ptr<EventListWait> weak = self;
-    auto timer = ctx_.timers.schedule(deadline_, [weak, id] {
-      if (auto wait = weak.lock()) wait->expired(id);
-    });
-    std::lock_guard lock(mu_);
-    timer_id_ = timer;
-  }
-
- private:
-  void woken() {
-    {
-      std::lock_guard lock(mu_);
-      if (timer_id_ != 0) ctx_.timers.cancel(timer_id_);
-      timer_id_ = 0;
-    }
-    auto self = shared_from_this();
-    postWork([self] { self->round(); });
-  }
-
-  void expired(store::WatchHub::WatchId id) {
-    if (!ctx_.watches.cancel(id)) return;
-    auto self = shared_from_this();
-    postWork([self] { self->reply(listEvents(self->ctx_, self->name_)); });
-  }
-
-  void reply(QueryAnswer answer) {
-    addReadHeaders(ctx_, opts_.mode, answer.index, answer.response);
-    applyPretty(*req_, answer.response);
-    respond_(std::move(answer.response));
-  }
-
-  ApiContext& ctx_;
-  RequestPtr req_;
-  QueryOptions opts_;
-  std::string name_;
-  Responder respond_;
-  SteadyTime deadline_;
-  std::mutex mu_;  // guards timer_id_
-  TimerQueue::TimerId timer_id_ = 0;
-};
-
 void eventList(ApiContext& ctx, RequestPtr req, Responder respond) {
   auto opts = parseQueryOptions(req->query);
   if (!opts.isOk()) return respond(errorResponse(opts.status()));
-  auto wait = std::make_shared<EventListWait>(ctx, req, *opts, req->query.get("name").value_or(""),
-                                              respond);
-  ctx.node.readBarrier(opts->mode, [wait, respond](Status status) {
-    if (!status.isOk()) return respond(textResponse(500, status.message()));
-    wait->round();
-  });
+  opts->until_index_differs = true;  // event indexes are hashes, not counters
+  store::WatchTarget target{store::catalogWatchKey(store::CatalogIndex::kEvents), false};
+  serveRead(
+      ctx, req, *opts, std::move(target),
+      [&ctx, name = req->query.get("name").value_or("")] { return listEvents(ctx, name); },
+      std::move(respond));
 }
 
 }  // namespace

@@ -17,6 +17,9 @@ struct QueryOptions {
   bool blocking = false;  // index=N with N > 0
   uint64_t min_index = 0;
   Nanos wait{0};  // clamped to (0, 10 min]; 5 min when absent or not positive
+  // Set by endpoints whose index is not a counter (event list: a hash of the last event's ID):
+  // a blocking query returns once the index DIFFERS from min_index, not once it exceeds it.
+  bool until_index_differs = false;
 };
 
 inline constexpr Nanos kDefaultBlockingWait = std::chrono::minutes(5);

@@ -13,9 +13,12 @@ namespace {
 
 const char* consistencyName(node::ReadMode mode) {
   switch (mode) {
-    case node::ReadMode::kStale: return "stale";
-    case node::ReadMode::kConsistent: return "consistent";
-    default: return "leader";
+    case node::ReadMode::kStale:
+      return "stale";
+    case node::ReadMode::kConsistent:
+      return "consistent";
+    default:
+      return "leader";
   }
 }
 
@@ -45,7 +48,9 @@ class BlockingQuery : public std::enable_shared_from_this<BlockingQuery> {
     uint64_t seen = ctx_.watches.lastIndex();
     QueryAnswer answer = query_();
     bool timed_out = std::chrono::steady_clock::now() >= deadline_;
-    if (!opts_.blocking || answer.index > opts_.min_index || timed_out) {
+    bool changed = opts_.until_index_differs ? answer.index != opts_.min_index
+                                             : answer.index > opts_.min_index;
+    if (!opts_.blocking || changed || timed_out) {
       reply(std::move(answer));
       return;
     }
