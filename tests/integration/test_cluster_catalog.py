@@ -2,7 +2,8 @@
 itself with serfHealth, registrations through any server are read on every other, blocking
 health queries on a follower wake on a write through another server, DNS on a follower answers
 from its replicated catalog, the leader marks a lost server's serfHealth critical (and passing
-once it is back), and the catalog survives the loss of the leader. Run with
+once it is back), the catalog survives the loss of the leader, and python-consul (agent, TTL
+check, health, session, lock, event calls) works through a follower. Run with
 /usr/bin/python3."""
 import json
 import os
@@ -17,6 +18,11 @@ from cluster import ClusterTestCase, wait_until  # noqa: E402
 from harness import BackgroundRequest, main  # noqa: E402
 
 DIG = shutil.which("dig")
+
+try:
+    import consul
+except ImportError:  # pragma: no cover - depends on the interpreter
+    consul = None
 
 
 class ClusterCatalog(ClusterTestCase):
@@ -79,6 +85,30 @@ class ClusterCatalog(ClusterTestCase):
                                  timeout=20)
             return out.stdout.split() == ["10.4.0.7"]
         wait_until(answered, 20, "the follower's DNS to answer from its replicated catalog")
+
+    @unittest.skipIf(consul is None, "python3-consul is not installed for this interpreter")
+    def test_python_consul_through_a_follower(self):
+        leader = self.cluster.leader()
+        follower = self.cluster.followers(leader)[0]
+        c = consul.Consul(host=follower.ip, port=follower.http_port)
+        c.http.session.trust_env = False
+        self.addCleanup(c.http.session.close)
+        wait_until(lambda: self.serf_health(leader, follower.name) == "passing", 30,
+                   "the follower to register itself")
+        self.assertTrue(c.agent.service.register("api", port=9000, ttl="30s"))
+        c.agent.check.ttl_pass("service:api")
+        wait_until(lambda: len(c.health.service("api", passing=True)[1]) == 1, 20,
+                   "the passing instance in the replicated catalog")
+        sid = c.session.create(name="leader-election", ttl=10)
+        self.assertTrue(c.kv.put("service/api/leader", follower.name, acquire=sid))
+        index, entry = c.kv.get("service/api/leader", consistency="consistent")
+        self.assertEqual(entry["Session"], sid)
+        self.assertEqual(c.session.info(sid)[1]["Node"], follower.name)
+        self.assertTrue(c.session.destroy(sid))
+        self.assertIsNone(c.kv.get("service/api/leader")[1].get("Session"))
+        c.event.fire("deploy", "v2")
+        wait_until(lambda: [e["Name"] for e in c.event.list()[1]] == ["deploy"], 10,
+                   "the event in the follower's list")
 
     def serf_health(self, server, node):
         checks = server.get(f"/v1/health/node/{node}?consistent").json()
