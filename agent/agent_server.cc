@@ -74,10 +74,19 @@ int fail(const Status& status) {
 StatusOr<std::unique_ptr<dns::DnsServer>> startDns(const AgentConfig& config,
                                                    const dns::DnsCatalog& catalog) {
   if (config.dns_port < 0) return std::unique_ptr<dns::DnsServer>();
+  auto seconds = [](int64_t ns) { return static_cast<uint32_t>(ns / 1'000'000'000); };
   dns::DnsConfig dns_config;
+  dns_config.domain = config.dns_domain;
   dns_config.datacenter = config.datacenter;
+  dns_config.node_ttl = seconds(config.dns_node_ttl_ns);
+  for (const auto& [name, ns] : config.dns_service_ttl_ns) {
+    dns_config.service_ttl_by_name[name] = seconds(ns);
+  }
+  dns_config.udp_answer_limit = config.dns_udp_answer_limit;
+  dns_config.only_passing = config.dns_only_passing;
+  dns_config.enable_truncate = config.dns_enable_truncate;
   auto normalized = dns::normalizeConfig(dns_config);
-  if (!normalized.isOk()) return normalized.status();
+  if (!normalized.isOk()) return invalidArgument("dns_config: " + normalized.status().message());
   return dns::DnsServer::start(config.client_addr, config.dns_port, *normalized, catalog);
 }
 

@@ -4,6 +4,7 @@
 // earlier ones (files in -config-dir are read in lexical order).
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,13 @@ struct AgentConfig {
   // Output-only check changes reach the catalog at most this often (Consul: check_update_interval,
   // default 5m; 0 syncs every change).
   int64_t check_update_interval_ns = 300'000'000'000;
+  // DNS (docs/dns.md; Consul: domain and dns_config.*).
+  std::string dns_domain = "consul";
+  int64_t dns_node_ttl_ns = 0;
+  std::map<std::string, int64_t> dns_service_ttl_ns;  // service name or "prefix*" -> TTL
+  int dns_udp_answer_limit = 3;
+  bool dns_only_passing = false;
+  bool dns_enable_truncate = false;
 };
 
 // Parses `cairn agent` arguments (without the leading "agent"), reading every -config-file and

@@ -119,6 +119,37 @@ const std::vector<Key>& limitKeys() {
   return keys;
 }
 
+// dns_config.service_ttl: {"<service or prefix*>": "<duration>"}.
+Status readServiceTtls(const YAML::Node& n, const std::string& path, AgentConfig& c) {
+  if (!n.IsMap()) return keyError(path, expected("a map of service names to durations", n));
+  std::map<std::string, int64_t> ttls;
+  for (const auto& entry : n) {
+    auto d = entry.second.IsScalar() ? parseGoDuration(entry.second.Scalar())
+                                     : StatusOr<Nanos>(invalidArgument(""));
+    if (!entry.first.IsScalar() || !d.isOk() || d->count() < 0) {
+      return keyError(path, expected("a map of service names to durations", n));
+    }
+    ttls[entry.first.Scalar()] = d->count();
+  }
+  c.dns_service_ttl_ns = std::move(ttls);
+  return Status::ok();
+}
+
+const std::vector<Key>& dnsKeys() {
+  static const std::vector<Key> keys = {
+      {"allow_stale",
+       [](const YAML::Node&, const std::string&, AgentConfig&) {
+         return Status::ok();  // DNS always answers from the local replica
+       }},
+      {"node_ttl", duration(&AgentConfig::dns_node_ttl_ns)},
+      {"service_ttl", readServiceTtls},
+      {"udp_answer_limit", field(&AgentConfig::dns_udp_answer_limit)},
+      {"only_passing", field(&AgentConfig::dns_only_passing)},
+      {"enable_truncate", field(&AgentConfig::dns_enable_truncate)},
+  };
+  return keys;
+}
+
 const std::vector<Key>& topKeys() {
   static const std::vector<Key> keys = {
       {"datacenter", field(&AgentConfig::datacenter)},
@@ -139,6 +170,8 @@ const std::vector<Key>& topKeys() {
       {"enable_script_checks", field(&AgentConfig::enable_script_checks)},
       {"check_update_interval", duration(&AgentConfig::check_update_interval_ns)},
       {"limits", nested(&limitKeys())},
+      {"domain", field(&AgentConfig::dns_domain)},
+      {"dns_config", nested(&dnsKeys())},
   };
   return keys;
 }

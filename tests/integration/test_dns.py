@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -79,6 +80,42 @@ class DnsTests(AgentTestCase):
             for junk in (b"", b"\x00", b"\xff" * 12, b"\x12\x34" + b"\x01" * 40, os.urandom(600)):
                 s.sendto(junk, ("127.0.0.1", self.agent.dns_port))
         self.assertEqual(self.short("dns-a.node.consul"), ["10.3.0.1"])
+
+
+@unittest.skipIf(DIG is None, "dig (dnsutils) is not installed")
+class DnsConfigTests(AgentTestCase):
+    """dns_config from a config file: only_passing drops warning instances, TTLs apply."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.config_dir = tempfile.mkdtemp(prefix="cairn-dns-config-")
+        path = os.path.join(cls.config_dir, "dns.json")
+        with open(path, "w") as f:
+            json.dump({"dns_config": {"only_passing": True, "node_ttl": "30s",
+                                      "service_ttl": {"*": "5s"}}}, f)
+        cls.agent_args = ("-config-file", path)
+        super().setUpClass()
+        for node, address, status in (("cfg-a", "10.5.0.1", "passing"),
+                                      ("cfg-b", "10.5.0.2", "warning")):
+            body = {"Node": node, "Address": address,
+                    "Service": {"Service": "kv", "Port": 1},
+                    "Check": {"Name": "kv", "Status": status, "ServiceID": "kv"}}
+            assert cls.agent.put("/v1/catalog/register", json.dumps(body)).status == 200
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        shutil.rmtree(cls.config_dir, ignore_errors=True)
+
+    def test_only_passing_and_ttls(self):
+        out = subprocess.run([DIG, "@127.0.0.1", "-p", str(self.agent.dns_port), "+noall",
+                              "+answer", "kv.service.consul"], capture_output=True, text=True,
+                             timeout=30).stdout.split()
+        self.assertEqual(out, ["kv.service.consul.", "5", "IN", "A", "10.5.0.1"])
+        out = subprocess.run([DIG, "@127.0.0.1", "-p", str(self.agent.dns_port), "+noall",
+                              "+answer", "cfg-a.node.consul"], capture_output=True, text=True,
+                             timeout=30).stdout.split()
+        self.assertEqual(out[1], "30")
 
 
 if __name__ == "__main__":

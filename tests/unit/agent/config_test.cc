@@ -139,6 +139,26 @@ TEST_F(ConfigTest, JsonFileWithEveryKey) {
   EXPECT_EQ(c->txn_max_req_len, 2048u);
 }
 
+TEST_F(ConfigTest, DnsConfigKeys) {
+  std::string f = write("dns.yaml",
+                        "server: true\nbootstrap: true\ndomain: cairn\ndns_config:\n"
+                        "  allow_stale: true\n  node_ttl: 30s\n  udp_answer_limit: 5\n"
+                        "  only_passing: true\n  enable_truncate: true\n"
+                        "  service_ttl:\n    web: 10s\n    \"db*\": 1m\n");
+  auto c = load({"-config-file=" + f});
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_EQ(c->dns_domain, "cairn");
+  EXPECT_EQ(c->dns_node_ttl_ns, 30'000'000'000);
+  EXPECT_EQ(c->dns_udp_answer_limit, 5);
+  EXPECT_TRUE(c->dns_only_passing && c->dns_enable_truncate);
+  EXPECT_EQ(c->dns_service_ttl_ns.at("db*"), 60'000'000'000);
+  std::string bad = write("bad.yaml", "dns_config:\n  service_ttl: [1]\n");
+  auto b = load({"-config-file=" + bad});
+  ASSERT_FALSE(b.isOk());
+  EXPECT_NE(b.status().message().find("dns_config.service_ttl"), std::string::npos)
+      << b.status().message();
+}
+
 TEST_F(ConfigTest, YamlFile) {
   std::string f = write("a.yaml",
                         "server: true\nbootstrap: true\nports:\n  http: 9500\nretry_join:\n"
