@@ -18,7 +18,10 @@ Status decodeFailure(const std::string& why) {
   return invalidArgument("Request decode failed: " + why);
 }
 
-int64_t lockDelaySeconds(int64_t ns) {
+// Consul reads values below 1000 ns as seconds. Negative delays are refused (Go would wrap
+// them around silently).
+StatusOr<int64_t> lockDelaySeconds(int64_t ns) {
+  if (ns < 0) return invalidArgument("LockDelay must not be negative");
   return ns < kLockDelayMinThresholdNs ? ns * kNanosPerSecond : ns;
 }
 

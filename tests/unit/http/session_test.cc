@@ -59,6 +59,12 @@ TEST(SessionDecodeTest, LockDelayNumbersAndSmallDurationsAreSeconds) {
   ASSERT_FALSE(bad.isOk());
   EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(bad.status().message().rfind("Request decode failed: ", 0), 0u);
+  // Found by the request_decoders corpus: "-1h" overflowed the seconds conversion.
+  for (const char* negative : {R"({"LockDelay":"-1h"})", R"({"LockDelay":-5})"}) {
+    auto r = decodeSessionCreate(negative, "n", kMin);
+    ASSERT_FALSE(r.isOk()) << negative;
+    EXPECT_EQ(r.status().message(), "Request decode failed: LockDelay must not be negative");
+  }
 }
 
 TEST(SessionDecodeTest, ChecksMergeNodeChecksAndServiceChecks) {
