@@ -2,6 +2,10 @@
 
 #include <unistd.h>
 
+#define _TURN_OFF_PLATFORM_STRING
+#include <pplx/threadpool.h>
+
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -90,6 +94,20 @@ StatusOr<std::unique_ptr<dns::DnsServer>> startDns(const AgentConfig& config,
   return dns::DnsServer::start(config.client_addr, config.dns_port, *normalized, catalog);
 }
 
+// cpprestsdk's shared pool runs the HTTP listener, every handler continuation and the HTTP
+// health checks. Its default of 40 threads on a 2-core machine spends most of the CPU waking and
+// parking threads (docs/benchmarks.md: the put path went from ~2.8k to 6-10k/s with one thread
+// per core). Contract that makes this safe: no pool thread blocks on I/O or on another task.
+// Must run before anything touches the pool, after the stop signals are blocked.
+void sizeHttpPool() {
+  unsigned cores = std::max(2u, std::thread::hardware_concurrency());
+  try {
+    crossplat::threadpool::initialize_with_threads(cores);
+  } catch (const std::exception& e) {
+    LOG_WARN("agent", "HTTP thread pool already initialized: " << e.what());
+  }
+}
+
 void writePidFile(const std::string& path) {
   if (path.empty()) return;
   std::ofstream(path, std::ios::trunc) << getpid() << "\n";
@@ -107,6 +125,7 @@ int runAgent(const AgentConfig& config) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  sizeHttpPool();  // its threads inherit the blocked signals
   // Start-up may wait for other servers (discovery), so a stop signal is watched from now on.
   auto stopping = std::make_shared<std::atomic<bool>>(false);
   auto caught = std::make_shared<std::promise<int>>();
