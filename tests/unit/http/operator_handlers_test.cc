@@ -7,6 +7,7 @@
 #include "core/base/gzip.h"
 #include "core/http/handlers.h"
 #include "core/store/state_image.h"
+#include "tests/unit/http/route_call.h"
 #include "tests/unit/store/store_fixture.h"
 
 namespace cairn::http {
@@ -73,18 +74,8 @@ class OperatorHandlersTest : public store::testing::StoreFixture {
 
   HttpResponse call(std::string method, std::string path, std::string query = "",
                     std::string body = "") {
-    auto req = std::make_shared<HttpRequest>();
-    req->method = std::move(method);
-    req->path = std::move(path);
-    req->raw_query = query;
-    req->query = QueryParams::parse(query);
-    req->body = std::move(body);
-    auto reply = std::make_shared<std::promise<HttpResponse>>();
-    auto future = reply->get_future();
-    router_.dispatch(router_.match(req->path), req,
-                     Responder([reply](HttpResponse r) { reply->set_value(std::move(r)); }));
-    EXPECT_EQ(future.wait_for(std::chrono::seconds(30)), std::future_status::ready);
-    return future.get();
+    return testing::callRoute(router_, std::move(method), std::move(path), std::move(query),
+                              std::move(body));
   }
 
   static std::string header(const HttpResponse& r, const std::string& name) {

@@ -7,6 +7,7 @@
 
 #include "core/http/handlers.h"
 #include "core/http/session_json.h"
+#include "tests/unit/http/route_call.h"
 #include "tests/unit/store/store_fixture.h"
 
 namespace cairn::http {
@@ -193,18 +194,8 @@ class SessionHandlersTest : public store::testing::StoreFixture {
 
   HttpResponse call(std::string method, std::string path, std::string query = "",
                     std::string body = "") {
-    auto req = std::make_shared<HttpRequest>();
-    req->method = std::move(method);
-    req->path = std::move(path);
-    req->raw_query = query;
-    req->query = QueryParams::parse(query);
-    req->body = std::move(body);
-    auto reply = std::make_shared<std::promise<HttpResponse>>();
-    auto future = reply->get_future();
-    router_.dispatch(router_.match(req->path), req,
-                     Responder([reply](HttpResponse r) { reply->set_value(std::move(r)); }));
-    EXPECT_EQ(future.wait_for(std::chrono::seconds(30)), std::future_status::ready);
-    return future.get();
+    return testing::callRoute(router_, std::move(method), std::move(path), std::move(query),
+                              std::move(body));
   }
 
   void registerAgentNode(std::string check_status = "passing") {
