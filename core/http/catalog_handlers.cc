@@ -166,8 +166,9 @@ void addReadRoute(Router& router, ApiContext& ctx, std::string path, bool prefix
                      }
                      auto setup = setupRead(ctx, *req);
                      if (!setup.isOk()) return respond(errorResponse(setup.status()));
-                     QueryFn query = make(*setup, *req);
-                     serveRead(ctx, req, setup->opts, target(*req), std::move(query), respond);
+                     StatusOr<QueryFn> query = make(*setup, *req);
+                     if (!query.isOk()) return respond(errorResponse(query.status()));
+                     serveRead(ctx, req, setup->opts, target(*req), std::move(*query), respond);
                    }});
 }
 

@@ -20,7 +20,9 @@ struct ReadSetup {
   ResultFilter filter;
 };
 
-using MakeQuery = std::function<QueryFn(ReadSetup&, const HttpRequest&)>;
+// Builds the query of one request; an error (e.g. a bad endpoint-specific parameter) is answered
+// as errorResponse() maps it.
+using MakeQuery = std::function<StatusOr<QueryFn>(ReadSetup&, const HttpRequest&)>;
 using MakeTarget = std::function<store::WatchTarget(const HttpRequest&)>;
 
 // A GET route (exact or prefix) served by serveRead: the query `make` builds, watched on

@@ -93,24 +93,15 @@ void addHealthRoutes(Router& router, ApiContext& ctx) {
         };
       });
   static constexpr std::string_view kService = "/v1/health/service/";
-  router.add(Route{
-      std::string(kService), true, {"GET"}, [&ctx](RequestPtr req, Responder respond) {
-        if (req->path.size() <= kService.size()) {
-          return respond(textResponse(400, "Missing service name"));
-        }
-        auto passing = passingParam(req->query);
-        if (!passing.isOk()) return respond(errorResponse(passing.status()));
-        if (Status s = checkDatacenter(ctx, req->query); !s.isOk()) {
-          return respond(errorResponse(s));
-        }
-        auto opts = parseQueryOptions(req->query);
-        if (!opts.isOk()) return respond(errorResponse(opts.status()));
-        auto filter = ResultFilter::parse(req->query);
-        if (!filter.isOk()) return respond(errorResponse(filter.status()));
-        QueryFn query = serviceEntriesQuery(ctx, suffixAfter(*req, kService), req->query.all("tag"),
-                                            *passing, std::move(*filter));
-        serveRead(ctx, req, *opts, serviceTarget(*req, kService), std::move(query), respond);
-      }});
+  addReadRoute(
+      router, ctx, std::string(kService), true, "Missing service name",
+      [](const HttpRequest& req) { return serviceTarget(req, kService); },
+      [&ctx](ReadSetup& s, const HttpRequest& req) -> StatusOr<QueryFn> {
+        auto passing = passingParam(req.query);
+        if (!passing.isOk()) return passing.status();
+        return serviceEntriesQuery(ctx, suffixAfter(req, kService), req.query.all("tag"), *passing,
+                                   std::move(s.filter));
+      });
 }
 
 }  // namespace cairn::http
