@@ -66,6 +66,13 @@ Status RaftNode::start() {
       if (id != options_.self.id()) transport_->setPeer(id, s.address());
     }
   }
+  // The log's snapshot is synced before the state store is (installing a leader's snapshot, or
+  // a power loss after a local snapshot): the entries it replaced are gone, so the state must be
+  // brought up to it here or it would stay behind for ever.
+  if (auto snap = log_.snapshot(); snap.isOk() && snap->metadata().index() > state_.appliedIndex()) {
+    LOG_WARN("raft", "state store at index " << state_.appliedIndex() << " is behind the snapshot");
+    restoreSnapshot(*snap);
+  }
   raft::Config cfg;
   cfg.id = options_.self.id();
   cfg.election_tick = options_.election_tick;
@@ -78,7 +85,9 @@ Status RaftNode::start() {
   auto raw = raft::RawNode::create(cfg);
   if (!raw.isOk()) return raw.status();
   raw_ = std::move(*raw);
-  applied_conf_ = log_.initialState().conf_state;
+  // Not the snapshot's configuration: the state may have applied configuration entries after
+  // it, and they are not delivered again (a snapshot taken later must still record them).
+  applied_conf_ = raw_->raft().confStateAt(state_.appliedIndex());
   if (auto snap = log_.snapshot(); snap.isOk()) last_snapshot_index_ = snap->metadata().index();
   next_tick_ = Clock::now() + options_.tick;
   // The only voter need not wait an election timeout to lead (`-dev`, a one-server cluster).
@@ -263,9 +272,14 @@ void RaftNode::applyConfChange(const raft::Entry& entry) {
   auto cc = raft::decodeConfChange(entry);
   if (!cc.isOk()) return;
   applied_conf_ = cc->conf_after();
-  if (cc->type() == v1::CONF_CHANGE_REMOVE_NODE && cc->node_id() != options_.self.id()) {
-    servers_.erase(cc->node_id());
-    if (transport_) transport_->removePeer(cc->node_id());
+  // Forget a removed server's address unless a later entry, already appended, adds it back (a
+  // server that left and rejoins keeps its ID): the configuration in effect is the log's newest.
+  const raft::ProgressTracker& members = raw_->raft().tracker();
+  uint64_t id = cc->node_id();
+  if (cc->type() == v1::CONF_CHANGE_REMOVE_NODE && id != options_.self.id() &&
+      !members.isVoter(id) && !members.learners().count(id)) {
+    servers_.erase(id);
+    if (transport_) transport_->removePeer(id);
   }
   saveServers();
 }

@@ -71,6 +71,9 @@ class Raft {
   uint64_t tickCount() const { return tick_count_; }
   // The index of the last configuration change in the log (0 if none since the snapshot).
   uint64_t lastConfIndex() const;
+  // The configuration in effect once the log is applied up to `index` (at or after the
+  // snapshot): what a state machine restarted at `index` must record in its next snapshot.
+  ConfState confStateAt(uint64_t index) const;
   bool promotable() const;
 
  private:

@@ -78,6 +78,15 @@ uint64_t Raft::lastConfIndex() const {
   return conf_history_.empty() ? 0 : conf_history_.back().first;
 }
 
+ConfState Raft::confStateAt(uint64_t index) const {
+  const ConfState* in_effect = &base_conf_;
+  for (const auto& [at, cs] : conf_history_) {
+    if (at > index) break;
+    in_effect = &cs;
+  }
+  return *in_effect;
+}
+
 // Entries from `from_index` on were (re)written: forget configurations of truncated entries and
 // adopt those of the new ones.
 void Raft::onLogAppended(uint64_t from_index, const std::vector<Entry>& ents) {

@@ -259,11 +259,23 @@ class RaftNodeTest : public ::testing::Test {
     std::string dir = servers_[f]->dir;
     servers_[f]->keep_dir = true;
     servers_[f].reset();
+    writeKeys(l, prefix, writes);
+    servers_[f] = std::make_unique<Server>(net_, f, voters_, dir);
+  }
+
+  // Stops server i and starts it again on its data dir.
+  void restart(int i) {
+    std::string dir = servers_[i]->dir;
+    servers_[i]->keep_dir = true;
+    servers_[i].reset();
+    servers_[i] = std::make_unique<Server>(net_, i, voters_, dir);
+  }
+
+  void writeKeys(int through, const std::string& prefix, int writes) {
     for (int i = 0; i < writes; ++i) {
-      auto r = proposeAndWait(*servers_[l]->node, setCommand(prefix + std::to_string(i), "v"));
+      auto r = proposeAndWait(*servers_[through]->node, setCommand(prefix + std::to_string(i), "v"));
       ASSERT_TRUE(r.isOk()) << r.status().message();
     }
-    servers_[f] = std::make_unique<Server>(net_, f, voters_, dir);
   }
 
   Network net_;
@@ -382,6 +394,71 @@ TEST_F(RaftNodeTest, LaggingServerCatchesUpThroughASnapshot) {
   EXPECT_TRUE(eventually([&] { return servers_[f]->state->get("s119").found; }));
   EXPECT_EQ(servers_[f]->state->get("s0").entry.value, "v");
   ASSERT_TRUE(proposeAndWait(*servers_[f]->node, setCommand("after", "1")).isOk());
+}
+
+// A server restarted after applying a membership change that its latest snapshot predates must
+// record that change in its next snapshot: once the change's entry is compacted away, that
+// snapshot is the only record of the membership (the long fault test once lost a cluster so).
+TEST_F(RaftNodeTest, SnapshotsAfterARestartKeepTheMembershipAppliedBeforeIt) {
+  int l = leader();
+  ASSERT_GE(l, 0);
+  writeKeys(l, "a", 45);  // every server snapshots, with three voters
+  int gone = (l + 1) % 3;
+  auto removed = std::make_shared<std::promise<Status>>();
+  servers_[l]->node->removePeer(servers_[gone]->info.address(),
+                                [removed](Status s) { removed->set_value(s); });
+  ASSERT_TRUE(removed->get_future().get().isOk());
+  servers_[gone]->stop();
+  std::vector<int> kept;
+  for (int i = 0; i < 3; ++i) {
+    if (i != gone) kept.push_back(i);
+  }
+  for (int i : kept) {
+    ASSERT_TRUE(eventually([&] { return servers_[i]->node->raftConfiguration().servers.size() == 2; }));
+  }
+  uint64_t removal_index = servers_[l]->node->raftConfiguration().index;
+  for (int i : kept) restart(i);  // applied past the removal, latest snapshot before it
+  l = leader();
+  ASSERT_GE(l, 0);
+  writeKeys(l, "b", 90);  // new snapshots, and the removal's entry is compacted
+  for (int i : kept) {
+    ASSERT_TRUE(eventually([&] { return servers_[i]->state->get("b89").found; }));
+    ASSERT_TRUE(eventually([&] { return servers_[i]->log->firstIndex() > removal_index; }))
+        << "server " << i << " should have compacted the removal's entry";
+    auto snap = servers_[i]->log->snapshot();
+    EXPECT_EQ(snap->metadata().conf_state().voters_size(), 2) << "server " << i;
+  }
+  for (int i : kept) restart(i);
+  ASSERT_GE(leader(), 0);
+  for (int i : kept) {
+    auto conf = servers_[i]->node->raftConfiguration();
+    ASSERT_EQ(conf.servers.size(), 2u) << "server " << i;
+    for (const auto& server : conf.servers) EXPECT_FALSE(server.address.empty());
+  }
+}
+
+// The log store syncs a leader's snapshot before the state store installs it: a crash between
+// the two leaves the state behind a snapshot whose entries are gone. Start-up must install it.
+TEST_F(RaftNodeTest, StateBehindTheLogSnapshotIsRestoredAtStartUp) {
+  int l = leader();
+  ASSERT_GE(l, 0);
+  int f = (l + 1) % 3;
+  std::string dir = servers_[f]->dir;
+  servers_[f]->keep_dir = true;
+  servers_[f].reset();
+  writeKeys(l, "s", 60);
+  auto snap = servers_[l]->log->snapshot();
+  ASSERT_TRUE(snap.isOk());
+  ASSERT_GE(snap->metadata().index(), 40u);
+  {
+    auto db = std::move(storage::RocksDb::open(dir).value());
+    auto log = std::move(storage::RocksDbLogStore::open(*db).value());
+    log->persist(*snap, {}, std::nullopt, /*sync=*/true);  // ...and the process died here
+  }
+  servers_[f] = std::make_unique<Server>(net_, f, voters_, dir);
+  EXPECT_GE(servers_[f]->state->appliedIndex(), snap->metadata().index());
+  EXPECT_EQ(servers_[f]->state->get("s0").entry.value, "v");
+  EXPECT_TRUE(eventually([&] { return servers_[f]->state->get("s59").found; }));
 }
 
 }  // namespace
