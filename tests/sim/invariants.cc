@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include "core/raft/conf_change.h"
 #include "core/raft/describe.h"
 
 namespace cairn::sim {
@@ -80,6 +81,9 @@ void Checker::onApply(const SimNode& n, const Entry& e) {
        << " which is not the committed entry at that index";
     fail(os.str());
   }
+  if (e.type() == v1::ENTRY_CONF_CHANGE) {
+    if (auto cc = raft::decodeConfChange(e); cc.isOk()) conf_applied_[e.index()] = cc->conf_after();
+  }
   auto [it, inserted] = applied_.emplace(e.index(), fingerprint(e));
   if (!inserted && !(it->second == fingerprint(e))) {
     os << "state-machine safety: node " << n.id() << " applied " << raft::describeEntry(e)
@@ -89,7 +93,20 @@ void Checker::onApply(const SimNode& n, const Entry& e) {
   }
 }
 
+void Checker::onSnapshot(const SimNode& n, const raft::Snapshot& snap) {
+  auto after = conf_applied_.upper_bound(snap.metadata().index());
+  if (after == conf_applied_.begin()) return;  // no change applied yet: the bootstrap's
+  const raft::ConfState& want = std::prev(after)->second;
+  if (snap.metadata().conf_state().SerializeAsString() != want.SerializeAsString()) {
+    fail("snapshot on node " + std::to_string(n.id()) + " at " +
+         std::to_string(snap.metadata().index()) + " records membership " +
+         snap.metadata().conf_state().ShortDebugString() + " but " + want.ShortDebugString() +
+         " is in effect there");
+  }
+}
+
 void Checker::onRestore(const SimNode& n, const raft::Snapshot& snap) {
+  onSnapshot(n, snap);
   auto sm = SimNode::decodeState(snap.data());
   uint64_t upto = snap.metadata().index();
   for (const auto& [index, fp] : applied_) {

@@ -25,6 +25,9 @@ class Checker {
   // Node n applied a committed entry / restored a snapshot into its state machine.
   void onApply(const SimNode& n, const raft::Entry& e);
   void onRestore(const SimNode& n, const raft::Snapshot& snap);
+  // Node n took a snapshot of its state machine: its membership must be the one in effect at
+  // its index.
+  void onSnapshot(const SimNode& n, const raft::Snapshot& snap);
   // After every event: election safety, leader completeness, monotonicity, committed prefixes.
   void afterEvent(const std::vector<SimNode*>& nodes);
   void onRestart(const SimNode& n);
@@ -71,6 +74,7 @@ class Checker {
   std::map<uint64_t, Fingerprint> committed_;
   std::map<uint64_t, uint64_t> commit_term_;
   std::map<uint64_t, Fingerprint> applied_;                  // state-machine safety
+  std::map<uint64_t, raft::ConfState> conf_applied_;  // index of a conf change -> its result
   std::map<std::pair<uint64_t, uint64_t>, uint64_t> votes_;  // (voter, term) -> candidate
   std::map<uint64_t, NodeWatch> watch_;
   std::map<uint64_t, std::string> acked_;

@@ -63,10 +63,12 @@ void Simulator::maybeCrashOrRestart() {
   SimNode& victim = node(1 + rng_.uniform(nodes_.size()));
   if (!victim.alive()) return;
   bool had_pending = victim.pending().has_value();
-  victim.crash();
+  bool state_survives = rng_.uniform(2) == 0;
+  victim.crash(state_survives);
   restart_at_[victim.id()] = now_ + kTick * (2 + rng_.uniform(60));
   trace("node " + std::to_string(victim.id()) + " CRASHED" +
-        (had_pending ? " losing an unsynced write" : ""));
+        (had_pending ? " losing an unsynced write" : "") +
+        (state_survives ? ", state machine kept" : ", state machine lost"));
 }
 
 void Simulator::maybePartition() {
@@ -164,6 +166,7 @@ void Simulator::maybeSnapshot() {
   SimNode& n = node(1 + rng_.uniform(nodes_.size()));
   if (!n.alive()) return;
   if (n.snapshotAndCompact(rng_.uniform(6))) {
+    checker_.onSnapshot(n, *n.durable().snapshot());
     trace("node " + std::to_string(n.id()) + " snapshot at " + std::to_string(n.appliedIndex()) +
           ", log now starts at " + std::to_string(n.durable().firstIndex()));
   }

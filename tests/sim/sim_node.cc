@@ -13,9 +13,10 @@ SimNode::SimNode(uint64_t id, raft::ConfState bootstrap, uint64_t seed, SimRaftP
 void SimNode::build() {
   auto snap = durable_.snapshot();
   CHECK(snap.isOk());
-  sm_ = decodeState(snap->data());
-  applied_index_ = snap->metadata().index();
-  applied_conf_ = snap->metadata().conf_state();
+  if (!state_survives_ || applied_index_ < snap->metadata().index()) {
+    sm_ = decodeState(snap->data());
+    applied_index_ = snap->metadata().index();
+  }
   raft::Config cfg;
   cfg.id = id_;
   cfg.election_tick = params_.election_tick;
@@ -33,10 +34,13 @@ void SimNode::build() {
   auto raw = raft::RawNode::create(cfg);
   CHECK_MSG(raw.isOk(), raw.status().message().c_str());
   raw_ = std::move(*raw);
+  // Entries up to applied_index_ are not delivered again: their configuration comes from raft.
+  applied_conf_ = raw_->raft().confStateAt(applied_index_);
 }
 
-void SimNode::crash() {
+void SimNode::crash(bool state_survives) {
   alive_ = false;
+  state_survives_ = state_survives;
   pending_.reset();
   ++generation_;
 }

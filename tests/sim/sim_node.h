@@ -1,7 +1,9 @@
 #pragma once
 // SimNode: one simulated server — a RawNode over a MemoryStorage that holds only what was fsynced
 // (the durable part), the Ready being persisted (the unsynced part, lost on crash), and a toy
-// state machine (index -> command) that snapshots and restores.
+// state machine (index -> command) that snapshots and restores. Like Cairn's state store, the
+// state machine may survive a crash ahead of the latest snapshot (a kill -9) or not (it is then
+// rebuilt from the snapshot, as after a power loss).
 
 #include <map>
 #include <memory>
@@ -37,8 +39,9 @@ class SimNode {
   const raft::MemoryStorage& durable() const { return durable_; }
   uint64_t generation() const { return generation_; }
 
-  // Loses everything not fsynced: the pending Ready, the in-memory raft state, the state machine.
-  void crash();
+  // Loses everything not fsynced: the pending Ready, the in-memory raft state, and the state
+  // machine unless `state_survives`.
+  void crash(bool state_survives);
   // Rebuilds raft and the state machine from the durable part.
   void restart();
 
@@ -73,6 +76,7 @@ class SimNode {
   std::map<uint64_t, std::string> sm_;
   uint64_t applied_index_ = 0;
   raft::ConfState applied_conf_;
+  bool state_survives_ = false;
 };
 
 }  // namespace cairn::sim
