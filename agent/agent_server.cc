@@ -148,11 +148,12 @@ int runAgent(const AgentConfig& config) {
   store::WatchHub watches;
   store::StateStore state(**db, watches);
   TimerQueue timers;
+  SerialWorker slow_work;
   node::SessionReaper session_reaper(timers);
   state.setSessionObserver(&session_reaper);
   auto server_node = ServerNode::start(config, *node_id, **db, state, metrics, *stopping);
   if (!server_node.isOk()) return fail(server_node.status());
-  http::ApiContext ctx{(*server_node)->node(), state, watches, timers, metrics, info};
+  http::ApiContext ctx{(*server_node)->node(), state, watches, timers, slow_work, metrics, info};
   http::Router router;
   http::addKvRoutes(router, ctx);
   http::addTxnRoutes(router, ctx);

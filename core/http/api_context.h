@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/base/serial_worker.h"
 #include "core/base/timer_queue.h"
 #include "core/metrics/metrics.h"
 #include "core/node/node.h"
@@ -32,6 +33,7 @@ struct ApiContext {
   store::StateStore& store;
   store::WatchHub& watches;
   TimerQueue& timers;
+  SerialWorker& slow_work;  // long jobs (snapshots) that must not hold an HTTP pool thread
   metrics::Metrics& metrics;
   AgentInfo agent;
 };

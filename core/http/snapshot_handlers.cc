@@ -15,8 +15,8 @@ double secondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// Runs on the HTTP pool: an image of a large store takes a while, and readBarrier() may call
-// back on the Raft thread.
+// Runs on ctx.slow_work: an image of a large store takes a while (it must not hold one of the
+// few HTTP pool threads), and readBarrier() may call back on the Raft thread.
 HttpResponse snapshotResponse(ApiContext& ctx, node::ReadMode mode) {
   auto start = std::chrono::steady_clock::now();
   uint64_t index = 0;
@@ -36,7 +36,7 @@ void snapshotGet(ApiContext& ctx, RequestPtr req, Responder respond) {
   node::ReadMode mode = opts->mode;
   ctx.node.readBarrier(mode, [&ctx, mode, respond](Status status) {
     if (!status.isOk()) return respond(textResponse(500, status.message()));
-    postWork([&ctx, mode, respond] { respond(snapshotResponse(ctx, mode)); });
+    ctx.slow_work.post([&ctx, mode, respond] { respond(snapshotResponse(ctx, mode)); });
   });
 }
 

@@ -64,7 +64,7 @@ class OperatorHandlersTest : public store::testing::StoreFixture {
                              {"id-2", "node-2", "10.0.0.2:8300", false, true, 40}},
                             7};
     ctx_ = std::make_unique<ApiContext>(
-        ApiContext{*node_, *store_, hub_, timers_, metrics_, AgentInfo{}});
+        ApiContext{*node_, *store_, hub_, timers_, slow_work_, metrics_, AgentInfo{}});
     ctx_->agent.node_id = "id-1";
     ctx_->agent.datacenter = "dc1";
     ctx_->agent.version = "0.1.0";
@@ -86,6 +86,7 @@ class OperatorHandlersTest : public store::testing::StoreFixture {
   }
 
   TimerQueue timers_;
+  SerialWorker slow_work_;
   metrics::Metrics metrics_{"test", "test"};
   std::unique_ptr<ScriptedNode> node_;
   std::unique_ptr<ApiContext> ctx_;

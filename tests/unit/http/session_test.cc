@@ -183,7 +183,7 @@ class SessionHandlersTest : public store::testing::StoreFixture {
     StoreFixture::SetUp();
     node_ = std::make_unique<ApplyingNode>(*store_);
     ctx_ = std::make_unique<ApiContext>(
-        ApiContext{*node_, *store_, hub_, timers_, metrics_, AgentInfo{}});
+        ApiContext{*node_, *store_, hub_, timers_, slow_work_, metrics_, AgentInfo{}});
     ctx_->agent.node_name = "agent-node";
     ctx_->agent.datacenter = "dc1";
     addSessionRoutes(router_, *ctx_);
@@ -221,6 +221,7 @@ class SessionHandlersTest : public store::testing::StoreFixture {
   }
 
   TimerQueue timers_;
+  SerialWorker slow_work_;
   metrics::Metrics metrics_{"test", "test"};
   std::unique_ptr<ApplyingNode> node_;
   std::unique_ptr<ApiContext> ctx_;
