@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <random>
+#include <sstream>
 
 #include "core/base/check.h"
 #include "core/base/logging.h"
@@ -17,6 +18,19 @@ constexpr int kMaxCatchUpTicks = 64;
 
 double secondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+const char* changeVerb(v1::ConfChangeType type) {
+  switch (type) {
+    case v1::CONF_CHANGE_ADD_LEARNER:
+      return "added learner";
+    case v1::CONF_CHANGE_ADD_VOTER:
+      return "added voter";
+    case v1::CONF_CHANGE_REMOVE_NODE:
+      return "removed";
+    default:
+      return "changed";
+  }
 }
 
 }  // namespace
@@ -155,8 +169,23 @@ void RaftNode::run() {
     while (raw_->hasReady()) handleReady();
     expireDeadlines(now);
     resolveTransfer(now);
+    logProgress(now);
     publish();
   }
+}
+
+// At debug level, once a second, the leader logs how far each peer's replication got.
+void RaftNode::logProgress(Clock::time_point now) {
+  if (now < next_progress_log_ || !logEnabled(LogLevel::kDebug)) return;
+  next_progress_log_ = now + std::chrono::seconds(1);
+  const raft::Raft& r = raw_->raft();
+  if (r.state() != raft::StateType::kLeader) return;
+  std::ostringstream os;
+  os << "commit " << r.log().committed() << ", last " << r.log().lastIndex();
+  for (const auto& [id, pr] : r.tracker().all()) {
+    if (id != options_.self.id()) os << "; " << serverName(id) << ": " << pr.describe();
+  }
+  LOG_DEBUG("raft", "progress: " << os.str());
 }
 
 void RaftNode::tickDue(Clock::time_point now) {
@@ -272,6 +301,10 @@ void RaftNode::applyConfChange(const raft::Entry& entry) {
   auto cc = raft::decodeConfChange(entry);
   if (!cc.isOk()) return;
   applied_conf_ = cc->conf_after();
+  LOG_INFO("raft", "configuration change at index "
+                       << entry.index() << ": " << changeVerb(cc->type()) << " " << serverName(cc->node_id())
+                       << " (" << applied_conf_.voters_size() << " voters, "
+                       << applied_conf_.learners_size() << " learners)");
   // Forget a removed server's address unless a later entry, already appended, adds it back (a
   // server that left and rejoins keeps its ID): the configuration in effect is the log's newest.
   const raft::ProgressTracker& members = raw_->raft().tracker();
@@ -282,6 +315,11 @@ void RaftNode::applyConfChange(const raft::Entry& entry) {
     if (transport_) transport_->removePeer(id);
   }
   saveServers();
+}
+
+std::string RaftNode::serverName(uint64_t id) const {
+  auto it = servers_.find(id);
+  return it == servers_.end() ? std::to_string(id) : it->second.name() + " (" + it->second.address() + ")";
 }
 
 void RaftNode::rememberServer(const v1::ServerInfo& server) {

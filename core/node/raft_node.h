@@ -140,6 +140,8 @@ class RaftNode final : public Node {
   void persist(const raft::Ready& rd);
   void applyCommitted(const std::vector<raft::Entry>& entries);
   void applyConfChange(const raft::Entry& entry);
+  std::string serverName(uint64_t id) const;
+  void logProgress(Clock::time_point now);  // for logs: name (address), or the raft ID
   void maybeSnapshot();
   void restoreSnapshot(const raft::Snapshot& snapshot);
   void onSoftState(const raft::SoftState& soft);
@@ -187,6 +189,7 @@ class RaftNode final : public Node {
   std::map<uint64_t, v1::ServerInfo> servers_;  // the address book
   uint64_t last_snapshot_index_ = 0;
   Clock::time_point next_tick_;
+  Clock::time_point next_progress_log_;  // logProgress()
   uint64_t lead_ = 0;
   std::map<std::string, PendingWrite> writes_;  // by request id
   std::map<uint64_t, std::string> writes_by_index_;

@@ -91,30 +91,44 @@ void KvTable::put(const KvEntry& entry) {
   CHECK(batch_.Put(kv_, entry.key, encodeEntry(entry)).ok());
   CHECK(batch_.Delete(tombstones_, entry.key).ok());
   bumpTableIndex(entry.modify_index);
-  touched_.insert(entry.key);
+  touch(entry.key);
 }
 
 void KvTable::remove(std::string_view key, uint64_t index) {
   CHECK(batch_.Delete(kv_, key).ok());
   CHECK(batch_.Put(tombstones_, key, storage::encodeU64(index)).ok());
   bumpTableIndex(index);
-  touched_.insert(std::string(key));
+  touch(std::string(key));
+}
+
+void KvTable::touch(std::string key) {
+  auto [it, inserted] = touched_.insert(std::move(key));
+  if (inserted && !savepoints_.empty()) touched_undo_.push_back(*it);
 }
 
 void KvTable::savepoint() {
   batch_.SetSavePoint();
-  saved_touched_.push_back(touched_);
+  savepoints_.push_back({batch_.GetWriteBatch()->Count(), touched_undo_.size()});
 }
 
 void KvTable::rollback() {
-  CHECK(batch_.RollbackToSavePoint().ok());
-  touched_ = std::move(saved_touched_.back());
-  saved_touched_.pop_back();
+  SavePoint point = savepoints_.back();
+  savepoints_.pop_back();
+  if (batch_.GetWriteBatch()->Count() == point.batch_count) {
+    CHECK(batch_.PopSavePoint().ok());
+  } else {
+    CHECK(batch_.RollbackToSavePoint().ok());
+  }
+  while (touched_undo_.size() > point.undo_size) {
+    touched_.erase(touched_undo_.back());
+    touched_undo_.pop_back();
+  }
 }
 
 void KvTable::release() {
   CHECK(batch_.PopSavePoint().ok());
-  saved_touched_.pop_back();
+  savepoints_.pop_back();
+  if (savepoints_.empty()) touched_undo_.clear();
 }
 
 void KvTable::bumpTableIndex(uint64_t index) {

@@ -37,7 +37,9 @@ class KvTable {
   // Deletes `key`, leaving a tombstone at `index`.
   void remove(std::string_view key, uint64_t index);
 
-  // Transaction boundaries: roll back every write since the matching savepoint().
+  // Transaction boundaries: roll back every write since the matching savepoint(). RocksDB
+  // rebuilds the whole batch's index on a rollback, so one with nothing to undo (a CAS that
+  // failed before writing, the common case) only drops the savepoint.
   void savepoint();
   void rollback();
   void release();
@@ -55,8 +57,15 @@ class KvTable {
   rocksdb::ColumnFamilyHandle* kv_;
   rocksdb::ColumnFamilyHandle* tombstones_;
   rocksdb::ColumnFamilyHandle* meta_;
+  void touch(std::string key);
+
+  struct SavePoint {
+    uint32_t batch_count;  // records in the batch when it was set
+    size_t undo_size;      // touched_undo_.size() when it was set
+  };
   std::set<std::string> touched_;
-  std::vector<std::set<std::string>> saved_touched_;
+  std::vector<std::string> touched_undo_;  // keys first touched while a savepoint is open
+  std::vector<SavePoint> savepoints_;
 };
 
 // The smallest string greater than every string starting with `prefix`; empty when none exists.

@@ -25,7 +25,8 @@ did not remove the server) is printed as an ANOMALY without failing the run.
 
 Modes (CAIRN_FAULTS_MODE): short (default, CI: a 3-server run of ~1 min with >= 1,000 ops and
 a shorter 5-server run) and long (>= 10,000 ops per run, several minutes each). CAIRN_FAULTS_SEED
-fixes the random choices. On a failure the history (history.jsonl) is written next to the
+fixes the random choices; CAIRN_FAULTS_KINDS (comma-separated method names of Nemesis) limits the
+faults to those kinds. On a failure the history (history.jsonl) is written next to the
 servers' logs, in a directory that is kept and printed. Run with /usr/bin/python3.
 """
 import collections
@@ -236,6 +237,8 @@ class Nemesis:
         self.anomalies = []  # misbehaviour that is not a safety violation: reported only
         self.kinds = ["kill_leader", "kill_follower", "pause_leader", "pause_follower",
                       "isolate_leader", "split", "remove_and_readd", "leave_and_rejoin"]
+        if os.environ.get("CAIRN_FAULTS_KINDS"):  # e.g. "remove_and_readd,split", to dig into one
+            self.kinds = os.environ["CAIRN_FAULTS_KINDS"].split(",")
         self._order = []
 
     def next_kind(self):
@@ -247,11 +250,13 @@ class Nemesis:
 
     def apply(self, kind):
         started = time.monotonic()
+        wall = time.strftime("%H:%M:%S", time.gmtime())  # UTC, to match the servers' logs
         description = getattr(self, kind)()
+        faulted = time.monotonic() - started
         self.recover()
         elapsed = time.monotonic() - started
         self.applied.append((kind, description, elapsed))
-        self.log(f"nemesis: {description} ({elapsed:.1f}s with recovery)")
+        self.log(f"nemesis {wall}Z: {description} ({faulted:.1f}s, {elapsed:.1f}s with recovery)")
 
     def hold(self, low=1.0, high=4.0):
         time.sleep(self.rng.uniform(low, high))
@@ -438,7 +443,8 @@ class FaultRun:
         self.history = History()
         self.keys = [f"faults/k{i}" for i in range(profile.keys)]
         self.cluster = Cluster(profile.servers, name=f"faults{profile.servers}",
-                               config={"leave_on_terminate": True})
+                               config={"leave_on_terminate": True},
+                               log_level=os.environ.get("CAIRN_FAULTS_LOG_LEVEL", "info"))
         self.stop = threading.Event()
         self.clients = []
         self.nemesis = Nemesis(self.cluster, self.rng, log)

@@ -164,6 +164,43 @@ TEST_F(StateStoreTest, ApplyNotifiesTouchedKeysOnly) {
   EXPECT_EQ(hub_.waiting(), 1u);
 }
 
+// What a restarted or new server does when it catches up: thousands of entries in one apply,
+// many of them transactions that fail (the CAS races of many clients), some after writing. Every
+// outcome must be right, and rolled-back writes invisible to reads and watchers. (Cost: with a
+// RocksDB rollback per failed transaction over one unbounded batch, this took 4.6 s in a Debug
+// build; now 0.35 s. A learner once needed 20 s to apply 14,000 such entries.)
+TEST_F(StateStoreTest, LargeBatchOfFailingTransactionsAppliesEveryOutcome) {
+  constexpr int kEntries = 30000;
+  std::vector<v1::Command> commands(kEntries);
+  for (int i = 0; i < kEntries; ++i) {
+    auto* txn = commands[i].mutable_txn();
+    switch (i % 3) {
+      case 0:  // succeeds
+        *txn->add_ops()->mutable_kv() = op(v1::KV_SET, "k" + std::to_string(i % 97), "v");
+        break;
+      case 1:  // fails before writing anything
+        *txn->add_ops()->mutable_kv() = op(v1::KV_CAS, "k" + std::to_string(i % 97), "x", 999999);
+        break;
+      case 2:  // writes, then fails: rolled back
+        *txn->add_ops()->mutable_kv() = op(v1::KV_SET, "rolled/" + std::to_string(i), "r");
+        *txn->add_ops()->mutable_kv() = op(v1::KV_CAS, "missing", "x", 5);
+        break;
+    }
+  }
+  std::vector<LogEntry> entries;
+  for (int i = 0; i < kEntries; ++i) entries.push_back({static_cast<uint64_t>(i + 1), &commands[i]});
+  std::vector<std::string> woken;
+  hub_.watch({"rolled/", true}, hub_.lastIndex(), [&] { woken.push_back("rolled"); });
+  hub_.watch({"k1", false}, hub_.lastIndex(), [&] { woken.push_back("k1"); });
+  auto outcomes = store_->apply(entries, false);
+  ASSERT_EQ(outcomes.size(), static_cast<size_t>(kEntries));
+  for (int i = 0; i < kEntries; ++i) ASSERT_EQ(outcomes[i].ok, i % 3 == 0) << "entry " << i + 1;
+  EXPECT_EQ(store_->appliedIndex(), static_cast<uint64_t>(kEntries));
+  EXPECT_TRUE(store_->list("rolled/").entries.empty());
+  EXPECT_EQ(store_->get("k0").entry.value, "v");
+  EXPECT_EQ(woken, std::vector<std::string>{"k1"}) << "rolled-back keys must not wake watchers";
+}
+
 TEST(GoQuote, EscapesLikeGo) {
   EXPECT_EQ(goQuote("a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");
   EXPECT_EQ(goQuote(std::string("\x01", 1)), "\"\\x01\"");
