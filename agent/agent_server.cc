@@ -20,6 +20,7 @@
 #include "agent/server_node.h"
 #include "agent/store_dns_catalog.h"
 #include "agent/version.h"
+#include "core/base/crash_handler.h"
 #include "core/base/logging.h"
 #include "core/base/timer_queue.h"
 #include "core/dns/dns_server.h"
@@ -116,6 +117,7 @@ void writePidFile(const std::string& path) {
 }  // namespace
 
 int runAgent(const AgentConfig& config) {
+  installCrashHandler();
   LogLevel level = LogLevel::kInfo;
   if (parseLogLevel(config.log_level, level)) setLogLevel(level);
   if (Status s = checkSupported(config); !s.isOk()) return fail(s);

@@ -309,6 +309,11 @@ class Membership(ClusterAssertions):
         config = c.wait_configuration(c.members)
         self.assertNotIn(fourth.rpc_address, [e["Address"] for e in config["Servers"]])
         self.assertIs(c.leader().kv_put("grow/after", "3"), True)
+        # Started again on the same data dir (same ID), it joins again by itself and catches up.
+        fourth.start()
+        c.members.append(fourth)
+        c.wait_configuration(c.members)
+        self.wait_stale(fourth, "grow/after", "3")
 
     def test_remove_dead_peer(self):
         c = self.cluster
