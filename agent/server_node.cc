@@ -81,6 +81,9 @@ Status ServerNode::enterCluster(const AgentConfig& config, const std::atomic<boo
                                ": refusing to start (use an empty -data-dir to join them)");
       }
     }
+    // Ask to join again (a no-op for a member): a server that left on SIGTERM, or was removed
+    // while it was down, comes back on its data dir without operator action, as with Consul.
+    if (!retry_join_.empty()) pending_join_cluster_ = mine;
     return Status::ok();
   }
   if (config.dev || config.bootstrap || config.bootstrap_expect == 1) {
