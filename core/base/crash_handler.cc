@@ -16,6 +16,8 @@
 #endif
 
 namespace cairn {
+
+#ifndef CAIRN_UNDER_SANITIZER
 namespace {
 
 constexpr int kFatalSignals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL};
@@ -38,6 +40,7 @@ void onFatalSignal(int sig) {
 }
 
 }  // namespace
+#endif
 
 void installCrashHandler() {
 #ifndef CAIRN_UNDER_SANITIZER
