@@ -198,7 +198,12 @@ void RaftNode::tickDue(Clock::time_point now) {
 
 void RaftNode::handleReady() {
   raft::Ready rd = raw_->ready();
-  if (rd.soft_state) onSoftState(*rd.soft_state);
+  if (rd.soft_state) {
+    onSoftState(*rd.soft_state);
+    // Before any message of the new role leaves: a peer that hears from this new leader (and
+    // answers a client, e.g. a finished leadership transfer) must find it reporting itself.
+    publish();
+  }
   sendMessages(std::move(rd.early_messages));
   persist(rd);
   sendMessages(std::move(rd.messages));
