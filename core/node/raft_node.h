@@ -214,7 +214,7 @@ class RaftNode final : public Node {
   std::vector<Event> inbox_;
   bool stopping_ = false;
   uint64_t request_seq_ = 0;
-  const uint64_t boot_id_;  // random per process start: part of every request id
+  const uint64_t boot_id_;  // random per process start: part of every request id and read context
   std::thread thread_;
 
   mutable std::mutex status_mu_;

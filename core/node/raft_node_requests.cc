@@ -171,7 +171,10 @@ void RaftNode::readBarrier(ReadMode mode, std::function<void(Status)> done) {
 
 void RaftNode::startReadRound() {
   if (raw_->raft().lead() == raft::kNone) return;  // wait for a leader
-  std::string context = "r" + std::to_string(++read_seq_);
+  // Unique across restarts: the leader may still answer a request of this server's previous
+  // incarnation (same raft ID) with an index from before that crash, which must not be mistaken
+  // for the answer to this round (a stale read the fault test caught).
+  std::string context = "r" + std::to_string(boot_id_) + "-" + std::to_string(++read_seq_);
   if (!raw_->readIndex(context).isOk()) return;
   ReadRound& round = read_rounds_[context];
   round.waiters.swap(reads_unsent_);

@@ -121,7 +121,7 @@ void Simulator::clientPropose() {
 void Simulator::clientRead() {
   SimNode& n = node(1 + rng_.uniform(nodes_.size()));
   if (!n.alive()) return;
-  std::string ctx = "r" + std::to_string(next_read_++);
+  std::string ctx = n.nextReadContext();
   if (!n.raw().readIndex(ctx).isOk()) return;
   reads_[ctx] = PendingRead{n.id(), checker_.maxCommitted()};
 }

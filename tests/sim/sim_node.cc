@@ -48,6 +48,7 @@ void SimNode::crash(bool state_survives) {
 void SimNode::restart() {
   alive_ = true;
   ++generation_;
+  read_seq_ = 0;
   build();
 }
 

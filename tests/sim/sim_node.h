@@ -45,6 +45,12 @@ class SimNode {
   // Rebuilds raft and the state machine from the durable part.
   void restart();
 
+  // A ReadIndex context, as RaftNode makes them: a counter that restarts with the process,
+  // prefixed by the incarnation, since a leader may answer a previous incarnation's request.
+  std::string nextReadContext() {
+    return "r" + std::to_string(generation_) + "-" + std::to_string(++read_seq_);
+  }
+
   // The Ready being persisted (the unsynced part), if any.
   std::optional<raft::Ready>& pending() { return pending_; }
   // Writes a Ready to the durable part (its simulated fsync completed).
@@ -77,6 +83,7 @@ class SimNode {
   uint64_t applied_index_ = 0;
   raft::ConfState applied_conf_;
   bool state_survives_ = false;
+  uint64_t read_seq_ = 0;  // reset by restart(), like a process's memory
 };
 
 }  // namespace cairn::sim

@@ -135,7 +135,6 @@ class Simulator {
   std::map<uint64_t, uint64_t> restart_at_;  // crashed node -> time it comes back
 
   uint64_t next_cmd_ = 1;
-  uint64_t next_read_ = 1;
   std::map<uint64_t, Proposal> proposals_;  // by index
   std::optional<Proposal> probe_;
   uint64_t probe_seq_ = 0;
