@@ -32,6 +32,7 @@ servers' logs, in a directory that is kept and printed. Run with /usr/bin/python
 import collections
 import dataclasses
 import http.client
+import json
 import os
 import random
 import sys
@@ -85,9 +86,10 @@ class Client(threading.Thread):
 
     REFUSED_BACKOFF = 0.2  # seconds a client avoids a server that refused a connection
 
-    def __init__(self, process, cluster, history, keys, stop, seed):
+    def __init__(self, process, cluster, history, keys, stop, seed, served):
         super().__init__(name=f"client-{process}", daemon=True)
         self.process, self.cluster, self.history, self.keys = process, cluster, history, keys
+        self.served = served  # shared list: who answered each ok read (see note_served)
         self.stop = stop
         self.rng = random.Random(seed)
         self.last_read = {}
@@ -147,6 +149,16 @@ class Client(threading.Thread):
             self.last_read[key] = (value, entry["ModifyIndex"])
         else:
             self.failed(op, describe_answer(r))
+            return
+        self.note_served(op, server, r)
+
+    def note_served(self, op, server, r):
+        """Which server answered an ok read, with its index and leader headers: the evidence
+        to explain a stale read (the history itself does not name servers)."""
+        self.served.append({"id": op, "server": server.name, "start": server.starts,
+                            "index": r.headers.get("X-Consul-Index"),
+                            "known_leader": r.headers.get("X-Consul-KnownLeader"),
+                            "last_contact": r.headers.get("X-Consul-LastContact")})
 
     def op_read_consistent(self, server, key):
         self.op_read(server, key, "consistent")
@@ -447,6 +459,7 @@ class FaultRun:
                                log_level=os.environ.get("CAIRN_FAULTS_LOG_LEVEL", "info"))
         self.stop = threading.Event()
         self.clients = []
+        self.served = []  # appended by clients (list.append is atomic)
         self.nemesis = Nemesis(self.cluster, self.rng, log)
 
     def run(self):
@@ -491,7 +504,7 @@ class FaultRun:
     def start_clients(self):
         for process in range(self.profile.clients):
             client = Client(process, self.cluster, self.history, self.keys, self.stop,
-                            self.rng.randrange(1 << 30))
+                            self.rng.randrange(1 << 30), self.served)
             client.start()
             self.clients.append(client)
 
@@ -543,9 +556,12 @@ class FaultRun:
         report.lost = lost_writes(self.history.ops(), report.final)
 
     def keep_evidence(self, report):
-        """Writes history.jsonl next to the logs and keeps the cluster dir; returns its path."""
+        """Writes history.jsonl (and reads.jsonl: who answered each ok read) next to the logs
+        and keeps the cluster dir; returns its path."""
         path = os.path.join(self.cluster.root, "history.jsonl")
         self.history.dump(path)
+        with open(os.path.join(self.cluster.root, "reads.jsonl"), "w") as f:
+            f.writelines(json.dumps(entry, sort_keys=True) + "\n" for entry in self.served)
         with open(os.path.join(self.cluster.root, "report.txt"), "w") as f:
             f.write(report.summary() + "\n\n" + report.problems() + "\n")
         self.cluster.keep = True
@@ -606,6 +622,8 @@ class FaultTests(unittest.TestCase):
         try:
             report = run.run()
             log(report.summary())
+            if os.environ.get("CAIRN_KEEP_TMP"):
+                log(f"evidence kept in {run.keep_evidence(report)}")
             if not report.passed:
                 where = run.keep_evidence(report)
                 self.fail(f"FAULT TEST FAILURE (a server bug): evidence (history.jsonl, logs) "
