@@ -8,6 +8,7 @@
 #include "core/base/check.h"
 #include "core/base/logging.h"
 #include "core/raft/conf_change.h"
+#include "core/raft/describe.h"
 
 namespace cairn::node {
 namespace {
@@ -18,19 +19,6 @@ constexpr int kMaxCatchUpTicks = 64;
 
 double secondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-const char* changeVerb(v1::ConfChangeType type) {
-  switch (type) {
-    case v1::CONF_CHANGE_ADD_LEARNER:
-      return "added learner";
-    case v1::CONF_CHANGE_ADD_VOTER:
-      return "added voter";
-    case v1::CONF_CHANGE_REMOVE_NODE:
-      return "removed";
-    default:
-      return "changed";
-  }
 }
 
 }  // namespace
@@ -47,7 +35,8 @@ RaftNode::RaftNode(Options options, storage::LogStore& log, store::StateStore& s
           options_.self.id() ^
           static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()))),
       boot_id_((static_cast<uint64_t>(std::random_device()()) << 32) ^ std::random_device()() ^
-               static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count())) {}
+               static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count())) {
+}
 
 RaftNode::~RaftNode() { stop(); }
 
@@ -83,7 +72,8 @@ Status RaftNode::start() {
   // The log's snapshot is synced before the state store is (installing a leader's snapshot, or
   // a power loss after a local snapshot): the entries it replaced are gone, so the state must be
   // brought up to it here or it would stay behind for ever.
-  if (auto snap = log_.snapshot(); snap.isOk() && snap->metadata().index() > state_.appliedIndex()) {
+  if (auto snap = log_.snapshot();
+      snap.isOk() && snap->metadata().index() > state_.appliedIndex()) {
     LOG_WARN("raft", "state store at index " << state_.appliedIndex() << " is behind the snapshot");
     restoreSnapshot(*snap);
   }
@@ -137,7 +127,8 @@ void RaftNode::stop() {
   for (auto& [ctx, round] : read_rounds_) {
     for (auto& r : round.waiters) reply([done = std::move(r.done), down] { done(down); });
   }
-  for (auto& [index, done] : applied_waiters_) reply([done = std::move(done), down] { done(down); });
+  for (auto& [index, done] : applied_waiters_)
+    reply([done = std::move(done), down] { done(down); });
   for (auto& [index, w] : conf_waiters_) reply([done = std::move(w.done), down] { done(down); });
   if (transfer_) reply([done = std::move(transfer_->done), down] { done(down); });
 }
@@ -307,9 +298,9 @@ void RaftNode::applyConfChange(const raft::Entry& entry) {
   if (!cc.isOk()) return;
   applied_conf_ = cc->conf_after();
   LOG_INFO("raft", "configuration change at index "
-                       << entry.index() << ": " << changeVerb(cc->type()) << " " << serverName(cc->node_id())
-                       << " (" << applied_conf_.voters_size() << " voters, "
-                       << applied_conf_.learners_size() << " learners)");
+                       << entry.index() << ": " << raft::confChangeVerb(cc->type()) << " "
+                       << serverName(cc->node_id()) << " (" << applied_conf_.voters_size()
+                       << " voters, " << applied_conf_.learners_size() << " learners)");
   // Forget a removed server's address unless a later entry, already appended, adds it back (a
   // server that left and rejoins keeps its ID): the configuration in effect is the log's newest.
   const raft::ProgressTracker& members = raw_->raft().tracker();
@@ -324,7 +315,8 @@ void RaftNode::applyConfChange(const raft::Entry& entry) {
 
 std::string RaftNode::serverName(uint64_t id) const {
   auto it = servers_.find(id);
-  return it == servers_.end() ? std::to_string(id) : it->second.name() + " (" + it->second.address() + ")";
+  return it == servers_.end() ? std::to_string(id)
+                              : it->second.name() + " (" + it->second.address() + ")";
 }
 
 void RaftNode::rememberServer(const v1::ServerInfo& server) {
@@ -366,7 +358,8 @@ void RaftNode::restoreSnapshot(const raft::Snapshot& snapshot) {
   CHECK_MSG(data.ParseFromString(snapshot.data()), "snapshot data from the leader is corrupt");
   for (const auto& s : data.servers().servers()) rememberServer(s);
   Status restored = state_.restore(data.state_image());
-  CHECK_MSG(restored.isOk(), ("cannot install the leader's snapshot: " + restored.message()).c_str());
+  CHECK_MSG(restored.isOk(),
+            ("cannot install the leader's snapshot: " + restored.message()).c_str());
   applied_conf_ = snapshot.metadata().conf_state();
   last_snapshot_index_ = snapshot.metadata().index();
   metrics_.observeSnapshotRestore(secondsSince(start));
@@ -377,7 +370,7 @@ void RaftNode::onSoftState(const raft::SoftState& soft) {
   if (soft.lead != lead_) {
     metrics_.incLeaderChanges();
     LOG_INFO("raft", "leader is now " << (soft.lead == raft::kNone ? std::string("(none)")
-                                                                     : std::to_string(soft.lead))
+                                                                   : std::to_string(soft.lead))
                                       << " (I am " << raft::stateName(soft.state) << ")");
   }
   lead_ = soft.lead;

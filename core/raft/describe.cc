@@ -39,6 +39,19 @@ const char* messageTypeName(MessageType t) {
   }
 }
 
+const char* confChangeVerb(v1::ConfChangeType t) {
+  switch (t) {
+    case v1::CONF_CHANGE_ADD_LEARNER:
+      return "added learner";
+    case v1::CONF_CHANGE_ADD_VOTER:
+      return "added voter";
+    case v1::CONF_CHANGE_REMOVE_NODE:
+      return "removed";
+    default:
+      return "changed";
+  }
+}
+
 std::string describeEntry(const Entry& e) {
   std::ostringstream os;
   os << e.term() << "/" << e.index();

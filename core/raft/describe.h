@@ -8,6 +8,8 @@
 namespace cairn::raft {
 
 const char* messageTypeName(MessageType t);
+// "added learner", "added voter", "removed": a configuration change as a past-tense verb.
+const char* confChangeVerb(v1::ConfChangeType t);
 std::string describeMessage(const Message& m);
 std::string describeEntry(const Entry& e);
 std::string describeHardState(const HardState& hs);

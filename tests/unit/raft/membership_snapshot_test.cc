@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "core/raft/conf_change.h"
+#include "core/raft/describe.h"
 #include "tests/unit/raft/test_cluster.h"
 
 namespace cairn::raft {
@@ -176,6 +177,12 @@ TEST(Snapshot, TransferRestartsWhenTheFollowerRestartsMidway) {
   c.tickAll(15);
   EXPECT_EQ(c.storage(3).snapshot()->data(), "abcdefghijklmnop");
   EXPECT_EQ(c.raft(3).log().committed(), c.raft(1).log().committed());
+}
+
+TEST(DescribeTest, ConfChangesReadAsPastTenseVerbs) {
+  EXPECT_STREQ(confChangeVerb(v1::CONF_CHANGE_ADD_LEARNER), "added learner");
+  EXPECT_STREQ(confChangeVerb(v1::CONF_CHANGE_ADD_VOTER), "added voter");
+  EXPECT_STREQ(confChangeVerb(v1::CONF_CHANGE_REMOVE_NODE), "removed");
 }
 
 }  // namespace
