@@ -23,6 +23,8 @@ double secondsSince(std::chrono::steady_clock::time_point start) {
 
 }  // namespace
 
+Status shuttingDown() { return unavailable("agent is shutting down"); }
+
 RaftNode::RaftNode(Options options, storage::LogStore& log, store::StateStore& state,
                    transport::Transport* transport, metrics::Metrics& metrics, Executor executor)
     : options_(std::move(options)),
@@ -120,7 +122,7 @@ void RaftNode::stop() {
   if (raw_) {
     for (auto& event : left) event();
   }
-  Status down = unavailable("agent is shutting down");
+  Status down = shuttingDown();
   for (auto& [id, w] : writes_) reply([done = std::move(w.done), down] { done(down); });
   writes_.clear();
   for (auto& r : reads_unsent_) reply([done = std::move(r.done), down] { done(down); });

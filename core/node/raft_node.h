@@ -33,6 +33,9 @@
 
 namespace cairn::node {
 
+// What a request that reaches a stopping node is answered (every request gets an answer).
+Status shuttingDown();
+
 // Runs callbacks off the loop thread (the HTTP thread pool).
 using Executor = std::function<void(std::function<void()>)>;
 
@@ -43,7 +46,7 @@ class RaftNode final : public Node {
     std::chrono::milliseconds tick{50};
     int election_tick = 10;  // election timeout: [10, 20) ticks
     int heartbeat_tick = 1;
-    int lease_ticks = 8;     // < election_tick: the margin absorbs clock drift
+    int lease_ticks = 8;                   // < election_tick: the margin absorbs clock drift
     std::chrono::milliseconds hold{5000};  // how long requests wait for a leader
     uint64_t snapshot_every = 20000;       // applied entries between snapshots
     uint64_t snapshot_retain = 5000;       // log entries kept behind a snapshot
@@ -99,8 +102,8 @@ class RaftNode final : public Node {
   struct PendingWrite {
     ProposeCallback done;
     Clock::time_point deadline;
-    std::string data;   // the serialized command (kept until it is proposed or forwarded)
-    uint64_t index = 0; // where it landed, once known
+    std::string data;         // the serialized command (kept until it is proposed or forwarded)
+    uint64_t index = 0;       // where it landed, once known
     bool forwarding = false;  // a Forward call to the leader is in flight
   };
   struct ReadWaiter {
@@ -125,15 +128,16 @@ class RaftNode final : public Node {
     raft::ConfState conf;
     uint64_t conf_index = 0;
     std::map<uint64_t, v1::ServerInfo> servers;
-    std::map<uint64_t, uint64_t> match;              // leader's view of each peer
-    std::map<uint64_t, Clock::time_point> contact;   // last message from each peer
+    std::map<uint64_t, uint64_t> match;             // leader's view of each peer
+    std::map<uint64_t, Clock::time_point> contact;  // last message from each peer
     uint64_t last_index = 0;
     uint64_t commit = 0;
   };
 
   // raft_node.cc: the loop
-  // Queues `event` for the loop; false (event dropped) once the node is stopping.
-  bool post(Event event);
+  // Queues `event` for the loop; false (event dropped) once the node is stopping. A caller that
+  // owes someone an answer gives it then (shuttingDown()), or that request would hang.
+  [[nodiscard]] bool post(Event event);
   void run();
   void tickDue(Clock::time_point now);
   void handleReady();
@@ -193,8 +197,8 @@ class RaftNode final : public Node {
   uint64_t lead_ = 0;
   std::map<std::string, PendingWrite> writes_;  // by request id
   std::map<uint64_t, std::string> writes_by_index_;
-  std::vector<std::string> writes_waiting_;  // for a leader
-  std::vector<ReadWaiter> reads_unsent_;     // for the next ReadIndex round (or a leader)
+  std::vector<std::string> writes_waiting_;       // for a leader
+  std::vector<ReadWaiter> reads_unsent_;          // for the next ReadIndex round (or a leader)
   std::map<std::string, ReadRound> read_rounds_;  // by context
   std::multimap<uint64_t, std::function<void(Status)>> applied_waiters_;
   std::map<uint64_t, ConfWaiter> conf_waiters_;  // by log index

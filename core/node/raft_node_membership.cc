@@ -30,7 +30,7 @@ bool contains(const google::protobuf::RepeatedField<uint64_t>& ids, uint64_t id)
 }  // namespace
 
 void RaftNode::onRaftMessages(std::vector<raft::Message> messages) {
-  post([this, messages = std::move(messages)] {
+  (void)post([this, messages = std::move(messages)] {  // lost on shutdown, like on the wire
     auto now = Clock::now();
     for (const auto& m : messages) {
       noteAppendAcked(m);
@@ -46,7 +46,7 @@ void RaftNode::onRaftMessages(std::vector<raft::Message> messages) {
 }
 
 void RaftNode::learnServers(std::vector<v1::ServerInfo> servers) {
-  post([this, servers = std::move(servers)] {
+  (void)post([this, servers = std::move(servers)] {
     for (const auto& s : servers) rememberServer(s);
   });
 }
@@ -84,18 +84,18 @@ void RaftNode::resolveConfWaiters(const raft::Entry& entry) {
 }
 
 void RaftNode::onJoin(v1::JoinRequest request, transport::Reply<v1::MembershipResponse> answer) {
-  post([this, request = std::move(request), answer = std::move(answer)] {
+  bool queued = post([this, request = std::move(request), answer] {
     const v1::ServerInfo& server = request.server();
     std::string leader = leaderAddress();
     if (Status s = leaderOnly(); !s.isOk()) return answer(membershipAnswer(s, leader));
     if (!request.cluster_id().empty() && request.cluster_id() != cluster_id_) {
-      return answer(membershipAnswer(
-          invalidArgument("server belongs to cluster " + request.cluster_id() + ", not " +
-                          cluster_id_),
-          leader));
+      return answer(membershipAnswer(invalidArgument("server belongs to cluster " +
+                                                     request.cluster_id() + ", not " + cluster_id_),
+                                     leader));
     }
     if (server.id() == raft::kNone || server.address().empty()) {
-      return answer(membershipAnswer(invalidArgument("join request without id or address"), leader));
+      return answer(
+          membershipAnswer(invalidArgument("join request without id or address"), leader));
     }
     rememberServer(server);
     raft::ConfState cs = raw_->raft().tracker().confState();
@@ -117,10 +117,11 @@ void RaftNode::onJoin(v1::JoinRequest request, transport::Reply<v1::MembershipRe
       answer(std::move(r));
     });
   });
+  if (!queued) answer(membershipAnswer(shuttingDown(), ""));
 }
 
 void RaftNode::onLeave(v1::LeaveRequest request, transport::Reply<v1::MembershipResponse> answer) {
-  post([this, request, answer = std::move(answer)] {
+  bool queued = post([this, request, answer] {
     std::string leader = leaderAddress();
     if (Status s = leaderOnly(); !s.isOk()) return answer(membershipAnswer(s, leader));
     raft::ConfState cs = raw_->raft().tracker().confState();
@@ -152,6 +153,7 @@ void RaftNode::onLeave(v1::LeaveRequest request, transport::Reply<v1::Membership
     cc.set_node_id(request.id());
     proposeConfChange(cc, [answer, leader](Status s) { answer(membershipAnswer(s, leader)); });
   });
+  if (!queued) answer(membershipAnswer(shuttingDown(), ""));
 }
 
 std::optional<uint64_t> RaftNode::findServer(const std::string& id_or_address) const {
@@ -162,11 +164,12 @@ std::optional<uint64_t> RaftNode::findServer(const std::string& id_or_address) c
 }
 
 void RaftNode::removePeer(const std::string& id_or_address, std::function<void(Status)> done) {
-  post([this, id_or_address, done = std::move(done)]() mutable {
+  bool queued = post([this, id_or_address, done]() mutable {
     auto id = findServer(id_or_address);
     raft::ConfState cs = raw_->raft().tracker().confState();
     if (!id || (!contains(cs.voters(), *id) && !contains(cs.learners(), *id))) {
-      Status s = invalidArgument("address \"" + id_or_address + "\" was not found in the Raft "
+      Status s = invalidArgument("address \"" + id_or_address +
+                                 "\" was not found in the Raft "
                                  "configuration");
       return reply([done = std::move(done), s] { done(s); });
     }
@@ -175,10 +178,11 @@ void RaftNode::removePeer(const std::string& id_or_address, std::function<void(S
     cc.set_node_id(*id);
     proposeConfChange(cc, std::move(done));
   });
+  if (!queued) reply([done = std::move(done)] { done(shuttingDown()); });
 }
 
 void RaftNode::transferLeadership(const std::string& target_id, std::function<void(Status)> done) {
-  post([this, target_id, done = std::move(done)]() mutable {
+  bool queued = post([this, target_id, done]() mutable {
     if (Status s = leaderOnly(); !s.isOk()) return reply([done = std::move(done), s] { done(s); });
     uint64_t to = raft::kNone, best_match = 0;
     if (!target_id.empty()) {
@@ -192,7 +196,8 @@ void RaftNode::transferLeadership(const std::string& target_id, std::function<vo
       for (uint64_t id : raw_->raft().tracker().voters()) {
         const auto& all = raw_->raft().tracker().all();
         if (id == options_.self.id() || !all.count(id)) continue;
-        if (to == raft::kNone || all.at(id).match > best_match) to = id, best_match = all.at(id).match;
+        if (to == raft::kNone || all.at(id).match > best_match)
+          to = id, best_match = all.at(id).match;
       }
     }
     if (to == raft::kNone) {
@@ -210,6 +215,7 @@ void RaftNode::transferLeadership(const std::string& target_id, std::function<vo
     transfer_ = TransferWaiter{to, Clock::now() + 2 * options_.tick * options_.election_tick,
                                std::move(done)};
   });
+  if (!queued) reply([done = std::move(done)] { done(shuttingDown()); });
 }
 
 void RaftNode::resolveTransfer(Clock::time_point now) {
@@ -238,9 +244,11 @@ LeaderStatus RaftNode::leaderStatus() const {
   LeaderStatus s;
   s.known_leader = p.lead != raft::kNone;
   s.last_contact_ms = p.is_leader || !s.known_leader ? 0 : millisSince(p.last_leader_contact);
-  if (auto it = p.servers.find(p.lead); it != p.servers.end()) s.leader_address = it->second.address();
+  if (auto it = p.servers.find(p.lead); it != p.servers.end())
+    s.leader_address = it->second.address();
   for (uint64_t id : p.conf.voters()) {
-    if (auto it = p.servers.find(id); it != p.servers.end()) s.voters.push_back(it->second.address());
+    if (auto it = p.servers.find(id); it != p.servers.end())
+      s.voters.push_back(it->second.address());
   }
   return s;
 }
@@ -302,8 +310,8 @@ StatusOr<AutopilotHealth> RaftNode::autopilotHealth() const {
     h.servers.push_back(std::move(sh));
   }
   h.healthy = healthy_voters == h.servers.size();
-  h.failure_tolerance = std::max<int>(0, static_cast<int>(healthy_voters) -
-                                             static_cast<int>(voters / 2 + 1));
+  h.failure_tolerance =
+      std::max<int>(0, static_cast<int>(healthy_voters) - static_cast<int>(voters / 2 + 1));
   return h;
 }
 

@@ -44,7 +44,7 @@ void RaftNode::propose(v1::Command command, ProposeCallback done) {
     writes_.emplace(rid, std::move(*w));
     submitWrite(rid);
   });
-  if (!queued) w->done(unavailable("agent is shutting down"));
+  if (!queued) w->done(shuttingDown());
 }
 
 void RaftNode::submitWrite(const std::string& rid) {
@@ -72,7 +72,8 @@ void RaftNode::forwardWrite(const std::string& rid, uint64_t lead) {
   transport_->forward(servers_.at(lead).address(), std::move(request),
                       std::max(left, std::chrono::milliseconds(1)),
                       [this, rid](StatusOr<v1::ForwardResponse> answer) {
-                        post([this, rid, answer = std::move(answer)]() mutable {
+                        // Dropped on shutdown: stop() fails every pending write.
+                        (void)post([this, rid, answer = std::move(answer)]() mutable {
                           onForwardAnswer(rid, std::move(answer));
                         });
                       });
@@ -85,7 +86,8 @@ void RaftNode::onForwardAnswer(const std::string& rid, StatusOr<v1::ForwardRespo
   if (!answer.isOk()) {
     // Unknown whether the leader appended it: the caller must be told it may have happened.
     failWrite(rid, unavailable("forwarding the write to the leader failed (it may or may not "
-                               "have been applied): " + answer.status().message()));
+                               "have been applied): " +
+                               answer.status().message()));
     return;
   }
   if (answer->error_code() == 0) {
@@ -104,7 +106,7 @@ void RaftNode::onForwardAnswer(const std::string& rid, StatusOr<v1::ForwardRespo
 }
 
 void RaftNode::onForward(v1::ForwardRequest request, transport::Reply<v1::ForwardResponse> reply) {
-  post([this, request = std::move(request), reply = std::move(reply)] {
+  bool queued = post([this, request = std::move(request), reply] {
     v1::ForwardResponse response;
     if (raw_->raft().state() != raft::StateType::kLeader) {
       response.set_error_code(static_cast<int>(StatusCode::kUnavailable));
@@ -118,6 +120,12 @@ void RaftNode::onForward(v1::ForwardRequest request, transport::Reply<v1::Forwar
     }
     reply(std::move(response));
   });
+  if (!queued) {
+    v1::ForwardResponse refused;  // not appended: the forwarder may send it again elsewhere
+    refused.set_error_code(static_cast<int>(StatusCode::kUnavailable));
+    refused.set_error(shuttingDown().message());
+    reply(std::move(refused));
+  }
 }
 
 void RaftNode::resolveWrite(const std::string& rid, uint64_t index, store::TxnOutcome outcome) {
@@ -155,8 +163,7 @@ void RaftNode::readBarrier(ReadMode mode, std::function<void(Status)> done) {
     done(Status::ok());
     return;
   }
-  auto w = std::make_shared<ReadWaiter>(
-      ReadWaiter{std::move(done), Clock::now() + options_.hold});
+  auto w = std::make_shared<ReadWaiter>(ReadWaiter{std::move(done), Clock::now() + options_.hold});
   bool queued = post([this, mode, w] {
     if (mode == ReadMode::kDefault) {
       if (auto index = raw_->leaseReadIndex()) {
@@ -166,7 +173,7 @@ void RaftNode::readBarrier(ReadMode mode, std::function<void(Status)> done) {
     }
     reads_unsent_.push_back(std::move(*w));
   });
-  if (!queued) w->done(unavailable("agent is shutting down"));
+  if (!queued) w->done(shuttingDown());
 }
 
 void RaftNode::startReadRound() {
@@ -213,7 +220,10 @@ void RaftNode::expireDeadlines(Clock::time_point now) {
   std::vector<std::string> no_leader, undecided;
   for (const auto& [rid, w] : writes_) {
     if (w.index == 0 && !w.forwarding && w.deadline <= now) no_leader.push_back(rid);
-    if (w.index != 0 && w.deadline + options_.hold <= now) undecided.push_back(rid);
+    // A forward whose answer never came (the transport's deadline should have ended it).
+    if ((w.index != 0 || w.forwarding) && w.deadline + options_.hold <= now) {
+      undecided.push_back(rid);
+    }
   }
   for (const auto& rid : no_leader) failWrite(rid, noLeader());
   for (const auto& rid : undecided) {
