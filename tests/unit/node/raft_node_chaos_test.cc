@@ -35,14 +35,7 @@ class RaftNodeChaosTest : public ::testing::Test {
   };
 
   void SetUp() override {
-    for (int i = 0; i < 3; ++i) {
-      v1::ServerInfo s;
-      s.set_node_id("chaos-" + std::to_string(i));
-      s.set_id(raftIdFromNodeId(s.node_id()));
-      s.set_name("c" + std::to_string(i));
-      s.set_address("10.0.1." + std::to_string(i + 1) + ":8300");
-      voters_.push_back(s);
-    }
+    voters_ = threeVoters("c", 1);
     for (int i = 0; i < 3; ++i) slots_[i].server = std::make_unique<Server>(net_, i, voters_);
   }
 

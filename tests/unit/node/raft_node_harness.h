@@ -221,17 +221,25 @@ bool eventually(F condition, std::chrono::milliseconds timeout = 10s) {
   return condition();
 }
 
+// Three voters named <name>0..2 with node IDs "<name>-<i>" at 10.0.<net>.<i+1>:8300 (addresses
+// only the in-memory transport sees).
+inline std::vector<v1::ServerInfo> threeVoters(const std::string& name, int net) {
+  std::vector<v1::ServerInfo> voters;
+  for (int i = 0; i < 3; ++i) {
+    v1::ServerInfo s;
+    s.set_node_id(name + "-" + std::to_string(i));
+    s.set_id(raftIdFromNodeId(s.node_id()));
+    s.set_name(name + std::to_string(i));
+    s.set_address("10.0." + std::to_string(net) + "." + std::to_string(i + 1) + ":8300");
+    voters.push_back(s);
+  }
+  return voters;
+}
+
 class RaftNodeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    for (int i = 0; i < 3; ++i) {
-      v1::ServerInfo s;
-      s.set_node_id("node-" + std::to_string(i));
-      s.set_id(raftIdFromNodeId(s.node_id()));
-      s.set_name("s" + std::to_string(i));
-      s.set_address("10.0.0." + std::to_string(i + 1) + ":8300");
-      voters_.push_back(s);
-    }
+    voters_ = threeVoters("s", 0);
     for (int i = 0; i < 3; ++i) servers_.push_back(std::make_unique<Server>(net_, i, voters_));
   }
 
