@@ -83,7 +83,10 @@ std::vector<TxnOutcome> StateStore::apply(std::span<const LogEntry> entries, boo
       ++end;
     }
     if (end > begin) applyTxns(entries.subspan(begin, end - begin), sync, outcomes);
-    if (end < entries.size()) outcomes.push_back(applyRestore(entries[end++], sync));
+    // The run stopped at a restore or at the batch cap; only a restore is applied here.
+    if (end < entries.size() && entries[end].command->has_restore()) {
+      outcomes.push_back(applyRestore(entries[end++], sync));
+    }
     begin = end;
   }
   return outcomes;

@@ -1,5 +1,7 @@
 #include "core/store/state_store.h"
 
+#include <random>
+
 #include "core/store/kv_txn.h"
 #include "tests/unit/store/store_fixture.h"
 
@@ -199,6 +201,72 @@ TEST_F(StateStoreTest, LargeBatchOfFailingTransactionsAppliesEveryOutcome) {
   EXPECT_TRUE(store_->list("rolled/").entries.empty());
   EXPECT_EQ(store_->get("k0").entry.value, "v");
   EXPECT_EQ(woken, std::vector<std::string>{"k1"}) << "rolled-back keys must not wake watchers";
+}
+
+// Applying entries in batches (a catching-up server) must give exactly the state and outcomes of
+// applying them one at a time (a server keeping up): random transactions over a few keys, with
+// CAS that often fails, deletes, and multi-operation transactions that write and then fail.
+TEST_F(StateStoreTest, BatchedApplyMatchesOneAtATime) {
+  std::mt19937_64 rng(20261201);
+  std::vector<std::string> keys = {"a", "b", "c", "d/e", "d/f"};
+  constexpr int kEntries = 4000;
+  std::vector<v1::Command> commands(kEntries);
+  auto randomOp = [&](uint64_t at) {
+    const std::string& key = keys[rng() % keys.size()];
+    switch (rng() % 5) {
+      case 0:
+        return op(v1::KV_DELETE, key);
+      case 1:  // CAS against a recent index: sometimes right
+        return op(v1::KV_CAS, key, "c" + std::to_string(at), at > 8 ? at - 1 - rng() % 8 : 0);
+      case 2:
+        return op(v1::KV_CAS, key, "z" + std::to_string(at), 0);
+      default:
+        return op(v1::KV_SET, key, "s" + std::to_string(at));
+    }
+  };
+  for (int i = 0; i < kEntries; ++i) {
+    int ops = 1 + static_cast<int>(rng() % 3);
+    for (int j = 0; j < ops; ++j) {
+      *commands[i].mutable_txn()->add_ops()->mutable_kv() = randomOp(static_cast<uint64_t>(i + 1));
+    }
+  }
+  std::vector<LogEntry> entries;
+  for (int i = 0; i < kEntries; ++i) entries.push_back({static_cast<uint64_t>(i + 1), &commands[i]});
+
+  auto other_dir = dir_.string() + "-one-at-a-time";
+  std::filesystem::remove_all(other_dir);
+  auto other_db = storage::RocksDb::open(other_dir);
+  ASSERT_TRUE(other_db.isOk());
+  WatchHub other_hub;
+  StateStore one_at_a_time(**other_db, other_hub);
+
+  auto expectSameState = [&](size_t applied) {
+    for (const auto& key : keys) {
+      auto a = store_->get(key), b = one_at_a_time.get(key);
+      ASSERT_EQ(a.found, b.found) << key << " after " << applied << " entries";
+      ASSERT_EQ(a.entry.value, b.entry.value) << key << " after " << applied << " entries";
+      ASSERT_EQ(a.entry.modify_index, b.entry.modify_index) << key;
+    }
+  };
+  size_t done = 0;
+  int failed = 0;
+  while (done < entries.size()) {
+    size_t n = std::min<size_t>(entries.size() - done, 1 + rng() % 1200);
+    auto batched = store_->apply(std::span(entries).subspan(done, n), false);
+    for (size_t i = 0; i < n; ++i) {
+      auto single = one_at_a_time.apply(std::span(entries).subspan(done + i, 1), false).at(0);
+      ASSERT_EQ(batched[i].ok, single.ok)
+          << "entry " << done + i + 1 << " (batch of " << n << " from " << done + 1
+          << "): " << commands[done + i].ShortDebugString() << " batched errors: "
+          << (batched[i].errors.empty() ? "" : batched[i].errors[0].what)
+          << " single errors: " << (single.errors.empty() ? "" : single.errors[0].what);
+      failed += !single.ok;
+    }
+    done += n;
+    expectSameState(done);
+  }
+  EXPECT_GT(failed, kEntries / 10) << "the mix should make many transactions fail";
+  std::filesystem::remove_all(other_dir);
 }
 
 TEST(GoQuote, EscapesLikeGo) {
