@@ -401,6 +401,7 @@ class RunReport:
     check_report: str = ""
     check_ok: bool = False
     lost: list = dataclasses.field(default_factory=list)
+    diverged: str = ""  # how the members' final states differ ("" when identical)
     crashes: list = dataclasses.field(default_factory=list)
     anomalies: list = dataclasses.field(default_factory=list)
     client_ops: int = 0
@@ -408,8 +409,8 @@ class RunReport:
 
     @property
     def passed(self):
-        """Linearizable, no lost write, no crash."""
-        return self.check_ok and not self.lost and not self.crashes
+        """Linearizable, no lost write, identical replicas, no crash."""
+        return self.check_ok and not self.lost and not self.diverged and not self.crashes
 
     def problems(self):
         """Every finding as text ("" when passed)."""
@@ -417,6 +418,8 @@ class RunReport:
         if not self.check_ok:
             parts.append(self.check_report)
         parts += [f"lost write: {problem}" for problem in self.lost]
+        if self.diverged:
+            parts.append(f"replicas diverged: {self.diverged}")
         parts += [f"crash: {crash}" for crash in self.crashes]
         return "\n".join(parts)
 
@@ -441,7 +444,9 @@ class RunReport:
                  + ", ".join(f"{k} x{n}" for k, n in sorted(kinds.items())),
                  f"  checker: {self.check_seconds:.2f}s, "
                  f"{'linearizable' if self.check_ok else 'NOT linearizable'}; "
-                 f"lost writes: {len(self.lost)}; crashes: {len(self.crashes)}"]
+                 f"lost writes: {len(self.lost)}; "
+                 f"replicas: {'DIVERGED' if self.diverged else 'identical'}; "
+                 f"crashes: {len(self.crashes)}"]
         lines += [f"  ANOMALY (not failing the run): {a}" for a in self.anomalies]
         return "\n".join(lines)
 
@@ -481,9 +486,10 @@ class FaultRun:
             self.stop_clients()
         client_ops = len(self.history)
         final = self.final_reads()
+        diverged = self.compare_replicas()
         nemesis.note_crashes()
         report = RunReport(self.profile, self.seed, self.history, final, nemesis.applied,
-                           time.monotonic() - started, client_ops=client_ops,
+                           time.monotonic() - started, client_ops=client_ops, diverged=diverged,
                            reasons=sum((c.reasons for c in self.clients), collections.Counter()),
                            crashes=list(nemesis.crashes), anomalies=list(nemesis.anomalies))
         self.check(report)
@@ -529,6 +535,21 @@ class FaultRun:
                 final[key].append(self.final_read(server, key))
         return final
 
+    def compare_replicas(self):
+        """Once the clients stopped, every member's whole KV store and catalog (read with
+        ?consistent, so each first applies all the leader committed) must be identical, indexes
+        included. A member that applied some entry differently diverges here even when every
+        read in the history happened to be right. Returns "" or how the states differ."""
+        def attempt():
+            states = {server.name: replica_state(server) for server in self.cluster.members}
+            return states if len(set(states.values())) == 1 else None
+        try:
+            wait_until(attempt, RECOVERY_TIMEOUT, "identical replicas", 0.5)
+            return ""
+        except AssertionError:
+            states = {server.name: replica_state(server) for server in self.cluster.members}
+            return describe_divergence(states)
+
     def final_read(self, server, key):
         process = f"final-{server.name}"
 
@@ -570,6 +591,43 @@ class FaultRun:
     def cleanup(self):
         self.stop.set()
         self.cluster.cleanup()
+
+
+def replica_state(server):
+    """The member's KV entries and catalog nodes with their indexes, as canonical JSON text
+    (an error text when it does not answer)."""
+    state = {}
+    for name, path in (("kv", "/v1/kv/?recurse&consistent"),
+                       ("nodes", "/v1/catalog/nodes?consistent")):
+        try:
+            r = server.get(path, timeout=CLIENT_TIMEOUT)
+        except (OSError, http.client.HTTPException) as e:
+            return f"unreachable: {describe_error(e)}"
+        if r.status not in (200, 404):
+            return f"{path}: {describe_answer(r)}"
+        rows = r.json() if r.status == 200 else []
+        fields = ("Key", "Value", "Flags", "CreateIndex", "ModifyIndex") if name == "kv" else \
+            ("Node", "Address", "CreateIndex", "ModifyIndex")
+        state[name] = sorted([row.get(f) for f in fields] for row in rows)
+    return json.dumps(state, sort_keys=True)
+
+
+def describe_divergence(states):
+    """Which members agree with which, and the first rows where two states differ."""
+    groups = collections.defaultdict(list)
+    for name, state in states.items():
+        groups[state].append(name)
+    parts = [f"{len(groups)} different states: " + " | ".join(
+        ",".join(sorted(names)) for names in groups.values())]
+    texts = list(groups)
+    a, b = (json.loads(t) if t.startswith("{") else {"error": [t]} for t in texts[:2])
+    for table in sorted(set(a) | set(b)):
+        only_a = [row for row in a.get(table, []) if row not in b.get(table, [])]
+        only_b = [row for row in b.get(table, []) if row not in a.get(table, [])]
+        if only_a or only_b:
+            parts.append(f"{table}: only in the first {only_a[:3]}, only in the second "
+                         f"{only_b[:3]}")
+    return "; ".join(parts)
 
 
 def effective_ops(history):
