@@ -213,11 +213,20 @@ TEST_F(StateStoreTest, BatchedApplyMatchesOneAtATime) {
   std::vector<v1::Command> commands(kEntries);
   auto randomOp = [&](uint64_t at) {
     const std::string& key = keys[rng() % keys.size()];
-    switch (rng() % 5) {
+    uint64_t recent = at > 8 ? at - 1 - rng() % 8 : 0;
+    switch (rng() % 9) {
+      case 6:
+        return op(v1::KV_DELETE_TREE, "d/");
+      case 7:
+        return op(v1::KV_DELETE_CAS, key, "", recent);
+      case 8:
+        return op(v1::KV_CHECK_NOT_EXISTS, key);
       case 0:
         return op(v1::KV_DELETE, key);
+      case 4:  // the same value again: keeps the modify index
+        return op(v1::KV_SET, key, "same");
       case 1:  // CAS against a recent index: sometimes right
-        return op(v1::KV_CAS, key, "c" + std::to_string(at), at > 8 ? at - 1 - rng() % 8 : 0);
+        return op(v1::KV_CAS, key, "c" + std::to_string(at), recent);
       case 2:
         return op(v1::KV_CAS, key, "z" + std::to_string(at), 0);
       default:
