@@ -34,7 +34,8 @@ KV_MAX_VALUE = 512 * 1024
 
 
 def binary():
-    return os.environ.get("CAIRN_BIN") or DEFAULT_BIN
+    """The cairn binary, as an absolute path (servers start in their own directories)."""
+    return os.path.abspath(os.environ.get("CAIRN_BIN") or DEFAULT_BIN)
 
 
 def free_port():
