@@ -169,8 +169,7 @@ void RaftNode::removePeer(const std::string& id_or_address, std::function<void(S
     raft::ConfState cs = raw_->raft().tracker().confState();
     if (!id || (!contains(cs.voters(), *id) && !contains(cs.learners(), *id))) {
       Status s = invalidArgument("address \"" + id_or_address +
-                                 "\" was not found in the Raft "
-                                 "configuration");
+                                 "\" was not found in the Raft configuration");
       return reply([done = std::move(done), s] { done(s); });
     }
     raft::ConfChange cc;

@@ -85,9 +85,8 @@ void RaftNode::onForwardAnswer(const std::string& rid, StatusOr<v1::ForwardRespo
   it->second.forwarding = false;
   if (!answer.isOk()) {
     // Unknown whether the leader appended it: the caller must be told it may have happened.
-    failWrite(rid, unavailable("forwarding the write to the leader failed (it may or may not "
-                               "have been applied): " +
-                               answer.status().message()));
+    failWrite(rid, unavailable("forwarding the write to the leader failed (it may or may not have "
+                               "been applied): " + answer.status().message()));
     return;
   }
   if (answer->error_code() == 0) {
@@ -180,7 +179,7 @@ void RaftNode::startReadRound() {
   if (raw_->raft().lead() == raft::kNone) return;  // wait for a leader
   // Unique across restarts: the leader may still answer a request of this server's previous
   // incarnation (same raft ID) with an index from before that crash, which must not be mistaken
-  // for the answer to this round (a stale read the fault test caught).
+  // for the answer to this round.
   std::string context = "r" + std::to_string(boot_id_) + "-" + std::to_string(++read_seq_);
   if (!raw_->readIndex(context).isOk()) return;
   ReadRound& round = read_rounds_[context];

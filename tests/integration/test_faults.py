@@ -548,7 +548,7 @@ class FaultRun:
             return ""
         except AssertionError:
             states = {server.name: replica_state(server) for server in self.cluster.members}
-            return describe_divergence(states)
+            return describe_divergence(states) if len(set(states.values())) > 1 else ""
 
     def final_read(self, server, key):
         process = f"final-{server.name}"
@@ -680,10 +680,10 @@ class FaultTests(unittest.TestCase):
         try:
             report = run.run()
             log(report.summary())
-            if os.environ.get("CAIRN_KEEP_TMP"):
-                log(f"evidence kept in {run.keep_evidence(report)}")
-            if not report.passed:
+            if not report.passed or os.environ.get("CAIRN_KEEP_TMP"):
                 where = run.keep_evidence(report)
+                log(f"evidence kept in {where}")
+            if not report.passed:
                 self.fail(f"FAULT TEST FAILURE (a server bug): evidence (history.jsonl, logs) "
                           f"kept in {where}\n{report.problems()}")
             self.assertGreaterEqual(report.effective_ops, profile.min_ops,
