@@ -117,6 +117,14 @@ std::string resolveToken(const std::string& flag_value, const EnvLookup& env) {
 std::string escapePath(std::string_view path) { return escape(path, true); }
 std::string escapeQueryValue(std::string_view value) { return escape(value, false); }
 
+struct Cancellation::State {
+  pplx::cancellation_token_source source;
+};
+
+Cancellation::Cancellation() : state_(std::make_shared<State>()) {}
+
+void Cancellation::cancel() { state_->source.cancel(); }
+
 std::optional<ApiClient> connectApi(const HttpOptions& options, CliIo& io) {
   auto api = ApiClient::create(options, io.env);
   if (api.isOk()) return std::move(*api);
@@ -137,7 +145,7 @@ StatusOr<HttpResponse> ApiClient::send(const std::string& method, const std::str
   std::string target = pathAndQuery(path, query);
   try {
     web::http::client::http_client_config config;
-    config.set_timeout(std::chrono::seconds(60));
+    config.set_timeout(timeout_);
     web::http::client::http_client client(web::uri(base_url_), config);
     web::http::http_request request(method);
     request.set_request_uri(web::uri(target));
@@ -145,7 +153,9 @@ StatusOr<HttpResponse> ApiClient::send(const std::string& method, const std::str
     if (method == "PUT" || !body.empty()) {
       request.set_body(std::vector<unsigned char>(body.begin(), body.end()));
     }
-    web::http::http_response response = client.request(request).get();
+    auto token = cancellation_ ? cancellation_->state_->source.get_token()
+                               : pplx::cancellation_token::none();
+    web::http::http_response response = client.request(request, token).get();
     std::vector<unsigned char> bytes = response.extract_vector().get();
     HttpResponse out{response.status_code(), std::string(bytes.begin(), bytes.end())};
     if (auto it = response.headers().find("X-Consul-Index"); it != response.headers().end()) {

@@ -2,9 +2,11 @@
 // What every `cairn` CLI command shares: its I/O streams and environment, the HTTP flags of
 // `consul` (-http-addr, -token, -datacenter, -stale), the HTTP client, and flag/usage handling.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -54,6 +56,19 @@ struct HttpResponse {
 // Query parameters in order; an empty value is sent as "name=" (presence flags).
 using Query = std::vector<std::pair<std::string, std::string>>;
 
+// Cancels the in-flight and future requests of the clients it was given to (they fail as
+// transport errors, at once). Copies share one state. Thread-safe.
+class Cancellation {
+ public:
+  Cancellation();
+  void cancel();
+
+ private:
+  friend class ApiClient;
+  struct State;
+  std::shared_ptr<State> state_;
+};
+
 // A synchronous client for one agent. Adds ?dc= and X-Consul-Token to every request.
 class ApiClient {
  public:
@@ -64,6 +79,19 @@ class ApiClient {
   StatusOr<HttpResponse> send(const std::string& method, const std::string& path, Query query,
                               const std::string& body = "", bool read = false) const;
   const std::string& baseUrl() const { return base_url_; }
+  // A copy whose requests fail (as transport errors) when no answer came within `timeout`
+  // (default 60 s). Blocking reads need a timeout above their wait time.
+  ApiClient withTimeout(std::chrono::milliseconds timeout) const {
+    ApiClient copy = *this;
+    copy.timeout_ = timeout;
+    return copy;
+  }
+  // A copy whose requests `cancellation` can cut short.
+  ApiClient withCancellation(const Cancellation& cancellation) const {
+    ApiClient copy = *this;
+    copy.cancellation_ = cancellation;
+    return copy;
+  }
 
  private:
   ApiClient(std::string base_url, std::string token, std::string datacenter, bool stale)
@@ -75,6 +103,8 @@ class ApiClient {
   std::string token_;
   std::string datacenter_;
   bool stale_;
+  std::chrono::milliseconds timeout_{60'000};
+  std::optional<Cancellation> cancellation_;
 };
 
 // The Go api client's error for a status it does not handle:

@@ -1,8 +1,8 @@
 #pragma once
 // The `cairn` command line: `cairn agent`, `cairn version`, `cairn kv ...`, `cairn members`,
 // `cairn operator raft ...`, `cairn snapshot ...`, `cairn lock`, `cairn event`, `cairn watch`.
-// Each command returns the process exit code (0 success, 1 error or usage error; `lock` passes
-// on its child's) and writes only to its CliIo.
+// Each command returns the process exit code (0 success, 1 error or usage error; `lock` 2 for a
+// failed child with -child-exit-code) and writes only to its CliIo.
 
 #include <functional>
 #include <string>

@@ -1,29 +1,27 @@
-// `cairn lock`: consul lock's algorithm (consul-api.md §7) for a single holder: a session with
-// TTL 15s renewed every TTL/2, the key <prefix>/.lock acquired with Consul's lock flags, the
-// child run while the lock is held (CONSUL_LOCK_HELD=true in its environment), then release and
-// session destroy. SIGINT/SIGTERM are forwarded to the child; the exit code is the child's.
+// `cairn lock`: Consul's `lock` command. A session (TTL 15 s, renewed from the moment it exists),
+// a lock at <prefix>/.lock (-n 1) or a semaphore of -n holders at <prefix>, and a child run only
+// while the lock is held. The child is ended (SIGTERM, SIGKILL after 5 s) when the lock is lost:
+// the key changed hands, the session was invalidated, the agent failed more than -monitor-retry
+// looks in a row, or no look confirmed the hold within the hold deadline (lock_logic.h), which a
+// guardian process enforces even when this process is frozen. docs/sessions.md gives the bound.
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
-#include <cstdlib>
-#include <cstring>
 #include <iostream>
 #include <thread>
 
-#define _TURN_OFF_PLATFORM_STRING
-#include <cpprest/json.h>
-
 #include "agent/cli/commands.h"
-#include "agent/cli/kv_format.h"
+#include "agent/cli/lock_child.h"
+#include "agent/cli/lock_client.h"
+#include "agent/cli/lock_logic.h"
 #include "core/base/duration.h"
-
-extern char** environ;
 
 namespace cairn::cli {
 namespace {
+
+using Steady = std::chrono::steady_clock;
 
 constexpr char kHelp[] = R"(Usage: cairn lock [options] prefix child...
 
@@ -33,53 +31,58 @@ constexpr char kHelp[] = R"(Usage: cairn lock [options] prefix child...
   process will be sent a SIGTERM signal and given time to gracefully exit.
   After the grace period expires the process will be hard terminated.
 
-  For Consul agents on Windows, the child process is always hard terminated
-  with a SIGKILL, since Windows has no POSIX compatible notion for SIGTERM.
-
   When -n=1, only a single lock holder or leader exists providing mutual
   exclusion. Setting a higher value switches to a semaphore allowing multiple
-  holders to coordinate (not supported yet by Cairn).
+  holders to coordinate.
 
   The prefix provided must have write privileges.
 )";
 
-constexpr uint64_t kLockFlagValue = 0x2ddccbc058a50c18ULL;
-constexpr char kSessionTtl[] = "15s";
-constexpr auto kRenewEvery = std::chrono::milliseconds(7500);  // TTL / 2
-constexpr auto kLockRetry = std::chrono::seconds(5);           // after a refused acquire
-constexpr char kAcquireWait[] = "5s";  // blocking GET while waiting (short: keeps ^C responsive)
-constexpr char kMonitorWait[] = "2s";  // blocking GET while held
+constexpr auto kMonitorRetryTime = std::chrono::seconds(1);
+constexpr auto kConfirmWindow = std::chrono::seconds(15);
+constexpr auto kRenewWindow = std::chrono::seconds(30);
 
 struct LockFlags {
   HttpOptions http;
   int limit = 1;
+  int monitor_retry = 3;
   std::string name;
   std::string timeout = "0s";
   bool shell = true;
+  bool pass_stdin = false;
+  bool child_exit_code = false;
   bool verbose = false;
 };
 
 void defineFlags(FlagSet& fs, LockFlags& f) {
   addHttpFlags(fs, &f.http);
+  fs.addBool("child-exit-code", &f.child_exit_code,
+             "Exit 2 if the child process exited with an error if this is true, otherwise this "
+             "doesn't propagate an error from the child. The default value is false.");
   fs.addInt("n", &f.limit,
-            "Optional limit on the number of concurrent lock holders. The "
-            "underlying implementation switches from a lock to a semaphore when "
-            "the value is greater than 1. The default value is 1.");
+            "Optional limit on the number of concurrent lock holders. The underlying "
+            "implementation switches from a lock to a semaphore when the value is greater "
+            "than 1. The default value is 1.");
+  fs.addInt("monitor-retry", &f.monitor_retry,
+            "Number of times to retry if the agent returns a 500 error or cannot be reached "
+            "while monitoring the lock, 1s apart. This rides out brief unavailability but "
+            "delays noticing a lost lock. The default value is 3; 0 disables retries.");
   fs.addString("name", &f.name,
-               "Optional name to associate with the lock session. It not "
-               "provided, one is generated based on the provided child command.");
-  fs.addString("timeout", &f.timeout,
-               "Maximum amount of time to wait to acquire the lock, "
-               "specified as a duration like \"1s\" or \"3h\". The "
-               "default value is 0 (wait forever).");
+               "Optional name to associate with the lock session. It not provided, one is "
+               "generated based on the provided child command.");
+  fs.addBool("pass-stdin", &f.pass_stdin, "Pass stdin to the child process.");
   fs.addBool("shell", &f.shell,
-             "Use a shell to run the command (can set a custom shell via the "
-             "SHELL environment variable). The default value is true.");
+             "Use a shell to run the command (can set a custom shell via the SHELL "
+             "environment variable). The default value is true.");
+  fs.addString("timeout", &f.timeout,
+               "Maximum amount of time to wait to acquire the lock, specified as a duration "
+               "like \"1s\" or \"3h\". The default value is 0 (wait forever).");
+  fs.addString("try", &f.timeout, "DEPRECATED. Use -timeout instead.");
   fs.addBool("verbose", &f.verbose, "Enable verbose (debugging) output.");
 }
 
-// The stop signals, blocked in every thread while the command runs; one thread waits for them
-// and forwards them to the child (or records them while there is none).
+// SIGINT and SIGTERM, blocked in every thread while the command runs: one thread waits for them,
+// records the first and forwards each to the child's process group.
 class SignalForwarder {
  public:
   SignalForwarder() {
@@ -94,7 +97,7 @@ class SignalForwarder {
     thread_.join();
     pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
   }
-  void setChild(pid_t pid) { child_ = pid; }
+  void setChild(lock::GuardedChild* child) { child_ = child; }
   bool caught() const { return caught_ != 0; }
   const sigset_t& previousMask() const { return previous_; }
 
@@ -105,252 +108,235 @@ class SignalForwarder {
       int sig = sigtimedwait(&set_, nullptr, &tick);
       if (sig <= 0) continue;
       caught_ = sig;
-      if (pid_t child = child_; child > 0) kill(child, sig);
+      if (lock::GuardedChild* child = child_) child->signalGroup(sig);
     }
   }
   sigset_t set_, previous_;
   std::atomic<bool> done_{false};
-  std::atomic<pid_t> child_{0};
+  std::atomic<lock::GuardedChild*> child_{nullptr};
   std::atomic<int> caught_{0};
   std::thread thread_;
 };
 
-std::string joinArgs(const std::vector<std::string>& args, size_t from) {
+std::string joinArgs(const std::vector<std::string>& args) {
   std::string out;
-  for (size_t i = from; i < args.size(); ++i) out += (i > from ? " " : "") + args[i];
+  for (size_t i = 0; i < args.size(); ++i) out += (i ? " " : "") + args[i];
   return out;
 }
 
-// The session that holds the lock: created with TTL 15s and the default checks.
-StatusOr<std::string> createSession(const ApiClient& api, const std::string& name) {
-  web::json::value body = web::json::value::object();
-  body["Name"] = web::json::value::string(name);
-  body["TTL"] = web::json::value::string(kSessionTtl);
-  auto r = api.send("PUT", "/v1/session/create", {}, body.serialize());
-  if (!r.isOk()) return r.status();
-  if (r->status != 200) return unexpectedResponse(*r);
-  try {
-    return web::json::value::parse(r->body).at("ID").as_string();
-  } catch (const std::exception& e) {
-    return internalError(std::string("decoding the session: ") + e.what());
-  }
-}
-
-// Outcome of one look at the lock key.
-struct KeyState {
-  bool exists = false;
-  KvPair pair;
-  uint64_t index = 0;
-};
-
-StatusOr<KeyState> readKey(const ApiClient& api, const std::string& key, uint64_t index,
-                           const char* wait, bool consistent) {
-  Query q;
-  if (index > 0) q = {{"index", std::to_string(index)}, {"wait", wait}};
-  if (consistent) q.emplace_back("consistent", "");
-  auto r = api.send("GET", "/v1/kv/" + key, q, "", true);
-  if (!r.isOk()) return r.status();
-  KeyState state;
-  state.index = r->index;
-  if (r->status == 404) return state;
-  if (r->status != 200) return unexpectedResponse(*r);
-  auto pairs = parseKvPairs(r->body);
-  if (!pairs.isOk()) return pairs.status();
-  if (pairs->empty()) return state;
-  state.exists = true;
-  state.pair = std::move(pairs->front());
-  return state;
-}
-
-StatusOr<bool> lockWrite(const ApiClient& api, const std::string& key, const char* mode,
-                         const std::string& session) {
-  // Release rewrites the entry too (value and flags), so both carry the lock's flags.
-  Query q = {{mode, session}, {"flags", std::to_string(kLockFlagValue)}};
-  auto r = api.send("PUT", "/v1/kv/" + key, q, "");
-  if (!r.isOk()) return r.status();
-  if (r->status != 200) return unexpectedResponse(*r);
-  return r->body.find("true") != std::string::npos;
-}
-
-// Waits for the key to be free and acquires it. False (with nothing printed) when the timeout
-// elapsed or a stop signal arrived first.
-StatusOr<bool> acquire(const ApiClient& api, const std::string& key, const std::string& session,
-                       Nanos timeout, const SignalForwarder& signals) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  uint64_t index = 0;
-  while (!signals.caught()) {
-    if (timeout.count() > 0 && std::chrono::steady_clock::now() >= deadline) return false;
-    auto state = readKey(api, key, index, kAcquireWait, false);
-    if (!state.isOk()) return state.status();
-    if (state->exists && state->pair.flags != kLockFlagValue) {
-      return invalidArgument("Existing key does not match lock use");
-    }
-    if (state->exists && !state->pair.session.empty()) {
-      index = state->index;
-      continue;
-    }
-    auto locked = lockWrite(api, key, "acquire", session);
-    if (!locked.isOk()) return locked.status();
-    if (*locked) return true;
-    // Refused while free: a lock delay. Consul waits before trying again.
-    for (auto until = std::chrono::steady_clock::now() + kLockRetry;
-         std::chrono::steady_clock::now() < until && !signals.caught();) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    index = 0;
-  }
-  return false;
-}
-
-// While the lock is held: renews the session every TTL/2 and watches the key (consistent
-// blocking reads); sets `lost` and SIGTERMs the child when the session or the key is gone.
-class LockMonitor {
+// Watches the held lock until stop(): renews are the keeper's; this thread looks (consistent,
+// blocking), keeps the guardian's deadline current and ends the child when the lock is lost or a
+// stop signal came.
+class HoldMonitor {
  public:
-  LockMonitor(const ApiClient& api, std::string key, std::string session, CliIo& io)
-      : api_(api), key_(std::move(key)), session_(std::move(session)), io_(io) {}
-  ~LockMonitor() { stop(); }
-  void start(std::atomic<pid_t>& child) {
-    thread_ = std::thread([this, &child] { run(child); });
+  HoldMonitor(lock::Contender& contender, lock::SessionKeeper& session, lock::GuardedChild& child,
+              const SignalForwarder& signals, lock::Output& out, int monitor_retry,
+              Steady::time_point confirmed)
+      : contender_(contender),
+        session_(session),
+        child_(child),
+        signals_(signals),
+        out_(out),
+        budget_(monitor_retry),
+        hold_(kConfirmWindow, kRenewWindow, confirmed, session.lastRenewSent()) {}
+  ~HoldMonitor() { stop(); }
+
+  Steady::time_point deadline() const { return hold_.deadline(); }
+  void start() {
+    thread_ = std::thread([this] { run(); });
   }
-  void stop() {
+  // Cuts a look in progress short (`cancel` must be the one the contender's client was given):
+  // the release must not wait for a blocking read to time out.
+  void stop(Cancellation* cancel = nullptr) {
     stop_ = true;
+    if (cancel) cancel->cancel();
     if (thread_.joinable()) thread_.join();
   }
   bool lost() const { return lost_; }
+  bool shutdown() const { return shutdown_; }
 
  private:
-  void run(std::atomic<pid_t>& child) {
-    auto last_renew = std::chrono::steady_clock::now();
+  void run() {
     uint64_t index = 0;
-    while (!stop_ && !lost_) {
-      auto state = readKey(api_, key_, index, kMonitorWait, true);
-      if (state.isOk()) {
-        index = state->index;
-        if (!state->exists || state->pair.session != session_) lost_ = true;
+    while (!stop_) {
+      if (signals_.caught()) return endChild(&shutdown_, "Shutdown triggered, killing child");
+      auto sent = Steady::now();
+      auto look = contender_.look(session_.id(), index);
+      if (stop_) return;
+      if (look.isOk() && !look->held) return endChild(&lost_, "Lock lost, killing child");
+      if (look.isOk()) {
+        budget_.succeeded();
+        hold_.confirmed(sent);
+        index = look->index;
+      } else if (look.status().code() != StatusCode::kUnavailable || !budget_.failed()) {
+        out_.error("Lock monitor failed: " + look.status().message());
+        return endChild(&lost_, "Lock lost, killing child");
+      } else {
+        index = 0;
+        std::this_thread::sleep_for(kMonitorRetryTime);
       }
-      if (!lost_ && std::chrono::steady_clock::now() - last_renew >= kRenewEvery) {
-        auto r = api_.send("PUT", "/v1/session/renew/" + session_, {}, "");
-        if (r.isOk() && r->status == 404) lost_ = true;
-        if (r.isOk() && r->status == 200) last_renew = std::chrono::steady_clock::now();
+      hold_.renewed(session_.lastRenewSent());
+      if (session_.lost())
+        return endChild(&lost_, "Lock lost (session invalidated), killing child");
+      if (hold_.expired(Steady::now())) {
+        return endChild(&lost_,
+                        "Lock lost (no confirmation within the hold deadline), killing child");
       }
-      if (!state.isOk()) std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    }
-    if (lost_ && !stop_) {
-      io_.err << "Lock lost, killing child\n";
-      if (pid_t pid = child; pid > 0) kill(pid, SIGTERM);
+      child_.setDeadline(hold_.deadline());
     }
   }
-  const ApiClient& api_;
-  std::string key_, session_;
-  CliIo& io_;
-  std::atomic<bool> stop_{false}, lost_{false};
+
+  void endChild(std::atomic<bool>* flag, const std::string& why) {
+    *flag = true;
+    if (flag == &lost_) {
+      out_.error(why);
+    } else {
+      out_.info(why);
+    }
+    child_.terminate();
+  }
+
+  lock::Contender& contender_;
+  lock::SessionKeeper& session_;
+  lock::GuardedChild& child_;
+  const SignalForwarder& signals_;
+  lock::Output& out_;
+  lock::RetryBudget budget_;
+  lock::HoldDeadline hold_;
+  std::atomic<bool> stop_{false}, lost_{false}, shutdown_{false};
   std::thread thread_;
 };
 
-// Starts the child with CONSUL_LOCK_HELD=true and the caller's signal mask. -1 on failure.
-pid_t startChild(const std::vector<std::string>& command, bool shell, const sigset_t& mask) {
-  std::vector<std::string> argv_s;
-  if (shell) {
-    const char* sh = std::getenv("SHELL");
-    argv_s = {sh && *sh ? sh : "/bin/sh", "-c", joinArgs(command, 0)};
-  } else {
-    argv_s = command;
-  }
-  std::vector<char*> argv;
-  for (auto& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env_s = {"CONSUL_LOCK_HELD=true"};
-  for (char** e = environ; *e; ++e) {
-    if (std::strncmp(*e, "CONSUL_LOCK_HELD=", 17) != 0) env_s.emplace_back(*e);
-  }
-  std::vector<char*> envp;
-  for (auto& e : env_s) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  pid_t pid = fork();
-  if (pid == 0) {
-    pthread_sigmask(SIG_SETMASK, &mask, nullptr);
-    execvpe(argv[0], argv.data(), envp.data());
-    _exit(127);
-  }
-  return pid;
-}
-
-int exitCodeOf(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return 1;
-}
-
-void cleanup(const ApiClient& api, const std::string& key, const std::string& session, bool held,
-             CliIo& io) {
+// Releases, destroys the session and removes the lock's keys when unused, saying truthfully
+// what failed. Returns false when the command must exit 1.
+bool releaseAndCleanUp(lock::Contender& contender, lock::SessionKeeper& session, bool held,
+                       lock::Output& out) {
+  bool ok = true;
   if (held) {
-    auto released = lockWrite(api, key, "release", session);
-    if (!released.isOk()) io.err << "Lock release failed: " << released.status().message() << "\n";
+    if (Status s = contender.release(session.id()); !s.isOk()) {
+      out.error("Lock release failed: " + s.message());
+      ok = false;
+    }
   }
-  // Like consul lock's cleanup: the key goes away once nobody holds it (a CAS delete, so a key
-  // another contender just acquired stays).
-  if (auto state = readKey(api, key, 0, "", false); state.isOk() && state->exists &&
-                                                    state->pair.session.empty() &&
-                                                    state->pair.flags == kLockFlagValue) {
-    auto r = api.send("DELETE", "/v1/kv/" + key,
-                      {{"cas", std::to_string(state->pair.modify_index)}}, "");
-    if (!r.isOk()) io.err << "Lock cleanup failed: " << r.status().message() << "\n";
+  if (Status s = session.destroy(); !s.isOk()) {
+    out.error("Session destroy failed: " + s.message() +
+              " (the servers end the session when its TTL runs out)");
   }
-  auto destroyed = api.send("PUT", "/v1/session/destroy/" + session, {}, "");
-  if (!destroyed.isOk()) {
-    io.err << "Session destroy failed: " << destroyed.status().message() << "\n";
+  if (!ok || !held) return ok;
+  Status cleaned = contender.destroy();
+  if (cleaned.isOk()) {
+    out.info("Cleanup succeeded");
+  } else if (cleaned.code() == StatusCode::kConflict && cleaned.message().ends_with("in use")) {
+    out.info("Cleanup aborted, lock in use");
+  } else {
+    out.error("Lock cleanup failed: " + cleaned.message());
+    ok = false;
   }
+  return ok;
+}
+
+// The first confirmation, before the child starts: a consistent look that shows the hold, with
+// the usual retry budget. Returns its send time, or nullopt when the lock is not held.
+std::optional<Steady::time_point> confirmHold(lock::Contender& contender, const std::string& id,
+                                              int monitor_retry, lock::Output& out) {
+  lock::RetryBudget budget(monitor_retry);
+  for (;;) {
+    auto sent = Steady::now();
+    auto look = contender.look(id, 0);
+    if (look.isOk()) return look->held ? std::optional(sent) : std::nullopt;
+    if (look.status().code() != StatusCode::kUnavailable || !budget.failed()) {
+      out.error("Lock monitor failed: " + look.status().message());
+      return std::nullopt;
+    }
+    std::this_thread::sleep_for(kMonitorRetryTime);
+  }
+}
+
+struct Outcome {
+  bool held = false;
+  bool child_failed = false;
+};
+
+// Runs the child while the lock is held. `held` says whether a release is still needed.
+// `watcher` is the contender the monitor uses: its client is cancelled by `cancel`.
+Outcome runChild(lock::Contender& watcher, Cancellation& cancel, lock::SessionKeeper& session,
+                 const LockFlags& f, const std::vector<std::string>& command,
+                 SignalForwarder& signals, lock::Output& out) {
+  auto confirmed = confirmHold(watcher, session.id(), f.monitor_retry, out);
+  if (!confirmed) {
+    out.error("Lock lost before the child started");
+    return {true, false};
+  }
+  lock::GuardedChild child;
+  HoldMonitor monitor(watcher, session, child, signals, out, f.monitor_retry, *confirmed);
+  out.info("Starting handler");
+  if (f.pass_stdin) out.info("Stdin passed to handler process");
+  lock::ChildOptions options{command, f.shell, f.pass_stdin};
+  if (Status s = child.start(options, monitor.deadline(), signals.previousMask()); !s.isOk()) {
+    out.error("Error starting handler: " + s.message());
+    return {true, true};
+  }
+  signals.setChild(&child);
+  monitor.start();
+  child.waitExit();
+  signals.setChild(nullptr);
+  monitor.stop(&cancel);
+  if (signals.caught() && !monitor.shutdown()) out.info("Shutdown triggered, killing child");
+  bool ended_by_us = monitor.lost() || monitor.shutdown() || signals.caught();
+  int status = child.reap(ended_by_us);
+  if (!ended_by_us) out.info("Child terminated, releasing lock");
+  return {true, lock::childFailed(status)};
 }
 
 int runLocked(const ApiClient& api, const LockFlags& f, const std::string& prefix,
               const std::vector<std::string>& command, Nanos timeout, CliIo& io) {
-  std::string base = prefix;
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  std::string key = base + "/.lock";
-  std::string name = f.name.empty()
-                         ? "Consul lock for '" + joinArgs(command, 0) + "' at '" + prefix + "'"
-                         : f.name;
+  lock::Output out(io, f.verbose);
+  std::string name =
+      f.name.empty() ? "Consul lock for '" + joinArgs(command) + "' at '" + prefix + "'" : f.name;
+  auto makeContender = [&](const ApiClient& client) {
+    return f.limit == 1 ? lock::makeLock(client, prefix)
+                        : lock::makeSemaphore(client, prefix, f.limit);
+  };
+  if (f.limit == 1) {
+    out.info("Setting up lock at path: " + lock::lockKey(prefix));
+  } else {
+    out.info("Setting up semaphore (limit " + std::to_string(f.limit) + ") at prefix: " + prefix);
+  }
+  std::unique_ptr<lock::Contender> contender = makeContender(api);
+  Cancellation cancel_watch;
+  std::unique_ptr<lock::Contender> watcher = makeContender(api.withCancellation(cancel_watch));
+  // Before the first request: the HTTP client's threads must start with the stop signals blocked.
   SignalForwarder signals;
-  auto session = createSession(api, name);
-  if (!session.isOk()) {
-    io.err << "Lock acquisition failed: failed to create session: " << session.status().message()
-           << "\n";
+  if (auto self = api.withTimeout(std::chrono::seconds(10)).send("GET", "/v1/agent/self", {});
+      !self.isOk() || self->status != 200) {
+    out.error("Error querying Cairn agent: " +
+              (self.isOk() ? unexpectedResponse(*self).message() : self.status().message()));
     return 1;
   }
-  if (f.verbose) io.out << "Attempting lock acquisition\n";
-  auto held = acquire(api, key, *session, timeout, signals);
+  lock::SessionKeeper session(api, name, f.limit == 1 ? "release" : "delete");
+  out.info("Attempting lock acquisition");
+  if (Status s = session.create(); !s.isOk()) {
+    out.error("Lock acquisition failed: failed to create session: " + s.message());
+    return 1;
+  }
+  lock::AcquireControl control;
+  if (timeout.count() > 0) control.deadline = Steady::now() + timeout;
+  control.stopped = [&signals] { return signals.caught(); };
+  auto held = contender->acquire(session, control);
   if (!held.isOk() || !*held) {
-    if (!held.isOk())
-      io.err << "Lock acquisition failed: " << held.status().message() << "\n";
-    else
-      io.err << "Shutdown triggered or timeout during lock acquisition\n";
-    cleanup(api, key, *session, false, io);
+    out.error(held.isOk() ? "Shutdown triggered or timeout during lock acquisition"
+                          : "Lock acquisition failed: " + held.status().message());
+    releaseAndCleanUp(*contender, session, false, out);
     return 1;
   }
-  if (f.verbose) io.out << "Lock acquired\n";
-  io.out.flush();
-  io.err.flush();
-  std::atomic<pid_t> child{0};
-  LockMonitor monitor(api, key, *session, io);
-  monitor.start(child);
-  pid_t pid = startChild(command, f.shell, signals.previousMask());
-  if (pid < 0) {
-    io.err << "Error running handler: " << std::strerror(errno) << "\n";
-    monitor.stop();
-    cleanup(api, key, *session, true, io);
-    return 1;
+  Outcome outcome{true, false};
+  if (signals.caught()) {
+    out.error("Shutdown triggered during lock acquisition");
+  } else {
+    outcome = runChild(*watcher, cancel_watch, session, f, command, signals, out);
   }
-  child = pid;
-  signals.setChild(pid);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  signals.setChild(0);
-  child = 0;
-  monitor.stop();
-  cleanup(api, key, *session, true, io);
-  if (f.verbose) io.out << "Cleanup succeeded\n";
-  return exitCodeOf(status);
+  if (!releaseAndCleanUp(*contender, session, outcome.held, out)) return 1;
+  return f.child_exit_code && outcome.child_failed ? 2 : 0;
 }
 
 }  // namespace
@@ -360,22 +346,26 @@ int runLock(const std::vector<std::string>& args, CliIo& io) {
   LockFlags f;
   defineFlags(fs, f);
   if (auto code = parseFlags(fs, args, commandHelp(kHelp, fs), io)) return *code;
-  if (fs.args().size() < 2) {
-    io.err << "Key prefix and child command must be specified\n";
-    return 1;
-  }
-  if (f.limit < 1) {
+  if (f.limit <= 0) {
     io.err << "Lock holder limit must be positive\n";
     return 1;
   }
-  if (f.limit > 1) {
-    io.err << "Semaphores (-n > 1) are not supported by Cairn yet\n";
+  if (fs.args().size() < 2) {
+    io.err << "Key prefix and child command must be specified\n";
     return 1;
   }
   auto timeout = parseGoDuration(f.timeout);
   if (!timeout.isOk()) {
     io.err << "invalid value \"" << f.timeout
            << "\" for flag -timeout: " << timeout.status().message() << "\n";
+    return 1;
+  }
+  if (timeout->count() < 0) {
+    io.err << "Timeout must be positive\n";
+    return 1;
+  }
+  if (f.monitor_retry < 0) {
+    io.err << "Number for 'monitor-retry' must be >= 0\n";
     return 1;
   }
   std::string prefix = fs.args()[0];
