@@ -1,5 +1,5 @@
 #pragma once
-// The DNS resolver: answers one query packet from a DnsCatalog (consul-api.md §10). Pure: no
+// The DNS resolver: answers one query packet from a DnsCatalog (docs/consul-api.md §10). Pure: no
 // sockets, no threads, no clock; randomness and the SOA serial are passed in.
 
 #include <cstdint>

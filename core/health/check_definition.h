@@ -1,6 +1,6 @@
 #pragma once
 // CheckDefinition: everything needed to run one health check, as Consul's agent accepts it
-// (consul-api.md §6 check fields, §11 semantics). The kind is implied by which target field is set,
+// (docs/consul-api.md §6 check fields, §11 semantics). The kind follows from the target field set,
 // as in Consul: exactly one of http, tcp, grpc, ttl, script_args, or none (a catalog-only check
 // whose status only changes when the agent sets it).
 

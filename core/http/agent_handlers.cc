@@ -1,4 +1,4 @@
-// /v1/agent/*: the local registry's HTTP API (consul-api.md §6, §12; docs/agent.md). Agent reads
+// /v1/agent/*: the local registry's HTTP API (docs/consul-api.md §6, §12, docs/agent.md). Reads
 // are served from the local registry and carry no index headers.
 #include <algorithm>
 

@@ -1,5 +1,5 @@
 #pragma once
-// Consul's JSON for the agent endpoints (consul-api.md §6): decoding of service and check
+// Consul's JSON for the agent endpoints (docs/consul-api.md §6): decoding of service and check
 // registrations (keys case-insensitive, snake_case accepted, python-consul's lowercase check
 // objects) and the AgentService encoding.
 

@@ -1,4 +1,4 @@
-// /v1/catalog/*: register, deregister and the catalog reads (consul-api.md §4).
+// /v1/catalog/*: register, deregister and the catalog reads (docs/consul-api.md §4).
 #include "core/http/catalog_json.h"
 #include "core/http/catalog_routes.h"
 #include "core/http/handlers.h"

@@ -1,5 +1,5 @@
 #pragma once
-// Consul's JSON for the catalog and health endpoints (consul-api.md §4, §5): encoders for the
+// Consul's JSON for the catalog and health endpoints (docs/consul-api.md §4, §5): encoders for the
 // stored rows, and decoders for PUT /v1/catalog/register bodies (keys case-insensitive).
 
 #define _TURN_OFF_PLATFORM_STRING

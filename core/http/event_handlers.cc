@@ -1,4 +1,4 @@
-// /v1/event/fire/<name> and /v1/event/list: Consul's user events (consul-api.md §8).
+// /v1/event/fire/<name> and /v1/event/list: Consul's user events (docs/consul-api.md §8).
 //
 // Departure from Consul: events travel through the Raft log (EventFire) instead of gossip, so
 // every server holds the same last kEventsKept events in the same order. An agent lists the

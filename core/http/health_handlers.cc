@@ -1,4 +1,4 @@
-// /v1/health/*: checks by node, service and state, and ServiceEntry lists (consul-api.md §5).
+// /v1/health/*: checks by node, service and state, and ServiceEntry lists (docs/consul-api.md §5).
 #include "core/http/catalog_json.h"
 #include "core/http/catalog_routes.h"
 #include "core/http/handlers.h"

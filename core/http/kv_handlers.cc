@@ -1,4 +1,4 @@
-// GET/PUT/DELETE /v1/kv/<key>: Consul's KV API (consul-api.md §2).
+// GET/PUT/DELETE /v1/kv/<key>: Consul's KV API (docs/consul-api.md §2).
 #include "core/http/handlers.h"
 #include "core/http/kv_json.h"
 #include "core/http/kv_key.h"

@@ -1,4 +1,4 @@
-// /v1/operator/raft/* and /v1/operator/autopilot/* (consul-api.md §9): the Raft configuration,
+// /v1/operator/raft/* and /v1/operator/autopilot/* (docs/consul-api.md §9): the Raft configuration,
 // removing a server, handing leadership over, and autopilot's view of server health. Errors from
 // the node are 500 with its message, as Consul answers RPC errors.
 #include <chrono>

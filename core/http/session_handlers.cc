@@ -1,4 +1,4 @@
-// /v1/session/*: Consul's session API (consul-api.md §7). Writes go through the log as
+// /v1/session/*: Consul's session API (docs/consul-api.md §7). Writes go through the log as
 // SessionCreate/Destroy/Renew commands; reads are blocking queries on the sessions table.
 #include "core/http/handlers.h"
 #include "core/http/json_writer.h"

@@ -1,5 +1,5 @@
 #pragma once
-// Consul's JSON for sessions and user events (consul-api.md §7, §8): decoding and validating
+// Consul's JSON for sessions and user events (docs/consul-api.md §7, §8): decoding and validating
 // PUT /v1/session/create bodies, and the read shapes of sessions and events.
 
 #include <cstdint>

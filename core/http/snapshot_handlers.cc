@@ -1,4 +1,4 @@
-// GET/PUT /v1/snapshot (consul-api.md §9): the whole state as a gzip-compressed state image, and
+// GET/PUT /v1/snapshot (docs/consul-api.md §9): the whole state as a gzip-compressed image, and
 // restoring one. A restore is a Restore command proposed through the log like every write, so
 // every server applies it at the same index; it wakes every blocking query.
 #include <chrono>

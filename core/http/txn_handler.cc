@@ -1,4 +1,4 @@
-// PUT /v1/txn: atomic multi-operation transactions (consul-api.md §3).
+// PUT /v1/txn: atomic multi-operation transactions (docs/consul-api.md §3).
 #include "core/base/go_encoding.h"
 #include "core/http/handlers.h"
 #include "core/http/json_reader.h"

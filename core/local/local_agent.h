@@ -1,5 +1,5 @@
 #pragma once
-// LocalAgent: this agent's own services and checks (its local registry, consul-api.md §6) and the
+// LocalAgent: this agent's own services and checks (local registry, docs/consul-api.md §6) and the
 // anti-entropy that keeps the catalog's view of this node equal to it. The registry is
 // authoritative for the node: it is persisted in the "local" column family, its checks run in an
 // owned health::CheckRunner, and every change is pushed to the catalog through Node::propose.

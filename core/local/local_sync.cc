@@ -1,4 +1,4 @@
-// LocalAgent anti-entropy (consul-api.md §6) and the DeregisterCriticalServiceAfter reaper.
+// LocalAgent anti-entropy (docs/consul-api.md §6) and the DeregisterCriticalServiceAfter reaper.
 //
 // Every entry carries an in_sync flag. A change clears it and requests a round; a round proposes
 // the out-of-sync entries one command at a time (node first, then removals, services with their

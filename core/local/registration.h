@@ -1,6 +1,6 @@
 #pragma once
 // What a client asks the local agent to register (PUT /v1/agent/service/register and
-// /v1/agent/check/register, consul-api.md §6), decoded and defaulted by the HTTP layer.
+// /v1/agent/check/register, docs/consul-api.md §6), decoded and defaulted by the HTTP layer.
 
 #include <string>
 #include <vector>
@@ -24,7 +24,7 @@ struct ServiceRegistration {
   std::vector<CheckRegistration> checks;
 };
 
-// Consul's maintenance checks (consul-api.md §5 aggregation, §6).
+// Consul's maintenance checks (docs/consul-api.md §5 aggregation, §6).
 inline constexpr char kNodeMaintenanceCheckId[] = "_node_maintenance";
 inline constexpr char kServiceMaintenancePrefix[] = "_service_maintenance:";
 inline constexpr char kSerfHealthCheckId[] = "serfHealth";

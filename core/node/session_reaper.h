@@ -1,5 +1,5 @@
 #pragma once
-// SessionReaper: Consul's session TTL enforcement (consul-api.md §7). Every server keeps one
+// SessionReaper: Consul's session TTL enforcement (docs/consul-api.md §7). Every server keeps one
 // timer per TTL session, (re)started at 2 × TTL whenever a create or renew is applied; when a
 // timer fires on the leader it proposes SessionDestroy (invalidation then runs on every replica
 // through the log). A follower's expired timer does nothing: when a server becomes leader it

@@ -1,5 +1,5 @@
 #pragma once
-// The semantics of the catalog, session and event commands (consul-api.md §4, §7, §8), applied to
+// Semantics of the catalog, session and event commands (docs/consul-api.md §4, §7, §8), applied to
 // the tables of one WriteBatch at one log index. Deterministic: the outcome depends only on the
 // tables and the command, so every replica reaches the same state. What must happen outside the
 // batch (lock delays, session TTL clocks) is returned as ApplyEffects and acted on by the caller

@@ -1,5 +1,5 @@
 // StateStore's catalog, health, session and event reads. Each is one consistent snapshot; the
-// index each reports follows consul-api.md §1.5.
+// index each reports follows docs/consul-api.md §1.5.
 #include <algorithm>
 #include <set>
 

@@ -87,7 +87,7 @@ class StateStore {
   // True while `key` is under the lock delay of an invalidated session (acquire must fail).
   bool lockDelayed(std::string_view key) const;
 
-  // Catalog, health, session and event reads (catalog_reads.cc); indexes as consul-api.md §1.5.
+  // Catalog, health, session and event reads (catalog_reads.cc); indexes: docs/consul-api.md §1.5.
   NodeList catalogNodes() const;
   ServiceTags catalogServices() const;
   // Instances of `service` (case-insensitive) with, when `with_checks`, their node's checks and

@@ -1,6 +1,6 @@
 """Integration-test harness: runs the real `cairn agent -dev` on loopback and talks HTTP to it.
 
-Contract (see ../../../shared/design/architecture.md §7):
+Contract (the project's rules for integration tests: real binaries on loopback, no sleeps):
   * only 127.0.0.1 is ever contacted; every port is chosen by binding port 0 and releasing it;
   * no blind sleeps: every wait polls a condition until a deadline;
   * the agent's stderr/stdout go to files that are printed when a test fails;
@@ -426,7 +426,7 @@ class AgentTestCase(unittest.TestCase):
             self.fail(f"expected HTTP {status}, got {result!r}" + (f" ({msg})" if msg else ""))
 
     def assertConsulReadHeaders(self, result, consistency="leader"):
-        """Headers every KV/txn read carries (consul-api.md §1.4)."""
+        """Headers every KV/txn read carries (docs/consul-api.md §1.4)."""
         h = result.headers
         self.assertIsNotNone(h.get("X-Consul-Index"), f"missing X-Consul-Index: {result!r}")
         self.assertGreater(int(h["X-Consul-Index"]), 0, "X-Consul-Index must never be 0")

@@ -1,4 +1,4 @@
-"""The agent's local registry over HTTP (consul-api.md §6, §11, §12; docs/agent.md): service and
+"""The local registry over HTTP (docs/consul-api.md §6, §11, §12; docs/agent.md): service and
 check registration, HTTP/TCP/TTL checks against servers this test runs on 127.0.0.1, TTL
 updates and expiry, maintenance, deregistration, persistence across a restart, the local health
 endpoint, members, and python-consul 0.7.1's agent calls. Run with /usr/bin/python3."""

@@ -1,4 +1,4 @@
-"""Blocking queries on /v1/kv (consul-api.md §1.5).
+"""Blocking queries on /v1/kv (docs/consul-api.md §1.5).
 
 Timing bounds are deliberately loose: the machine is shared and the agent is a debug build.
 A blocking GET with ?index=N returns when the watched data's index exceeds N, or after ?wait
@@ -122,7 +122,7 @@ class BlockingKvTests(BlockingTestCase):
         self.assertEqual(r.json(), first.json())
 
     def test_noop_write_does_not_wake_watch(self):
-        # A write with the same value and flags keeps ModifyIndex (consul-api.md §2), so the
+        # A write with the same value and flags keeps ModifyIndex (docs/consul-api.md §2), so the
         # watch keeps waiting and times out with the same index.
         key = self.k("same")
         self.agent.kv_put(key, b"v", "flags=1")

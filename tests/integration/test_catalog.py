@@ -1,4 +1,4 @@
-"""Catalog and health endpoints through the real binary (consul-api.md §4, §5): register and
+"""Catalog and health endpoints through the real binary (docs/consul-api.md §4, §5): register and
 deregister, every read and its JSON shape, tag/node-meta/passing/filter parameters, blocking
 queries that wake only on relevant changes, bad input, and python-consul 0.7.1's catalog and
 health calls. Run with /usr/bin/python3."""

@@ -1,5 +1,5 @@
 """The DNS interface of the real binary, queried with dig (Debian dnsutils) over UDP and TCP
-(consul-api.md §10): node and service lookups, SRV with additional records, tags, RFC 2782 names,
+(docs/consul-api.md §10): node and service lookups, SRV with additional records, tags, RFC 2782,
 health filtering, NXDOMAIN vs NODATA, SOA, and a malformed packet that must not hurt the agent.
 Run with /usr/bin/python3."""
 import json

@@ -1,6 +1,6 @@
 """Acknowledged writes survive a graceful (SIGTERM) and a hard (kill -9) restart on the same
 -data-dir, and indexes keep increasing across restarts (clients treat a lower index as a reset,
-consul-api.md §1.5)."""
+docs/consul-api.md §1.5)."""
 import base64
 import os
 import sys

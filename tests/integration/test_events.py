@@ -1,4 +1,4 @@
-"""User events against a real agent (consul-api.md §8): fire/list shapes, filters and their
+"""User events against a real agent (docs/consul-api.md §8): fire/list shapes, filters and their
 errors, the 512-byte limit, blocking lists (index = XOR of the last UUID's halves, "differs"
 rule) and python-consul's event calls. Run with /usr/bin/python3."""
 import base64

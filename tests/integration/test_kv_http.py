@@ -1,6 +1,6 @@
 """Raw-HTTP tests of GET/PUT/DELETE /v1/kv against Consul's documented behaviour.
 
-Contract: ../../../shared/reference/consul-api.md §1 (conventions), §2 (KV). Where the reference
+Contract: docs/consul-api.md §1 (conventions), §2 (KV). Where the reference
 is silent, the expected behaviour follows Consul's agent/kvs_endpoint.go and agent/http.go.
 """
 import unittest
@@ -127,7 +127,7 @@ class KvGetTests(KvTestCase):
         self.assertEqual(base64.b64decode(second["Value"]), b"2")
 
     def test_noop_write_keeps_modify_index(self):
-        # consul-api.md §2: a no-op write (same value/flags/session) keeps ModifyIndex.
+        # docs/consul-api.md §2: a no-op write (same value/flags/session) keeps ModifyIndex.
         key = self.k("same")
         self.agent.kv_put(key, b"v", "flags=7")
         first = self.agent.kv_get(key)
@@ -280,7 +280,7 @@ class KvGetTests(KvTestCase):
         self.assertStatus(r, 200)
 
     def test_unknown_dc_read(self):
-        # consul-api.md §1.2: unknown dc -> 500 `No path to datacenter`.
+        # docs/consul-api.md §1.2: unknown dc -> 500 `No path to datacenter`.
         key = self.k("dc")
         self.agent.kv_put(key, b"v")
         for query in ("dc=no-such-dc", "dc=no-such-dc&recurse", "dc=no-such-dc&keys"):
@@ -561,7 +561,7 @@ class KvTransportTests(KvTestCase):
 
 
 class KvKeyTests(KvTestCase):
-    """Key encoding and validation (consul-api.md §1.1, §2 Key rules)."""
+    """Key encoding and validation (docs/consul-api.md §1.1, §2 Key rules)."""
 
     SPECIAL = [
         ("a/b", "a%2Fb"), ("a b", "a%20b"), ("a:b", "a:b"), ("a:b", "a%3Ab"), ("a@b", "a@b"),

@@ -1,5 +1,5 @@
 """Status endpoints, /v1/agent/self and the Prometheus metrics endpoints
-(consul-api.md §9, §12; ../../../shared/reference/kubernetes.md §5 for metric conventions)."""
+(docs/consul-api.md §9, §12; metric conventions: docs/architecture.md, "Metric conventions")."""
 import os
 import re
 import socket
@@ -171,7 +171,7 @@ class MetricsTests(AgentTestCase):
             self.assertGreater(total(after, metric), total(before, metric), metric)
 
     def test_http_metrics_labels_are_bounded(self):
-        # Never a key name as a label (kubernetes.md §5 / architecture.md §6).
+        # Never a key name as a label (docs/architecture.md, "Metric conventions").
         for i in range(5):
             self.agent.kv_put(f"unique-key-{i}-xyzzy", b"v")
         _, samples = self.scrape("/metrics")

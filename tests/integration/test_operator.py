@@ -1,4 +1,4 @@
-"""The operator surface against `cairn agent -dev` (consul-api.md §9): the Raft configuration,
+"""The operator surface against `cairn agent -dev` (docs/consul-api.md §9): the Raft configuration,
 remove-peer and transfer-leader on a single server, autopilot health and configuration, snapshot
 save and restore (including a blocking query waiting across a restore and corrupt snapshots), the
 `cairn members` / `cairn operator raft` / `cairn snapshot` commands, and the raft metrics.

@@ -1,5 +1,5 @@
 """python-consul 0.7.1 (Debian python3-consul) against a real agent: every KV call it makes,
-status and agent/self (consul-api.md §12). Run with /usr/bin/python3."""
+status and agent/self (docs/consul-api.md §12). Run with /usr/bin/python3."""
 import os
 import sys
 import threading

@@ -1,4 +1,4 @@
-"""Sessions, KV locks and lock delays against a real agent (consul-api.md §7, §12): the
+"""Sessions, KV locks and lock delays against a real agent (docs/consul-api.md §7, §12): the
 /v1/session/* shapes and error texts, TTL expiry (2 × TTL), Behavior release/delete, lock-delay,
 lock contention between clients, python-consul's session calls and a Patroni-like sequence.
 Run with /usr/bin/python3."""

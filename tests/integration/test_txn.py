@@ -1,4 +1,4 @@
-"""PUT /v1/txn with KV operations (consul-api.md §3; Consul agent/txn_endpoint.go and
+"""PUT /v1/txn with KV operations (docs/consul-api.md §3; Consul agent/txn_endpoint.go and
 agent/consul/state/txn.go for result shapes and error texts)."""
 import base64
 import json
@@ -217,7 +217,7 @@ class TxnTests(AgentTestCase):
         self.assertStatus(r, 200)
 
     def test_lowercase_field_names(self):
-        # Go encoding/json matches field names case-insensitively (consul-api.md §1.1).
+        # Go encoding/json matches field names case-insensitively (docs/consul-api.md §1.1).
         key = self.k("lc")
         results = self.ok([{"kv": {"verb": "set", "key": key, "value": b64("v"), "flags": 2}}])
         self.assertEqual(len(results), 1)

@@ -9,7 +9,7 @@ namespace {
 
 web::json::value json(const char* text) { return web::json::value::parse(text); }
 
-// GET /v1/catalog/service/web (consul-api.md §4).
+// GET /v1/catalog/service/web (docs/consul-api.md §4).
 const web::json::value& serviceNode() {
   static const web::json::value v = json(R"({
     "ID": "40e4a748-2192-161a-0510-9bf59fe950b5", "Node": "node-1", "Address": "10.0.0.1",
@@ -23,7 +23,7 @@ const web::json::value& serviceNode() {
   return v;
 }
 
-// GET /v1/health/service/web (consul-api.md §5).
+// GET /v1/health/service/web (docs/consul-api.md §5).
 const web::json::value& serviceEntry() {
   static const web::json::value v = json(R"({
     "Node": {"ID": "40e4a748", "Node": "node-1", "Address": "10.0.0.1", "Datacenter": "dc1",
@@ -42,7 +42,7 @@ const web::json::value& serviceEntry() {
   return v;
 }
 
-// GET /v1/health/state/critical (consul-api.md §5).
+// GET /v1/health/state/critical (docs/consul-api.md §5).
 const web::json::value& healthCheck() {
   static const web::json::value v = json(R"({
     "Node": "node-1", "CheckID": "service:web-1", "Name": "Service 'web' check",
