@@ -10,7 +10,8 @@ deadline lasts). Afterwards the leadership intervals are checked:
     holder's child is dead before the lock delay lets anyone else in), where a recipe write that
     arrives after a newer fencing token (LockIndex) was written is refused, as a fenced resource
     would refuse it, and counted;
-  * after each loss a new leader took over within 2 x TTL + lock delay + 15 s = 60 s.
+  * after each loss a new leader took over within 2 x TTL + lock delay + an acquire retry + the
+    new child's start-up: 75 s.
 
 Modes (CAIRN_LOCK_FAULTS_MODE): short (default, CI: 3 contenders, one fault of each main kind in
 ~3 min) and long (5 contenders, random faults for CAIRN_LOCK_FAULTS_SECONDS, default 600).
@@ -35,7 +36,9 @@ MODE = os.environ.get("CAIRN_LOCK_FAULTS_MODE", "short")
 SEED = int(os.environ.get("CAIRN_LOCK_FAULTS_SEED", str(random.randrange(1 << 30))))
 LONG_SECONDS = float(os.environ.get("CAIRN_LOCK_FAULTS_SECONDS", "600"))
 PREFIX = "svc/election"
-TAKEOVER_BOUND = 60.0
+# A holder killed without releasing keeps its session until 2 x TTL (30 s) after its last renew;
+# then the lock delay (15 s), one acquire retry (5 s) and the new child's start-up.
+TAKEOVER_BOUND = 75.0
 # A `cairn lock` child: ticks until it is ended.
 CHILD = ("import sys, time\n"
          "out = open(sys.argv[2], 'a', buffering=1)\n"
