@@ -3,8 +3,10 @@ through a session and `?acquire=`, and acts as leader only while its hold deadli
 
     lock_recipe.py <http-addr> <key> <holder-id> <ticks-file>
 
-While it leads it appends "<holder-id> <LockIndex> <monotonic time>" to <ticks-file> every 50 ms
-(the "work" a leader does), carrying the key's LockIndex as a fencing token. Rules it follows
+While it leads it appends "<holder-id> <token> <monotonic time>" to <ticks-file> every 50 ms
+(the "work" a leader does), carrying a fencing token: the key's ModifyIndex as of its acquire, a
+Raft index, so it grows from holder to holder even when the key is deleted in between (LockIndex
+starts again at 1 on a new key, which `cairn lock`'s cleanup makes). Rules it follows
 (the recipe):
   * the session (TTL 15 s, LockDelay 15 s, bound to the agent's serfHealth) is renewed every
     7.5 s from the moment it exists, while waiting too; a 404 means it is gone: start again;
@@ -14,7 +16,7 @@ While it leads it appends "<holder-id> <LockIndex> <monotonic time>" to <ticks-f
     servers need 10 s to declare a silent node failed (or 2 x TTL for the TTL) and then keep the
     key locked for the 15 s lock delay, so no one else can lead before;
   * it checks the deadline immediately before each action and stops leading when it passed;
-  * what it writes carries the LockIndex, so a resource can refuse a stale leader's late write.
+  * what it writes carries the token, so a resource can refuse a stale leader's late write.
 Exits 0 when it stepped down (the caller starts it again), 1 on a usage error.
 """
 import http.client
@@ -96,7 +98,7 @@ def read_key(agent, key, query, timeout):
 
 def lead(agent, key, session, acquired_sent, holder, ticks):
     deadline = acquired_sent + CONFIRM_WINDOW
-    lock_index = None
+    token = None
     last_look = 0.0
     with open(ticks, "a", buffering=1) as out:
         while True:
@@ -112,15 +114,16 @@ def lead(agent, key, session, acquired_sent, holder, ticks):
                     return  # the key changed hands: step down at once
                 if entry != "unknown":
                     deadline = max(deadline, sent + CONFIRM_WINDOW)
-                    lock_index = entry["LockIndex"]
+                    if token is None:
+                        token = entry["ModifyIndex"]  # the acquire's index: nobody wrote since
             deadline = min(deadline, session.renewed + RENEW_WINDOW)
             if session.lost:
                 return
             now = time.monotonic()
             if now >= deadline:
                 return
-            if lock_index is not None:
-                out.write(f"{holder} {lock_index} {now:.6f}\n")
+            if token is not None:
+                out.write(f"{holder} {token} {now:.6f}\n")
             time.sleep(0.05)
 
 

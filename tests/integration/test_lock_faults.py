@@ -8,8 +8,8 @@ believes it leads (a `cairn lock` child until it is ended; a recipe contender on
 deadline lasts). Afterwards the leadership intervals are checked:
   * no two holders' intervals overlap at all (the bound docs/sessions.md derives is 0: the old
     holder's child is dead before the lock delay lets anyone else in), where a recipe write that
-    arrives after a newer fencing token (LockIndex) was written is refused, as a fenced resource
-    would refuse it, and counted;
+    arrives after a newer fencing token was written is refused, as a fenced resource
+    would refuse it, and counted (the token is the lock key's ModifyIndex at the acquire);
   * after each loss a new leader took over within 2 x TTL + lock delay + an acquire retry + the
     new child's start-up: 75 s.
 
