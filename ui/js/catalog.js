@@ -50,9 +50,9 @@ function ServiceList() {
       <thead><tr><th scope="col">Service</th><th scope="col">Health</th><th scope="col">Instances</th><th scope="col">Tags</th></tr></thead>
       <tbody>${rows.map((s) => html`<tr data-service=${s.name}>
         <th scope="row"><a href=${viewHref('services', s.name)}>${s.name}</a></th>
-        <td><${HealthSummary} counts=${countStatuses(s.checks)} /></td>
-        <td>${counts[s.name] ?? '…'}</td>
-        <td>${s.tags.map((t) => html`<span class="tag">${t}</span> `)}</td></tr>`)}</tbody>
+        <td data-label="Health"><${HealthSummary} counts=${countStatuses(s.checks)} /></td>
+        <td data-label="Instances">${counts[s.name] ?? '…'}</td>
+        <td data-label="Tags">${s.tags.map((t) => html`<span class="tag">${t}</span> `)}</td></tr>`)}</tbody>
     </table>`}
   </section>`;
 }
@@ -100,8 +100,8 @@ export function ChecksTable({ checks }) {
     <thead><tr><th scope="col">Check</th><th scope="col">Status</th><th scope="col">Output</th></tr></thead>
     <tbody>${checks.map((c) => html`<tr data-check=${c.CheckID}>
       <th scope="row">${c.Name}<div class="muted small">${c.CheckID}${c.ServiceName ? '' : ' (node)'}</div></th>
-      <td><${Status} status=${c.Status} /></td>
-      <td><pre class="output">${c.Output || ''}</pre></td></tr>`)}</tbody></table>`;
+      <td data-label="Status"><${Status} status=${c.Status} /></td>
+      <td data-label="Output"><pre class="output">${c.Output || ''}</pre></td></tr>`)}</tbody></table>`;
 }
 
 export function NodesView({ route }) {
@@ -123,8 +123,8 @@ function NodeList() {
     <table class="grid"><caption class="sr-only">Nodes</caption>
       <thead><tr><th scope="col">Node</th><th scope="col">Address</th><th scope="col">Health</th></tr></thead>
       <tbody>${rows.map((n) => html`<tr data-node=${n.Node}>
-        <th scope="row"><a href=${viewHref('nodes', n.Node)}>${n.Node}</a></th><td>${n.Address}</td>
-        <td><${HealthSummary} counts=${countStatuses(byNode.get(n.Node) || [])} /></td></tr>`)}</tbody>
+        <th scope="row"><a href=${viewHref('nodes', n.Node)}>${n.Node}</a></th><td data-label="Address">${n.Address}</td>
+        <td data-label="Health"><${HealthSummary} counts=${countStatuses(byNode.get(n.Node) || [])} /></td></tr>`)}</tbody>
     </table>`}
   </section>`;
 }

@@ -26,16 +26,19 @@ export function ClusterView() {
         ${data.health && html`<div><dt>Autopilot</dt><dd><${Status} status=${data.health.Healthy ? 'healthy' : 'unhealthy'} /></dd></div>
           <div><dt>Failure tolerance</dt><dd>${data.health.FailureTolerance}</dd></div>`}
       </dl>
-      <${ErrorNote} error=${data.healthError} />
+      ${data.healthError && (/not the leader/i.test(data.healthError.message)
+        ? html`<p class="note" role="status" data-testid="health-on-leader">Autopilot health is answered by the leader only, and this
+            agent is a follower: open this page on the leader (${data.leader || 'none'}) for the health columns.</p>`
+        : html`<${ErrorNote} error=${data.healthError} />`)}
       <table class="grid"><caption class="sr-only">Servers</caption>
         <thead><tr><th scope="col">Server</th><th scope="col">Address</th><th scope="col">Role</th><th scope="col">Voter</th>
           <th scope="col">Last index</th><th scope="col">Last term</th><th scope="col">Last contact</th><th scope="col">Health</th></tr></thead>
         <tbody>${data.raft.Servers.map((s) => {
           const h = byId.get(s.ID) || {};
           return html`<tr data-server=${s.Node}><th scope="row">${s.Node}<div class="muted small mono">${s.ID}</div></th>
-            <td>${s.Address}</td><td>${s.Leader ? html`<strong>leader</strong>` : 'follower'}</td>
-            <td>${s.Voter ? 'yes' : 'no'}</td><td>${h.LastIndex ?? s.LastIndex ?? '–'}</td><td>${h.LastTerm ?? '–'}</td>
-            <td>${h.LastContact ?? '–'}</td><td>${h.Healthy === undefined ? '–' : html`<${Status} status=${h.Healthy ? 'healthy' : 'unhealthy'} />`}</td></tr>`;
+            <td data-label="Address">${s.Address}</td><td data-label="Role">${s.Leader ? html`<strong>leader</strong>` : 'follower'}</td>
+            <td data-label="Voter">${s.Voter ? 'yes' : 'no'}</td><td data-label="Last index">${h.LastIndex ?? s.LastIndex ?? '–'}</td>
+            <td data-label="Last term">${h.LastTerm ?? '–'}</td><td data-label="Last contact">${h.LastContact ?? '–'}</td><td data-label="Health">${h.Healthy === undefined ? '–' : html`<${Status} status=${h.Healthy ? 'healthy' : 'unhealthy'} />`}</td></tr>`;
         })}</tbody></table>`}
   </section>`;
 }

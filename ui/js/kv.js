@@ -49,7 +49,7 @@ function KvFolder({ folder }) {
       </div>
     </div>
     <${ErrorNote} error=${w.error} />
-    ${w.loading ? html`<${Loading} what="keys" />` : html`
+    ${w.loading ? html`<${Loading} what="keys" />` : w.data === undefined ? null : html`
       <div class="list-head">
         <${Filter} id="kv-filter" label="Filter this folder" value=${filter} onInput=${setFilter} />
         <span class="muted" role="status" aria-live="polite">${shown.length === entries.length
@@ -90,8 +90,7 @@ function DeleteFolder({ folder }) {
   if (state.error) return html`<${ErrorNote} error=${state.error} />`;
   if (state.busy) return html`<span role="status">Deleting…</span>`;
   return html`<div class="confirm" role="alertdialog" aria-labelledby="del-folder-q">
-    <p id="del-folder-q">Delete the folder <strong class="keyname">${folder}</strong> and all
-      <strong>${state.count}</strong> ${state.count === 1 ? 'key' : 'keys'} in it?</p>
+    <p id="del-folder-q">Delete the folder <strong class="keyname">${folder}</strong> and all <strong>${state.count}</strong> ${state.count === 1 ? 'key' : 'keys'} in it?</p>
     <${AutoFocusButton} class="danger" onClick=${confirm}>Delete ${state.count} ${state.count === 1 ? 'key' : 'keys'}</${AutoFocusButton}>
     <button onClick=${() => setState(null)}>Cancel</button>
   </div>`;
@@ -199,22 +198,29 @@ function KvKey({ keyName }) {
   const [busy, setBusy] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState(false);
 
+  // The ModifyIndex the editor holds and whether it has edits, as refs: a live update's effect
+  // may run after a save already reopened the editor, and must compare against that, not
+  // against the state its render saw.
+  const openedIndex = useRef(null);
+  const dirtyNow = useRef(false);
   const open = (entry) => {
+    openedIndex.current = entry.modifyIndex;
     const mode = guessMode(entry.bytes);
     setEd({ modifyIndex: entry.modifyIndex, isNew: false, bytes: entry.bytes, flags: entry.flags, mode,
       text: textFor(entry.bytes, mode), flagsText: String(entry.flags), openedText: textFor(entry.bytes, mode) });
     setNotice(null);
   };
   const dirty = ed && (ed.text !== ed.openedText || ed.flagsText !== String(ed.flags));
+  dirtyNow.current = !!dirty;
 
   // Live updates: adopt a remote change when nothing was edited; otherwise warn.
   useEffect(() => {
     if (current === undefined) return;
-    if (!ed) {
+    if (openedIndex.current === null) {
       if (current) open(current);
       return;
     }
-    const what = onRemoteChange(ed, dirty, current);
+    const what = onRemoteChange({ modifyIndex: openedIndex.current }, dirtyNow.current, current);
     if (what.action === 'reload') {
       open(current);
       setNotice({ text: `Updated by another writer (index ${what.index}).` });

@@ -17,9 +17,9 @@ function SessionList() {
     <table class="grid"><caption class="sr-only">Sessions</caption>
       <thead><tr><th scope="col">ID</th><th scope="col">Name</th><th scope="col">Node</th><th scope="col">Behavior</th><th scope="col">TTL</th><th scope="col">Lock delay</th></tr></thead>
       <tbody>${sessions.map((s) => html`<tr data-session=${s.ID}>
-        <th scope="row"><a class="mono" href=${viewHref('sessions', s.ID)}>${s.ID}</a></th><td>${s.Name}</td>
-        <td><a href=${viewHref('nodes', s.Node)}>${s.Node}</a></td><td>${s.Behavior}</td><td>${s.TTL || '–'}</td>
-        <td>${formatTime(s.LockDelay)}</td></tr>`)}</tbody></table>`}
+        <th scope="row"><a class="mono" href=${viewHref('sessions', s.ID)}>${s.ID}</a></th><td data-label="Name">${s.Name}</td>
+        <td data-label="Node"><a href=${viewHref('nodes', s.Node)}>${s.Node}</a></td><td data-label="Behavior">${s.Behavior}</td>
+        <td data-label="TTL">${s.TTL || '–'}</td><td data-label="Lock delay">${formatTime(s.LockDelay)}</td></tr>`)}</tbody></table>`}
   </section>`;
 }
 
