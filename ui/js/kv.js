@@ -1,13 +1,13 @@
 // The Key/Value screens: a folder (live list, create, delete recursively) and a key (view and
 // edit with validation, flags, lock holder, CAS saves with a conflict view, live updates).
 import { html, useEffect, useMemo, useRef, useState } from '../vendor/preact-htm.js';
-import { api, ApiError } from './api.js';
-import { breadcrumbs, encodeKey, folderEntries, isFolder, keyProblem, kvHref, parentFolder, viewHref } from './paths.js';
+import { api } from './api.js';
+import { breadcrumbs, encodeKey, folderEntries, keyProblem, kvHref, parentFolder, viewHref } from './paths.js';
 import {
   base64ToBytes, bytesToBase64, bytesToText, encodeForSave, formatSize, guessMode, hexPreview,
   MAX_VALUE_BYTES, validate,
 } from './values.js';
-import { bytesEqual, casIndexFor, classifyRefusal, lineDiff, onRemoteChange, resolveConflict } from './cas.js';
+import { casIndexFor, classifyRefusal, lineDiff, onRemoteChange, resolveConflict } from './cas.js';
 import { Breadcrumbs, ErrorNote, Filter, Loading, navigate, AutoFocusButton, useWatch, VirtualList } from './ui.js';
 
 const kvPath = (key) => '/v1/kv/' + encodeKey(key);
