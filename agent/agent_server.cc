@@ -29,6 +29,7 @@
 #include "core/http/agent_routes.h"
 #include "core/http/handlers.h"
 #include "core/http/server.h"
+#include "core/http/ui_handlers.h"
 #include "core/local/local_agent.h"
 #include "core/metrics/metrics.h"
 #include "core/node/session_reaper.h"
@@ -184,6 +185,9 @@ int runAgent(const AgentConfig& config) {
   http::addAgentRoutes(router, ctx, **local_agent);
   http::addSessionRoutes(router, ctx);
   http::addEventRoutes(router, ctx);
+  if (config.ui_enabled) {
+    http::addUiRoutes(router, http::embeddedUiAssets(), http::embeddedUiVersion());
+  }
   session_reaper.start(ctx.node, state);
   if (const char* f = std::getenv("CAIRN_FAULT_INJECTION"); f && std::string(f) == "1") {
     (*server_node)->addFaultInjectionRoutes(router);

@@ -103,6 +103,8 @@ void defineFlags(cli::FlagSet& fs, ParsedFlags& p) {
   addField(fs, "log-level", &C::log_level, "trace, debug, info, warn or error.", p);
   addField(fs, "enable-script-checks", &C::enable_script_checks,
            "Run script checks registered over the HTTP API.", p);
+  addField(fs, "ui", &C::ui_enabled, "Serve the web UI at /ui (default true; -ui=false disables).",
+           p);
   fs.add("check-update-interval", "duration",
          "Longest delay before an output-only check change reaches the catalog (default 5m).",
          [&p](std::string_view v) -> Status {

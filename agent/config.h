@@ -49,6 +49,8 @@ struct AgentConfig {
   int dns_udp_answer_limit = 3;
   bool dns_only_passing = false;
   bool dns_enable_truncate = false;
+  // The web UI at /ui (docs/ui.md; Consul: -ui, ui_config.enabled).
+  bool ui_enabled = true;
 };
 
 // Parses `cairn agent` arguments (without the leading "agent"), reading every -config-file and

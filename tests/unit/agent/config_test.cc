@@ -309,5 +309,14 @@ TEST_F(ConfigTest, HelpIsReported) {
   EXPECT_NE(agentFlagsUsage().find("-bootstrap-expect=<int>"), std::string::npos);
 }
 
+TEST_F(ConfigTest, UiIsOnByDefaultAndTheFlagTurnsItOff) {
+  auto on = load({"-server", "-bootstrap"});
+  ASSERT_TRUE(on.isOk()) << on.status().message();
+  EXPECT_TRUE(on->ui_enabled);
+  auto off = load({"-dev", "-ui=false"});
+  ASSERT_TRUE(off.isOk()) << off.status().message();
+  EXPECT_FALSE(off->ui_enabled);
+}
+
 }  // namespace
 }  // namespace cairn::agent
