@@ -355,10 +355,11 @@ class ConnectionTests(RobustnessCase):
 
 
 class LimitedAgent(harness.Agent):
-    """An agent whose hard descriptor limit is 512 (it can raise its soft limit only to that)."""
+    """An agent started with a soft descriptor limit of 256 and a hard limit of 512: it must
+    raise the soft limit to 512 itself, and cannot go beyond."""
 
     def command(self):
-        return ["prlimit", "--nofile=512:512", "--"] + super().command()
+        return ["prlimit", "--nofile=256:512", "--"] + super().command()
 
 
 class DescriptorExhaustionTests(RobustnessCase):
@@ -374,7 +375,7 @@ class DescriptorExhaustionTests(RobustnessCase):
 
     def test_over_the_limit_clients_are_refused_and_the_agent_recovers(self):
         pid = self.agent.proc.pid
-        self.assertEqual(max_open_files(pid), (512, 512))
+        self.assertEqual(max_open_files(pid), (512, 512), "soft limit not raised to the hard one")
         socks = []
         refused = 0
         try:
