@@ -133,6 +133,7 @@ class Session : public std::enable_shared_from_this<Session> {
   auto executor() { return socket_.get_executor(); }
 
   void start() {
+    if (server_->stopping()) return closeNow();  // accepted while the server was stopping
     server_->add(this, shared_from_this());
     setDeadline(server_->options().header_timeout);  // the first header, counted from accept
     readMore();
