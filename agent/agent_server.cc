@@ -1,5 +1,6 @@
 #include "agent/agent_server.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define _TURN_OFF_PLATFORM_STRING
@@ -96,11 +97,11 @@ StatusOr<std::unique_ptr<dns::DnsServer>> startDns(const AgentConfig& config,
   return dns::DnsServer::start(config.client_addr, config.dns_port, *normalized, catalog);
 }
 
-// cpprestsdk's shared pool runs the HTTP listener, every handler continuation and the HTTP
-// health checks. Its default of 40 threads on a 2-core machine spends most of the CPU waking and
-// parking threads (docs/benchmarks.md: the put path went from ~2.8k to 6-10k/s with one thread
-// per core). Contract that makes this safe: no pool thread blocks on I/O or on another task.
-// Must run before anything touches the pool, after the stop signals are blocked.
+// cpprestsdk's shared pool now runs only our HTTP *client* work (HTTP health checks, the checks'
+// continuations). Its default of 40 threads on a 2-core machine spends most of the CPU waking and
+// parking threads, so it gets one per core. The HTTP server, its handlers and postWork() run on
+// sharedIoPool() (core/http/io_pool.h). Contract for both: no pool thread blocks on I/O or on
+// another task. Must run before anything touches the pools, after the stop signals are blocked.
 void sizeHttpPool() {
   unsigned cores = std::max(2u, std::thread::hardware_concurrency());
   try {
@@ -108,6 +109,43 @@ void sizeHttpPool() {
   } catch (const std::exception& e) {
     LOG_WARN("agent", "HTTP thread pool already initialized: " << e.what());
   }
+  http::sharedIoPool();  // starts its threads with the signal mask in place
+}
+
+// Every connection costs a descriptor: an inherited soft limit of 1,024 would cap the server far
+// below what it can serve. The hard limit is as far as an unprivileged process may go.
+void raiseDescriptorLimit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max) return;
+  rlim_t before = rl.rlim_cur;
+  rl.rlim_cur = rl.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+    LOG_WARN("agent", "could not raise the descriptor limit from " << before);
+    return;
+  }
+  LOG_DEBUG("agent", "descriptor limit raised from " << before << " to " << rl.rlim_cur);
+}
+
+// The HTTP edge's limits. CAIRN_HTTP_HEADER_TIMEOUT_MS, CAIRN_HTTP_IDLE_TIMEOUT_MS and
+// CAIRN_HTTP_MAX_CONNS override the defaults (tests use short ones; docs/http.md).
+http::HttpServerOptions httpOptions() {
+  http::HttpServerOptions o;
+  o.pool = &http::sharedIoPool();
+  o.response_headers = {{"X-Consul-Default-ACL-Policy", "allow"}};
+  auto env = [](const char* name, int64_t fallback) {
+    const char* v = std::getenv(name);
+    if (!v || !*v) return fallback;
+    char* end = nullptr;
+    long long n = std::strtoll(v, &end, 10);
+    return (*end == '\0' && n > 0) ? static_cast<int64_t>(n) : fallback;
+  };
+  o.header_timeout =
+      std::chrono::milliseconds(env("CAIRN_HTTP_HEADER_TIMEOUT_MS", o.header_timeout.count()));
+  o.idle_timeout =
+      std::chrono::milliseconds(env("CAIRN_HTTP_IDLE_TIMEOUT_MS", o.idle_timeout.count()));
+  o.max_connections =
+      static_cast<size_t>(env("CAIRN_HTTP_MAX_CONNS", static_cast<int64_t>(o.max_connections)));
+  return o;
 }
 
 void writePidFile(const std::string& path) {
@@ -128,6 +166,7 @@ int runAgent(const AgentConfig& config) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  raiseDescriptorLimit();
   sizeHttpPool();  // its threads inherit the blocked signals
   // Start-up may wait for other servers (discovery), so a stop signal is watched from now on.
   auto stopping = std::make_shared<std::atomic<bool>>(false);
@@ -192,7 +231,7 @@ int runAgent(const AgentConfig& config) {
   if (const char* f = std::getenv("CAIRN_FAULT_INJECTION"); f && std::string(f) == "1") {
     (*server_node)->addFaultInjectionRoutes(router);
   }
-  http::HttpServer server(router, metrics);
+  http::HttpServer server(router, metrics, httpOptions());
   if (Status s = server.start(config.client_addr, config.http_port); !s.isOk()) return fail(s);
   node::Node& raft = ctx.node;
   StoreDnsCatalog dns_catalog(state, [&raft] {
@@ -220,7 +259,7 @@ int runAgent(const AgentConfig& config) {
   if (*dns_server) (*dns_server)->stop();
   if (!config.pid_file.empty()) unlink(config.pid_file.c_str());
   data_dir->removeIfTemporary();
-  // Requests still in flight on cpprestsdk's pool threads (blocking queries, replies being sent)
+  // Requests still in flight on the I/O pool's threads (blocking queries, replies being sent)
   // reference the components above, so running their destructors now would race with those
   // threads. Every acknowledged write is already synced to RocksDB, so the process leaves here.
   std::fflush(nullptr);

@@ -1,11 +1,9 @@
 #include "core/http/read_query.h"
 
-#define _TURN_OFF_PLATFORM_STRING
-#include <pplx/pplxtasks.h>
-
 #include <mutex>
 #include <random>
 
+#include "core/http/io_pool.h"
 #include "core/http/json_writer.h"
 
 namespace cairn::http {
@@ -103,9 +101,7 @@ class BlockingQuery : public std::enable_shared_from_this<BlockingQuery> {
 
 }  // namespace
 
-void postWork(std::function<void()> work) {
-  pplx::create_task([work = std::move(work)] { work(); });
-}
+void postWork(std::function<void()> work) { sharedIoPool().post(std::move(work)); }
 
 void addReadHeaders(ApiContext& ctx, node::ReadMode mode, uint64_t index, HttpResponse& response) {
   node::LeaderStatus leader = ctx.node.leaderStatus();

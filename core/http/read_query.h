@@ -29,7 +29,7 @@ void serveRead(ApiContext& ctx, const RequestPtr& request, const QueryOptions& o
 // Adds the index and leadership headers of a read answered at `index`.
 void addReadHeaders(ApiContext& ctx, node::ReadMode mode, uint64_t index, HttpResponse& response);
 
-// Runs `work` on the HTTP thread pool (never inline on the caller's thread).
+// Runs `work` on the shared I/O pool (sharedIoPool(); never inline on the caller's thread).
 void postWork(std::function<void()> work);
 
 // Re-indents JSON bodies when the request has ?pretty.

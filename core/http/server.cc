@@ -1,145 +1,486 @@
 #include "core/http/server.h"
 
-#define _TURN_OFF_PLATFORM_STRING
-#include <cpprest/http_listener.h>
+#include <sys/resource.h>
 
-#include <algorithm>
-#include <chrono>
+#include <array>
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
 
 #include "core/base/logging.h"
-#include "core/http/http_types.h"
+#include "core/http/request_reader.h"
+#include "core/http/wire.h"
 
 namespace cairn::http {
 namespace {
 
-using web::http::http_request;
-using web::http::http_response;
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
 
-bool hasNonPrintable(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; });
+constexpr size_t kHeaderReadBytes = 4 * 1024;  // small: idle connections hold this much
+constexpr size_t kBodyReadBytes = 64 * 1024;
+constexpr size_t kLingerBytes = 1 << 20;  // discarded after a rejection, so the client reads it
+constexpr std::chrono::milliseconds kLingerTime{2000};
+constexpr std::chrono::milliseconds kRefusalLinger{500};
+constexpr size_t kMaxRefusing = 256;  // 503 answers being written at once
+constexpr std::chrono::milliseconds kAcceptRetry{100};
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+// Metric label for a method: a client must not be able to mint label values.
+std::string_view methodLabel(std::string_view m) {
+  for (std::string_view known :
+       {"GET", "PUT", "POST", "DELETE", "HEAD", "OPTIONS", "PATCH", "TRACE", "CONNECT"}) {
+    if (m == known) return known;
+  }
+  return "OTHER";
 }
 
-std::string tooLargeText(uint64_t size, size_t max) {
-  return "Request body(" + std::to_string(size) + " bytes) too large, max size: " +
-         std::to_string(max) + " bytes";
+// Descriptors left for the rest of the process (RocksDB, Raft and gRPC, DNS, checks).
+size_t descriptorCap() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return SIZE_MAX;
+  size_t n = rl.rlim_cur;
+  return n > 1024 ? n - 256 : n * 3 / 4;
 }
 
-void send(http_request& req, const HttpResponse& r) {
-  http_response resp(static_cast<web::http::status_code>(r.status));
-  resp.set_body(std::vector<unsigned char>(r.body.begin(), r.body.end()));
-  resp.headers().set_content_type(r.content_type);
-  resp.headers().add("X-Consul-Default-ACL-Policy", "allow");
-  for (const auto& [name, value] : r.headers) resp.headers().add(name, value);
-  req.reply(resp).then([](pplx::task<void> t) {
-    try {
-      t.get();
-    } catch (const std::exception& e) {
-      LOG_DEBUG("http", "reply failed: " << e.what());
-    }
-  });
+bool outOfDescriptors(const boost::system::error_code& ec) {
+  int v = ec.value();
+  return ec.category() == boost::system::system_category() &&
+         (v == EMFILE || v == ENFILE || v == ENOBUFS || v == ENOMEM);
 }
 
 }  // namespace
 
-class HttpServer::Impl {
+class Session;
+
+class HttpServer::Impl : public std::enable_shared_from_this<HttpServer::Impl> {
  public:
-  Impl(const Router& router, metrics::Metrics& metrics) : router_(router), metrics_(metrics) {}
-
-  Status start(const std::string& address, int port) {
-    try {
-      web::http::experimental::listener::http_listener_config config;
-      config.set_timeout(std::chrono::seconds(660));  // Longer than the longest blocking query.
-      std::string url = "http://" + address + ":" + std::to_string(port) + "/";
-      listener_ = std::make_unique<web::http::experimental::listener::http_listener>(url, config);
-      listener_->support([this](http_request req) { handle(std::move(req)); });
-      // cpprestsdk answers OPTIONS itself unless a handler is registered for it by name.
-      listener_->support(web::http::methods::OPTIONS,
-                         [this](http_request req) { handle(std::move(req)); });
-      listener_->open().wait();
-      return Status::ok();
-    } catch (const std::exception& e) {
-      return internalError("HTTP listener on " + address + ":" + std::to_string(port) + ": " +
-                           e.what());
+  Impl(const Router& router, metrics::Metrics& metrics, HttpServerOptions options, IoPool& pool)
+      : router_(router),
+        metrics_(metrics),
+        options_(std::move(options)),
+        pool_(pool),
+        accept_strand_(asio::make_strand(pool.context())),
+        retry_timer_(accept_strand_) {
+    for (const auto& [name, value] : options_.response_headers) {
+      extra_headers_ += name + ": " + value + "\r\n";
     }
+    limit_ = std::min(options_.max_connections, descriptorCap());
   }
 
-  void stop() {
-    if (!listener_) return;
-    try {
-      listener_->close().wait();
-    } catch (const std::exception& e) {
-      LOG_WARN("http", "closing the listener: " << e.what());
-    }
-    listener_.reset();
-  }
+  Status start(const std::string& address, int port);
+  // own_pool_stopped: the pool's threads are joined, so everything can be closed inline.
+  void stop(bool own_pool_stopped);
+
+  int port() const { return port_; }
+  size_t limit() const { return limit_; }
+  const Router& router() const { return router_; }
+  metrics::Metrics& metrics() { return metrics_; }
+  const HttpServerOptions& options() const { return options_; }
+  const std::string& extraHeaders() const { return extra_headers_; }
+  bool stopping() const { return stopped_; }
+
+  void add(Session* s, const std::shared_ptr<Session>& session);
+  void remove(Session* s, bool counted);
 
  private:
-  Responder responderFor(http_request req, std::string route, std::string method) {
-    auto start = std::chrono::steady_clock::now();
-    return Responder([this, req, route = std::move(route), method = std::move(method),
-                      start](HttpResponse r) mutable {
-      send(req, r);
-      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      metrics_.observeHttpRequest(route, method, r.status, secs);
-    });
-  }
-
-  void handle(http_request req) {
-    try {
-      auto request = std::make_shared<HttpRequest>();
-      request->method = req.method();
-      std::string raw_path = req.request_uri().path();
-      auto path = percentDecode(raw_path, false);
-      const Route* route = path ? router_.match(*path) : nullptr;
-      request->route = route ? route->pattern : "unmatched";
-      Responder respond = responderFor(req, request->route, request->method);
-      if (!path || hasNonPrintable(*path)) {
-        return respond(textResponse(400, "Invalid URL path: contains invalid or non-printable characters"));
-      }
-      request->path = std::move(*path);
-      request->raw_query = req.request_uri().query();
-      request->query = QueryParams::parse(request->raw_query);
-      for (const auto& [name, value] : req.headers()) {
-        std::string lower = name;
-        std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
-        request->headers[lower] = value;
-      }
-      size_t max_body = route ? route->max_body : Router::kDefaultMaxBody;
-      uint64_t declared = req.headers().content_length();
-      if (declared > max_body) return respond(textResponse(413, tooLargeText(declared, max_body)));
-      req.extract_vector().then([this, request, route, respond, max_body](
-                                    pplx::task<std::vector<unsigned char>> body) {
-        withBody(std::move(body), request, route, respond, max_body);
-      });
-    } catch (const std::exception& e) {
-      send(req, textResponse(400, std::string("Bad request: ") + e.what()));
-    }
-  }
-
-  void withBody(pplx::task<std::vector<unsigned char>> body, std::shared_ptr<HttpRequest> request,
-                const Route* route, Responder respond, size_t max_body) {
-    try {
-      std::vector<unsigned char> bytes = body.get();
-      if (bytes.size() > max_body) return respond(textResponse(413, tooLargeText(bytes.size(), max_body)));
-      request->body.assign(bytes.begin(), bytes.end());
-      router_.dispatch(route, std::move(request), respond);
-    } catch (const std::exception& e) {
-      respond(textResponse(400, std::string("Failed to read the request body: ") + e.what()));
-    }
-  }
+  void accept();
+  void onAccept(const boost::system::error_code& ec, tcp::socket socket);
 
   const Router& router_;
   metrics::Metrics& metrics_;
-  std::unique_ptr<web::http::experimental::listener::http_listener> listener_;
+  HttpServerOptions options_;
+  IoPool& pool_;
+  std::string extra_headers_;
+  size_t limit_ = 0;
+  int port_ = 0;
+  asio::strand<asio::io_context::executor_type> accept_strand_;
+  std::optional<tcp::acceptor> acceptor_;  // used on accept_strand_ only
+  asio::steady_timer retry_timer_;
+  Clock::time_point last_warning_{};
+  std::atomic<bool> stopped_{false};
+  std::atomic<size_t> open_{0};
+  std::atomic<size_t> refusing_{0};
+  std::mutex mu_;  // guards sessions_
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions_;
 };
 
-HttpServer::HttpServer(const Router& router, metrics::Metrics& metrics)
-    : impl_(std::make_unique<Impl>(router, metrics)) {}
+// One connection. Every member runs on the connection's strand, except respond(), which any
+// thread may call (it posts to the strand). At most one request is being handled at a time; the
+// next pipelined one is parsed once the previous answer is written.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(std::shared_ptr<HttpServer::Impl> server, tcp::socket socket, bool counted)
+      : server_(std::move(server)),
+        socket_(std::move(socket)),
+        timer_(socket_.get_executor()),
+        reader_(ReaderLimits{server_->options().max_header_bytes,
+                             [router = &server_->router()](std::string_view path) {
+                               const Route* r = router->match(path);
+                               return r ? r->max_body : Router::kDefaultMaxBody;
+                             }}),
+        counted_(counted) {}
 
-HttpServer::~HttpServer() { impl_->stop(); }
+  ~Session() { release(); }
 
-Status HttpServer::start(const std::string& address, int port) { return impl_->start(address, port); }
+  auto executor() { return socket_.get_executor(); }
 
-void HttpServer::stop() { impl_->stop(); }
+  void start() {
+    if (server_->stopping()) return closeNow();  // accepted while the server was stopping
+    server_->add(this, shared_from_this());
+    setDeadline(server_->options().header_timeout);  // the first header, counted from accept
+    readMore();
+  }
+
+  // Over the connection limit: 503 and close.
+  void refuse() {
+    auto r = textResponse(503, "Too many open connections; try again later");
+    r.setHeader("Retry-After", "1");
+    linger_time_ = kRefusalLinger;  // a refused client has usually sent nothing yet
+    reject(std::move(r));
+  }
+
+  void closeNow() {
+    if (closed_) return;
+    closed_ = true;
+    boost::system::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    timer_.cancel();
+    release();
+  }
+
+ private:
+  // ---- reading ----
+  void readMore() {
+    auto space = reader_.prepare(reader_.readingBody() ? kBodyReadBytes : kHeaderReadBytes);
+    socket_.async_read_some(asio::buffer(space.data(), space.size()),
+                            [self = shared_from_this()](const boost::system::error_code& ec,
+                                                        size_t n) { self->onRead(ec, n); });
+  }
+
+  void onRead(const boost::system::error_code& ec, size_t n) {
+    if (ec || closed_) return closeNow();
+    if (!in_request_) {  // the first bytes of a request: its header must follow in time
+      in_request_ = true;
+      setDeadline(server_->options().header_timeout);
+    }
+    reader_.commit(n);
+    if (reader_.readingBody()) setDeadline(server_->options().io_timeout);
+    process();
+  }
+
+  void process() {
+    switch (reader_.advance()) {
+      case RequestReader::Step::kNeedMore:
+        if (reader_.readingBody()) setDeadline(server_->options().io_timeout);
+        return readMore();
+      case RequestReader::Step::kContinue:
+        return writeContinue();
+      case RequestReader::Step::kReject:
+        server_->metrics().observeHttpRequest("unmatched", "OTHER", reader_.rejection().status,
+                                              0.0);
+        return reject(reader_.rejection());
+      case RequestReader::Step::kRequest:
+        return dispatch(reader_.take());
+    }
+  }
+
+  void writeContinue() {
+    setDeadline(server_->options().io_timeout);
+    asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
+                      [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+                        if (ec || self->closed_) return self->closeNow();
+                        self->process();
+                      });
+  }
+
+  // ---- handling ----
+  void dispatch(std::shared_ptr<HttpRequest> request) {
+    clearDeadline();  // a blocking query may take minutes; it holds no timer here
+    reader_.releaseMemory();
+    keep_alive_ = reader_.keepAlive();
+    head_only_ = request->method == "HEAD";
+    const Router& router = server_->router();
+    const Route* route = router.match(request->path);
+    request->route = route ? route->pattern : "unmatched";
+    Responder respond = responderFor(request->route, request->method);
+    try {
+      router.dispatch(route, std::move(request), respond);
+    } catch (const std::exception& e) {
+      LOG_ERROR("http", "handler threw: " << e.what());
+      respond(textResponse(500, "Internal error"));
+    }
+  }
+
+  Responder responderFor(const std::string& route, const std::string& method) {
+    auto start = Clock::now();
+    return Responder(
+        [self = shared_from_this(), route, method = methodLabel(method), start](HttpResponse r) {
+          double secs = std::chrono::duration<double>(Clock::now() - start).count();
+          self->server_->metrics().observeHttpRequest(route, method, r.status, secs);
+          auto ex = self->executor();
+          asio::post(ex, [self, r = std::move(r)]() mutable { self->send(std::move(r), false); });
+        });
+  }
+
+  // ---- writing ----
+  void reject(HttpResponse r) {
+    keep_alive_ = false;
+    head_only_ = false;
+    send(std::move(r), true);
+  }
+
+  void send(HttpResponse r, bool then_linger) {
+    if (closed_) return;
+    bool keep = keep_alive_ && !then_linger && !server_->stopping();
+    keep_alive_ = keep;
+    out_head_ = responseHead(r, keep, server_->extraHeaders());
+    out_body_ = head_only_ ? std::string() : std::move(r.body);
+    setDeadline(server_->options().io_timeout);
+    std::array<asio::const_buffer, 2> buffers{asio::buffer(out_head_), asio::buffer(out_body_)};
+    asio::async_write(
+        socket_, buffers,
+        [self = shared_from_this(), then_linger](const boost::system::error_code& ec, size_t) {
+          self->onWritten(ec, then_linger);
+        });
+  }
+
+  void onWritten(const boost::system::error_code& ec, bool then_linger) {
+    out_head_.clear();
+    out_body_.clear();
+    out_body_.shrink_to_fit();
+    if (ec || closed_) return closeNow();
+    if (then_linger) return linger();
+    if (!keep_alive_) {
+      boost::system::error_code ignored;
+      socket_.shutdown(tcp::socket::shutdown_send, ignored);
+      return linger();
+    }
+    in_request_ = false;
+    if (reader_.midRequest()) {  // pipelined: the next request is already (partly) here
+      in_request_ = true;
+      setDeadline(server_->options().header_timeout);
+      return process();
+    }
+    reader_.releaseMemory();
+    setDeadline(server_->options().idle_timeout);
+    readMore();
+  }
+
+  // After an answer that closes the connection: stop sending, read and drop what the client is
+  // still sending for a short while, then close. Closing with unread data would reset the
+  // connection, and the client could lose the answer.
+  void linger() {
+    boost::system::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    setDeadline(linger_time_);
+    drain();
+  }
+
+  void drain() {
+    if (!discard_) discard_ = std::make_unique<std::array<char, 4096>>();
+    socket_.async_read_some(
+        asio::buffer(*discard_),
+        [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+          self->lingered_ += n;
+          if (ec || self->closed_ || self->lingered_ > kLingerBytes) {
+            return self->closeNow();
+          }
+          self->drain();
+        });
+  }
+
+  // ---- timeouts: one timer, re-armed lazily ----
+  void setDeadline(std::chrono::milliseconds d) {
+    auto at = Clock::now() + d;
+    deadline_ = at;
+    if (!timer_armed_ || at < armed_at_) arm(at);
+  }
+
+  void clearDeadline() { deadline_ = Clock::time_point::max(); }
+
+  void arm(Clock::time_point at) {
+    timer_armed_ = true;
+    armed_at_ = at;
+    timer_.expires_at(at);
+    timer_.async_wait(
+        [weak = weak_from_this(), gen = ++timer_gen_](const boost::system::error_code& ec) {
+          if (ec) return;
+          if (auto self = weak.lock()) self->onTimer(gen);
+        });
+  }
+
+  void onTimer(uint64_t gen) {
+    if (gen != timer_gen_) return;
+    timer_armed_ = false;
+    if (closed_ || deadline_ == Clock::time_point::max()) return;
+    if (Clock::now() >= deadline_) return closeNow();
+    arm(deadline_);
+  }
+
+  void release() {
+    if (released_) return;
+    released_ = true;
+    server_->remove(this, counted_);
+  }
+
+  std::shared_ptr<HttpServer::Impl> server_;
+  tcp::socket socket_;
+  asio::steady_timer timer_;
+  RequestReader reader_;
+  bool counted_;
+  bool closed_ = false;
+  bool released_ = false;
+  bool in_request_ = true;  // from accept, the first request's header is due
+  bool keep_alive_ = false;
+  bool head_only_ = false;
+  std::string out_head_;
+  std::string out_body_;
+  std::unique_ptr<std::array<char, 4096>> discard_;
+  size_t lingered_ = 0;
+  std::chrono::milliseconds linger_time_ = kLingerTime;
+  Clock::time_point deadline_ = Clock::time_point::max();
+  Clock::time_point armed_at_{};
+  bool timer_armed_ = false;
+  uint64_t timer_gen_ = 0;
+};
+
+Status HttpServer::Impl::start(const std::string& address, int port) {
+  boost::system::error_code ec;
+  auto ip = asio::ip::make_address(address, ec);
+  std::string where = address + ":" + std::to_string(port);
+  if (ec) return invalidArgument("HTTP address " + address + ": " + ec.message());
+  tcp::endpoint endpoint(ip, static_cast<uint16_t>(port));
+  acceptor_.emplace(accept_strand_);
+  acceptor_->open(endpoint.protocol(), ec);
+  if (!ec) acceptor_->set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor_->bind(endpoint, ec);
+  if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    acceptor_.reset();
+    return internalError("HTTP listener on " + where + ": " + ec.message());
+  }
+  port_ = acceptor_->local_endpoint().port();
+  LOG_INFO("http", "listening on " << address << ":" << port_ << " (at most " << limit_
+                                   << " connections, " << pool_.threads() << " I/O threads)");
+  asio::post(accept_strand_, [self = shared_from_this()] { self->accept(); });
+  return Status::ok();
+}
+
+void HttpServer::Impl::accept() {
+  if (stopped_ || !acceptor_) return;
+  acceptor_->async_accept(
+      asio::make_strand(pool_.context()),
+      [self = shared_from_this()](const boost::system::error_code& ec, tcp::socket socket) {
+        self->onAccept(ec, std::move(socket));
+      });
+}
+
+void HttpServer::Impl::onAccept(const boost::system::error_code& ec, tcp::socket socket) {
+  if (stopped_ || ec == asio::error::operation_aborted) return;
+  if (ec) {
+    if (outOfDescriptors(ec)) {
+      // Retrying at once would spin: the pending connection stays in the backlog until a
+      // descriptor is free.
+      if (Clock::now() - last_warning_ > std::chrono::seconds(10)) {
+        last_warning_ = Clock::now();
+        LOG_WARN("http", "accept: " << ec.message() << "; pausing accepts (open connections: "
+                                    << open_.load() << ")");
+      }
+      retry_timer_.expires_after(kAcceptRetry);
+      retry_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& e) {
+        if (!e) self->accept();
+      });
+      return;
+    }
+    return accept();
+  }
+  boost::system::error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+  if (open_.load() >= limit_) {
+    if (refusing_.load() < kMaxRefusing) {
+      ++refusing_;
+      auto session = std::make_shared<Session>(shared_from_this(), std::move(socket), false);
+      asio::post(session->executor(), [session] { session->refuse(); });
+    }  // else the socket closes here: refusing must not cost more than serving
+  } else {
+    ++open_;
+    auto session = std::make_shared<Session>(shared_from_this(), std::move(socket), true);
+    asio::post(session->executor(), [session] { session->start(); });
+  }
+  accept();
+}
+
+void HttpServer::Impl::add(Session* s, const std::shared_ptr<Session>& session) {
+  std::lock_guard lock(mu_);
+  sessions_[s] = session;
+}
+
+void HttpServer::Impl::remove(Session* s, bool counted) {
+  {
+    std::lock_guard lock(mu_);
+    sessions_.erase(s);
+  }
+  if (counted) {
+    --open_;
+  } else {
+    --refusing_;
+  }
+}
+
+void HttpServer::Impl::stop(bool own_pool_stopped) {
+  if (stopped_.exchange(true)) return;
+  std::vector<std::shared_ptr<Session>> open;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [raw, weak] : sessions_) {
+      if (auto s = weak.lock()) open.push_back(std::move(s));
+    }
+  }
+  if (own_pool_stopped) {  // no other thread runs: close inline
+    acceptor_.reset();
+    retry_timer_.cancel();
+    for (auto& s : open) s->closeNow();
+    return;
+  }
+  asio::post(accept_strand_, [self = shared_from_this()] {
+    self->retry_timer_.cancel();
+    self->acceptor_.reset();
+  });
+  for (auto& s : open) asio::post(s->executor(), [s] { s->closeNow(); });
+}
+
+HttpServer::HttpServer(const Router& router, metrics::Metrics& metrics, HttpServerOptions options)
+    : own_pool_(options.pool ? nullptr : std::make_unique<IoPool>(options.threads)) {
+  IoPool& pool = options.pool ? *options.pool : *own_pool_;
+  impl_ = std::make_shared<Impl>(router, metrics, std::move(options), pool);
+}
+
+HttpServer::~HttpServer() {
+  stop();
+  impl_.reset();
+  own_pool_.reset();  // drops the handlers still queued, and the sessions they hold
+}
+
+Status HttpServer::start(const std::string& address, int port) {
+  return impl_->start(address, port);
+}
+
+void HttpServer::stop() {
+  if (own_pool_) own_pool_->stop();
+  impl_->stop(own_pool_ != nullptr);
+}
+
+int HttpServer::port() const { return impl_->port(); }
+
+size_t HttpServer::connectionLimit() const { return impl_->limit(); }
 
 }  // namespace cairn::http
