@@ -91,8 +91,18 @@ void LeaderForwarder::attempt(RequestPtr req, Responder respond, bool stale_ok, 
   switch (chooseForwardAction(facts)) {
     case ForwardAction::kLocal:
       return local(std::move(req), std::move(respond));
-    case ForwardAction::kForward:
-      return relay(facts.leader.leader_http_address, std::move(req), std::move(respond));
+    case ForwardAction::kForward: {
+      // A read may be relayed again if the leader cannot be reached (it just died: the next
+      // attempt finds the new leader); a write may have been received, so it is never repeated.
+      std::function<bool()> retry;
+      if (req->method == "GET") {
+        retry = [self = shared_from_this(), req, respond, stale_ok, local, deadline] {
+          return self->retryLater(req, respond, stale_ok, local, deadline);
+        };
+      }
+      return relay(facts.leader.leader_http_address, std::move(req), std::move(respond),
+                   std::move(retry));
+    }
     case ForwardAction::kNotLeader:
       return respond(textResponse(500, "not the leader: the request relayed by " +
                                            req->headers.at(lower(kForwardedHeader)) +
@@ -102,18 +112,27 @@ void LeaderForwarder::attempt(RequestPtr req, Responder respond, bool stale_ok, 
                                            facts.leader.leader_address +
                                            ": it did not advertise its HTTP address"));
     case ForwardAction::kWaitForLeader:
-      break;
+      if (!retryLater(req, respond, stale_ok, local, deadline)) {
+        respond(textResponse(500, "No cluster leader"));
+      }
+      return;
   }
+}
+
+bool LeaderForwarder::retryLater(RequestPtr req, Responder respond, bool stale_ok, Handler local,
+                                 SteadyTime deadline) {
   auto now = std::chrono::steady_clock::now();
-  if (now >= deadline) return respond(textResponse(500, "No cluster leader"));
+  if (now >= deadline) return false;
   auto self = shared_from_this();
   deps_.timers.schedule(std::min(deadline, now + options_.poll), [self, req, respond, stale_ok,
                                                                   local, deadline]() mutable {
     self->attempt(std::move(req), std::move(respond), stale_ok, std::move(local), deadline);
   });
+  return true;
 }
 
-void LeaderForwarder::relay(const std::string& address, RequestPtr req, Responder respond) {
+void LeaderForwarder::relay(const std::string& address, RequestPtr req, Responder respond,
+                            std::function<bool()> retry) {
   web_client::http_client_config config;
   config.set_timeout(std::chrono::duration_cast<std::chrono::microseconds>(options_.timeout));
   std::shared_ptr<web_client::http_client> client;
@@ -129,26 +148,28 @@ void LeaderForwarder::relay(const std::string& address, RequestPtr req, Responde
     return respond(unreachable(address, e.what()));
   }
   // `client` is captured so that it outlives the request.
-  client->request(out).then([client, address, respond](pplx::task<web_http::http_response> t) {
-    web_http::http_response answer;
-    try {
-      answer = t.get();
-    } catch (const std::exception& e) {
-      return respond(unreachable(address, e.what()));
-    }
-    std::vector<std::pair<std::string, std::string>> headers(answer.headers().begin(),
-                                                             answer.headers().end());
-    int status = answer.status_code();
-    answer.extract_vector().then(
-        [address, respond, status, headers](pplx::task<std::vector<unsigned char>> body) {
-          try {
-            std::vector<unsigned char> bytes = body.get();
-            respond(relayedResponse(status, headers, std::string(bytes.begin(), bytes.end())));
-          } catch (const std::exception& e) {
-            respond(unreachable(address, e.what()));
-          }
-        });
-  });
+  client->request(out).then(
+      [client, address, respond, retry](pplx::task<web_http::http_response> t) {
+        web_http::http_response answer;
+        try {
+          answer = t.get();
+        } catch (const std::exception& e) {
+          if (retry && retry()) return;
+          return respond(unreachable(address, e.what()));
+        }
+        std::vector<std::pair<std::string, std::string>> headers(answer.headers().begin(),
+                                                                 answer.headers().end());
+        int status = answer.status_code();
+        answer.extract_vector().then(
+            [address, respond, status, headers](pplx::task<std::vector<unsigned char>> body) {
+              try {
+                std::vector<unsigned char> bytes = body.get();
+                respond(relayedResponse(status, headers, std::string(bytes.begin(), bytes.end())));
+              } catch (const std::exception& e) {
+                respond(unreachable(address, e.what()));
+              }
+            });
+      });
 }
 
 }  // namespace cairn::http

@@ -6,14 +6,17 @@
 // answer, byte for byte.
 //
 // Threading: handle() never blocks and may be called from any thread. Waiting for a leader polls
-// on the TimerQueue; the relay uses cpprestsdk's asynchronous client and answers from its task
-// continuation, so no HTTP pool thread waits on the leader.
+// on the TimerQueue (up to Options::leader_wait; a GET whose leader cannot be reached is retried
+// within the same wait, so a read asked while the leader dies reaches the next one). The relay
+// uses cpprestsdk's asynchronous client and answers from its task continuation, so no HTTP pool
+// thread waits on the leader.
 //
 // Loops: a relayed request carries kForwardedHeader. The server receiving one answers it itself
 // when it leads, and otherwise refuses (500) instead of relaying it again (leadership moved while
 // the request was on its way).
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -77,7 +80,12 @@ class LeaderForwarder : public std::enable_shared_from_this<LeaderForwarder> {
   LeaderForwarder(Deps deps, Options options) : deps_(std::move(deps)), options_(options) {}
   void attempt(RequestPtr req, Responder respond, bool stale_ok, Handler local,
                SteadyTime deadline);
-  void relay(const std::string& address, RequestPtr req, Responder respond);
+  // Schedules another attempt after Options::poll; false (nothing scheduled) past `deadline`.
+  bool retryLater(RequestPtr req, Responder respond, bool stale_ok, Handler local,
+                  SteadyTime deadline);
+  // `retry`, if set, is called when the leader cannot be reached; true: it will answer instead.
+  void relay(const std::string& address, RequestPtr req, Responder respond,
+             std::function<bool()> retry);
 
   Deps deps_;
   Options options_;

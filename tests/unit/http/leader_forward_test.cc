@@ -246,7 +246,7 @@ TEST_F(LeaderForwarderTest, RelaysOnceALeaderIsElectedDuringTheWait) {
 }
 
 TEST_F(LeaderForwarderTest, LeaderWithoutHttpAddressOrUnreachable) {
-  auto f = forwarder();
+  auto f = forwarder(std::chrono::milliseconds(200));  // a read is retried for this long
   node_.setLeader(leaderAt(""));
   HttpResponse r = call(*f, request("GET", "/v1/operator/autopilot/health"));
   EXPECT_EQ(r.status, 500);
@@ -260,6 +260,26 @@ TEST_F(LeaderForwarderTest, LeaderWithoutHttpAddressOrUnreachable) {
       r.body.rfind("rpc error: cannot reach the leader's HTTP API at " + leaderAddress() + ": ", 0),
       0u)
       << r.body;
+}
+
+TEST_F(LeaderForwarderTest, ReadToADeadLeaderIsRetriedAtTheNextLeaderWriteIsNot) {
+  auto f = forwarder();
+  std::string dead = "127.0.0.1:" + std::to_string(freePort());  // nothing listens there
+  node_.setLeader(leaderAt(dead));
+  HttpResponse write = call(*f, request("POST", "/v1/operator/raft/transfer-leader"));
+  EXPECT_EQ(write.status, 500);
+  EXPECT_EQ(write.body.rfind("rpc error: cannot reach the leader's HTTP API at " + dead, 0), 0u)
+      << write.body;
+  auto shared = std::make_shared<HttpRequest>(request("GET", "/v1/operator/autopilot/health"));
+  std::promise<HttpResponse> reply;
+  auto future = reply.get_future();
+  f->handle(shared, Responder([&reply](HttpResponse r) { reply.set_value(std::move(r)); }), false,
+            [](RequestPtr, Responder respond) { respond(textResponse(299, "local")); });
+  EXPECT_EQ(future.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout);
+  node_.setLeader(leaderAt(leaderAddress()));  // a new leader, elected meanwhile
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  EXPECT_EQ(future.get().status, 429);
+  EXPECT_EQ(seen().method, "GET");
 }
 
 }  // namespace
