@@ -16,6 +16,15 @@ std::string advertisedHost(const AgentConfig& c) {
   return "127.0.0.1";
 }
 
+// Where peers reach this agent's HTTP API: -client, unless it listens on every address.
+std::string advertisedHttpAddress(const AgentConfig& c) {
+  bool any = c.client_addr.empty() || c.client_addr == "0.0.0.0" || c.client_addr == "::" ||
+             c.client_addr == "[::]";
+  std::string host = any ? advertisedHost(c) : c.client_addr;
+  if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
+  return host + ":" + std::to_string(c.http_port);
+}
+
 std::vector<v1::ServerInfo> bootstrapServers(const storage::LogStore& log) {
   v1::ServerList list;
   if (auto bytes = log.stable("bootstrap_servers")) list.ParseFromString(*bytes);
@@ -35,6 +44,7 @@ StatusOr<std::unique_ptr<ServerNode>> ServerNode::start(const AgentConfig& confi
   s->self_.set_node_id(node_id);
   s->self_.set_name(config.node_name);
   s->self_.set_address(advertisedHost(config) + ":" + std::to_string(config.server_port));
+  s->self_.set_http_address(advertisedHttpAddress(config));
   s->retry_join_ = config.retry_join;
   auto log = storage::RocksDbLogStore::open(db);
   if (!log.isOk()) return log.status();

@@ -1,6 +1,7 @@
-// `cairn members`: consul members' table. The members come from GET /v1/agent/members when the
-// agent serves it; otherwise (no gossip layer yet) they are the servers of the Raft configuration,
-// described with what the agent knows: its own /v1/agent/self, and autopilot's view of the others.
+// `cairn members`: consul members' table, from GET /v1/agent/members (the Raft servers, with a
+// status every server derives alike from the replicated catalog). Against an agent that does not
+// serve that endpoint (404: an older Cairn) the members are assembled from the Raft configuration,
+// its own /v1/agent/self and autopilot's view of the others.
 #include <iostream>
 #include <regex>
 
@@ -17,8 +18,9 @@ constexpr char kHelp[] = R"(Usage: cairn members [options]
 
   Outputs the members of a running Cairn agent's cluster. Without a gossip
   layer these are the servers of the Raft configuration: Address is a server's
-  RPC address, Status comes from autopilot's health view, Build is known for
-  the agent asked and, through autopilot, for the others; Protocol is "-".
+  RPC address; Status is "failed" once the leader has marked the server's
+  serfHealth check critical (at most ~12 s after losing contact), the same on
+  every server, and "alive" otherwise.
 )";
 
 using JsonValue = web::json::value;

@@ -202,30 +202,39 @@ void writeMember(JsonWriter& w, const ApiContext& ctx, const node::RaftServer& s
   w.endObject();
 }
 
-// This server and the other Raft servers. Status 1 (alive) unless the leader's autopilot view
-// says a server is unhealthy (4, failed); followers report every server alive.
+// Serf's member status codes.
+constexpr int kMemberAlive = 1;
+constexpr int kMemberFailed = 4;
+
+// A server's status from the replicated catalog, so that every server gives the same answer:
+// failed once the leader turned its serfHealth check critical (agent/server_health_monitor.cc,
+// ~10 s after it last heard from it), alive otherwise. This agent is always alive to itself.
+int memberStatus(const ApiContext& ctx, const node::RaftServer& s) {
+  if (s.id == ctx.agent.node_id || s.node.empty()) return kMemberAlive;
+  for (const auto& check : ctx.store.nodeChecks(s.node).checks) {
+    if (check.check_id() == "serfHealth") {
+      return check.status() == "critical" ? kMemberFailed : kMemberAlive;
+    }
+  }
+  return kMemberAlive;  // not registered yet
+}
+
+// This server and the other Raft servers, with their status from the local catalog replica.
 HttpResponse members(ApiContext& ctx) {
   node::RaftConfiguration conf = ctx.node.raftConfiguration();
-  auto health = ctx.node.autopilotHealth();
   bool self_listed = false;
   JsonWriter w;
   w.beginArray();
   for (const auto& s : conf.servers) {
-    int status = 1;
-    if (health.isOk()) {
-      for (const auto& h : health->servers) {
-        if (h.server.id == s.id && !h.healthy && h.last_contact_ms > 0) status = 4;
-      }
-    }
     self_listed |= s.id == ctx.agent.node_id;
-    writeMember(w, ctx, s, status);
+    writeMember(w, ctx, s, memberStatus(ctx, s));
   }
   if (!self_listed) {
     node::RaftServer self;
     self.id = ctx.agent.node_id;
     self.node = ctx.agent.node_name;
     self.address = ctx.agent.advertise_addr + ":" + std::to_string(ctx.agent.server_port);
-    writeMember(w, ctx, self, 1);
+    writeMember(w, ctx, self, kMemberAlive);
   }
   w.endArray();
   return jsonResponse(w.take());

@@ -1,6 +1,7 @@
 // /v1/operator/raft/* and /v1/operator/autopilot/* (docs/consul-api.md §9): the Raft configuration,
 // removing a server, handing leadership over, and autopilot's view of server health. Errors from
-// the node are 500 with its message, as Consul answers RPC errors.
+// the node are 500 with its message, as Consul answers RPC errors. A follower relays these
+// requests to the leader (leader_forward.h), as Consul forwards their RPCs.
 #include <chrono>
 #include <ctime>
 #include <map>
@@ -9,6 +10,7 @@
 
 #include "core/http/handlers.h"
 #include "core/http/json_writer.h"
+#include "core/http/leader_forward.h"
 #include "core/http/read_query.h"
 
 namespace cairn::http {
@@ -199,13 +201,28 @@ void addRoute(Router& router, ApiContext& ctx, std::string path, std::string met
 
 void addOperatorRoutes(Router& router, ApiContext& ctx) {
   auto stability = std::make_shared<StabilityTracker>();
-  addRoute(router, ctx, "/v1/operator/raft/configuration", "GET", raftConfiguration);
-  addRoute(router, ctx, "/v1/operator/raft/peer", "DELETE", removePeer);
-  addRoute(router, ctx, "/v1/operator/raft/transfer-leader", "POST", transferLeader);
+  auto forwarder = LeaderForwarder::create({ctx.node, ctx.timers, ctx.agent.node_name}, {});
+  // Each answered by the leader (relayed there from a follower), so that every server gives the
+  // same figures; only the configuration may be read locally with ?stale.
+  auto leaderOnly = [forwarder](OperatorHandler handler, bool stale_ok) -> OperatorHandler {
+    return [forwarder, handler, stale_ok](ApiContext& c, RequestPtr req, Responder respond) {
+      forwarder->handle(std::move(req), std::move(respond), stale_ok,
+                        [&c, handler](RequestPtr r, Responder done) {
+                          handler(c, std::move(r), std::move(done));
+                        });
+    };
+  };
+  addRoute(router, ctx, "/v1/operator/raft/configuration", "GET",
+           leaderOnly(raftConfiguration, true));
+  addRoute(router, ctx, "/v1/operator/raft/peer", "DELETE", leaderOnly(removePeer, false));
+  addRoute(router, ctx, "/v1/operator/raft/transfer-leader", "POST",
+           leaderOnly(transferLeader, false));
   addRoute(router, ctx, "/v1/operator/autopilot/health", "GET",
-           [stability](ApiContext& c, RequestPtr req, Responder respond) {
-             autopilotHealth(c, std::move(req), std::move(respond), *stability);
-           });
+           leaderOnly(
+               [stability](ApiContext& c, RequestPtr req, Responder respond) {
+                 autopilotHealth(c, std::move(req), std::move(respond), *stability);
+               },
+               false));
   addRoute(router, ctx, "/v1/operator/autopilot/configuration", "GET",
            [](ApiContext& c, RequestPtr req, Responder respond) {
              if (Status s = checkDatacenter(c, req->query); !s.isOk()) {

@@ -22,6 +22,7 @@ struct LeaderStatus {
   uint64_t last_contact_ms = 0;     // 0 on the leader
   std::string leader_address;       // server RPC address "ip:port", empty if none
   std::vector<std::string> voters;  // server RPC addresses
+  std::string leader_http_address;  // the leader's HTTP API "ip:port", empty if unknown
 };
 
 struct ProposeResult {

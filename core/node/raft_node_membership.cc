@@ -243,8 +243,10 @@ LeaderStatus RaftNode::leaderStatus() const {
   LeaderStatus s;
   s.known_leader = p.lead != raft::kNone;
   s.last_contact_ms = p.is_leader || !s.known_leader ? 0 : millisSince(p.last_leader_contact);
-  if (auto it = p.servers.find(p.lead); it != p.servers.end())
+  if (auto it = p.servers.find(p.lead); it != p.servers.end()) {
     s.leader_address = it->second.address();
+    s.leader_http_address = it->second.http_address();
+  }
   for (uint64_t id : p.conf.voters()) {
     if (auto it = p.servers.find(id); it != p.servers.end())
       s.voters.push_back(it->second.address());

@@ -346,25 +346,6 @@ class Membership(ClusterAssertions):
         self.assertIs(c.wait_for_leader(), target)
         self.assertIs(target.kv_put("transfer/after", "1"), True)
 
-    @unittest.expectedFailure
-    def test_operator_calls_on_a_follower_are_forwarded_to_the_leader(self):
-        """KNOWN SERVER GAP (reported, see the commit message): Consul forwards these operator
-        RPCs to the leader, so they work through any server; Cairn's followers answer
-        500 "not the leader; the leader is ...". Remove @expectedFailure once fixed."""
-        c = self.cluster
-        leader = c.leader()
-        follower = c.followers(leader)[0]
-        r = follower.get("/v1/operator/autopilot/health")
-        self.assertStatus(r, 200)
-        r = follower.request("POST", "/v1/operator/raft/transfer-leader")
-        self.assertStatus(r, 200)
-        new = c.wait_for_leader()
-        dead = next(s for s in c.members if s is not new)
-        via = next(s for s in c.members if s is not new and s is not dead)
-        dead.kill()
-        r = via.delete(f"/v1/operator/raft/peer?address={dead.rpc_address}")
-        self.assertStatus(r, 200)
-
     def transfer_to(self, target):
         """POST transfer-leader?id=<target's node ID> on the current leader; waits for it."""
         config = self.cluster.configuration()
