@@ -329,6 +329,107 @@ TEST_F(LogStoreTest, RecoveryRefusesACorruptLog) {
   EXPECT_EQ((*reopened)->lastIndex(), 5u);
 }
 
+// The watermark (watermark.h): a log, term/vote or commit recovered behind what had been durable
+// is refused on open; legitimate shrinking (a truncated suffix, a failed write after the watermark
+// was lowered) is not.
+class WatermarkTest : public LogStoreTest {
+ protected:
+  std::string path() const { return dir_ + "/RAFT-WATERMARK"; }
+  StatusOr<std::unique_ptr<RocksDbLogStore>> openChecked() {
+    store_.reset();
+    return RocksDbLogStore::open(*db_, path());
+  }
+  void useChecked() {
+    auto opened = openChecked();
+    ASSERT_TRUE(opened.isOk()) << opened.status().message();
+    store_ = std::move(*opened);
+  }
+};
+
+TEST_F(WatermarkTest, RefusesALogThatLostDurableEntries) {
+  useChecked();
+  ASSERT_TRUE(store_->persist(std::nullopt, ents(1, 5, 1), hs(1, 1, 3), true).isOk());
+  useChecked();  // intact: opens
+  EXPECT_EQ(store_->lastIndex(), 5u);
+  rocksdb::ColumnFamilyHandle* log = db_->family(kRaftLogFamily);
+  ASSERT_TRUE(
+      db_->db()->DeleteRange({}, log, encodeU64(4), encodeU64(6)).ok());  // the WAL "lost" them
+  auto opened = openChecked();
+  ASSERT_FALSE(opened.isOk());
+  EXPECT_NE(opened.status().message().find("data dir damaged: the Raft log ends at index 3, but "
+                                           "entries up to index 5 had been durable"),
+            std::string::npos)
+      << opened.status().message();
+}
+
+TEST_F(WatermarkTest, RefusesAVoteOrCommitThatWentBackAndLostState) {
+  useChecked();
+  ASSERT_TRUE(store_->persist(std::nullopt, ents(1, 3, 1), hs(3, 2, 3), true).isOk());
+  raft::HardState older;
+  older.set_term(3);
+  older.set_vote(1);  // a different vote in the same term: it could vote twice
+  older.set_commit(3);
+  rocksdb::ColumnFamilyHandle* stable = db_->family(kRaftStableFamily);
+  ASSERT_TRUE(db_->db()->Put({}, stable, "hard_state", older.SerializeAsString()).ok());
+  auto opened = openChecked();
+  ASSERT_FALSE(opened.isOk());
+  EXPECT_NE(opened.status().message().find("term/vote went back"), std::string::npos);
+
+  older.set_vote(2);
+  older.set_commit(1);
+  ASSERT_TRUE(db_->db()->Put({}, stable, "hard_state", older.SerializeAsString()).ok());
+  opened = openChecked();
+  ASSERT_FALSE(opened.isOk());
+  EXPECT_NE(opened.status().message().find("commit index went back"), std::string::npos);
+
+  for (const char* family : {kRaftLogFamily, kRaftStableFamily}) {
+    ASSERT_TRUE(
+        db_->db()
+            ->DeleteRange({}, db_->family(family), "", "\xff\xff\xff\xff\xff\xff\xff\xff\xff")
+            .ok());
+  }
+  opened = openChecked();
+  ASSERT_FALSE(opened.isOk());
+  EXPECT_NE(opened.status().message().find("the Raft state (log, term and vote) is gone"),
+            std::string::npos)
+      << opened.status().message();
+}
+
+TEST_F(WatermarkTest, AcceptsATruncatedSuffixAndAFailedTruncation) {
+  useChecked();
+  ASSERT_TRUE(store_->persist(std::nullopt, ents(1, 5, 1), hs(1, 1, 2), true).isOk());
+  // A new leader replaces the uncommitted suffix 3..5 with one entry: the log shrinks to 3.
+  ASSERT_TRUE(store_->persist(std::nullopt, {ent(3, 2)}, hs(2, 0, 2), true).isOk());
+  useChecked();
+  EXPECT_EQ(store_->lastIndex(), 3u);
+  // The same again, but the write fails after the watermark was lowered (crash-equivalent): the
+  // old, longer log is what a restart finds, and it is not behind the watermark.
+  ASSERT_TRUE(store_->persist(std::nullopt, ents(4, 6, 2), std::nullopt, true).isOk());
+  disk_.fs->setFull(true);
+  ASSERT_FALSE(store_->persist(std::nullopt, {ent(2, 3)}, hs(3, 0, 2), true).isOk());
+  disk_.fs->setFull(false);
+  store_.reset();
+  db_.reset();
+  reopen();
+  useChecked();
+  EXPECT_EQ(store_->lastIndex(), 6u);
+  // A snapshot that replaces the whole log.
+  ASSERT_TRUE(store_->persist(snap(4, 2, {1}, "img"), {}, hs(3, 0, 4), true).isOk());
+  useChecked();
+  EXPECT_EQ(store_->lastIndex(), 4u);
+}
+
+TEST(WatermarkEncoding, RoundTripsAndRejectsTornText) {
+  WatermarkValues v{12, 3, 10, 4, 2};
+  std::string text = encodeWatermark(v);
+  EXPECT_EQ(decodeWatermark(text), v);
+  std::string torn = text;
+  torn[30] = torn[30] == '1' ? '2' : '1';
+  EXPECT_FALSE(decodeWatermark(torn).has_value());
+  EXPECT_FALSE(decodeWatermark(text.substr(0, 40)).has_value());
+  EXPECT_FALSE(decodeWatermark("").has_value());
+}
+
 // Disk full: every kind of write fails with "disk full", changes nothing (neither what the store
 // answers nor what a restart finds), and works again by itself once the disk has room.
 TEST_F(LogStoreTest, FullDiskFailsWritesWithoutChangingAnythingAndRecovers) {
