@@ -116,10 +116,17 @@ Status StateStore::applyTxns(std::span<const LogEntry> entries, bool sync,
   Tables tables{table, catalog};
   ApplyEffects effects;
   uint64_t last = appliedIndex();
-  for (const LogEntry& entry : entries) {
-    CHECK_MSG(entry.index > last, "log entries must be applied in strictly increasing order");
-    last = entry.index;
-    out.push_back(applyCommand(tables, entry, effects));
+  try {
+    for (const LogEntry& entry : entries) {
+      CHECK_MSG(entry.index > last, "log entries must be applied in strictly increasing order");
+      last = entry.index;
+      out.push_back(applyCommand(tables, entry, effects));
+    }
+  } catch (const storage::ReadError& e) {
+    // A damaged block under a key this batch reads: nothing of the batch is applied. The caller
+    // retries later (and keeps failing while the damage is there) instead of crashing on it.
+    out.resize(first_outcome);
+    return unavailable(e.what());
   }
   CHECK(
       batch.Put(db_.family(storage::kMetaFamily), kAppliedIndexKey, storage::encodeU64(last)).ok());

@@ -53,7 +53,8 @@ class StateStore {
   // before returning (needed when there is no separate durable log). Returns one outcome per
   // applied entry. A failed write (disk full) applies nothing of its batch: the outcomes returned
   // are those of the entries applied before it (a prefix), *status says why, and the caller
-  // applies the rest later. Without `status`, a failed write is fatal.
+  // applies the rest later. Corruption met by a read the batch needs (storage::ReadError) fails
+  // the batch the same way. Without `status`, a failed write is fatal.
   //
   // A Restore command (PUT /v1/snapshot) is written on its own: the state becomes the image's
   // content, the applied index becomes the ENTRY's index, and every watcher wakes. Indexes stay
