@@ -83,8 +83,9 @@ StatusOr<std::unique_ptr<RocksDb>> RocksDb::open(const std::string& dir, rocksdb
   options.max_background_jobs = 2;
   options.info_log_level = rocksdb::WARN_LEVEL;
   // Not set: recycle_log_file_num. Overwriting old WAL files would spare fdatasync the inode update
-  // of a growing file (../shared/reference/performance.md §5), but RocksDB 7.8 silently turns it
-  // off in every recovery mode except kSkipAnyCorruptedRecords, which may drop synced Raft entries.
+  // of a growing file (the file size is metadata fdatasync must write), but RocksDB 7.8 silently
+  // turns it off in every recovery mode except kSkipAnyCorruptedRecords, which may drop synced
+  // Raft entries.
   // The WAL is still preallocated (allow_fallocate, on by default), which spares block allocation.
   // Every family shares the WAL, and a WAL file lives until every family with data in it has
   // flushed. raft_stable receives a few bytes per Ready and would pin WAL files for a long time
