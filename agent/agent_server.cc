@@ -179,14 +179,20 @@ int runAgent(const AgentConfig& config) {
 
   auto data_dir = DataDir::prepare(config.data_dir, config.dev);
   if (!data_dir.isOk()) return fail(data_dir.status());
+  bool had_identity = data_dir->hasNodeId();
   auto node_id = data_dir->nodeId();
   if (!node_id.isOk()) return fail(node_id.status());
-  auto db = storage::RocksDb::open(data_dir->path() + "/db");
+  auto db = storage::RocksDb::open(data_dir->path() + "/db", nullptr, had_identity);
   if (!db.isOk()) return fail(db.status());
 
   http::AgentInfo info = agentInfo(config, *node_id);
   metrics::Metrics metrics(kVersion, kRevision);
   metrics.setRocksDbSizeProbe([&db] { return (*db)->approximateSizeBytes(); });
+  metrics.setStorageFaultsProbe([&db] {
+    auto v = (*db)->health().view();
+    return metrics::StorageFaults{
+        v.diskFull(), v.write_fault == storage::StorageHealth::WriteFault::kIoError, v.corrupted};
+  });
   store::WatchHub watches;
   store::StateStore state(**db, watches);
   TimerQueue timers;
@@ -195,7 +201,8 @@ int runAgent(const AgentConfig& config) {
   state.setSessionObserver(&session_reaper);
   auto server_node = ServerNode::start(config, *node_id, **db, state, metrics, *stopping);
   if (!server_node.isOk()) return fail(server_node.status());
-  http::ApiContext ctx{(*server_node)->node(), state, watches, timers, slow_work, metrics, info};
+  http::ApiContext ctx{(*server_node)->node(), state, watches, timers, slow_work, metrics, info,
+                       &(*db)->health()};
   http::Router router;
   http::addKvRoutes(router, ctx);
   http::addTxnRoutes(router, ctx);
@@ -258,6 +265,8 @@ int runAgent(const AgentConfig& config) {
   server.stop();
   if (*dns_server) (*dns_server)->stop();
   if (!config.pid_file.empty()) unlink(config.pid_file.c_str());
+  // The next start then replays no WAL. Raft has stopped; reads still in flight do not mind.
+  if (Status flushed = (*db)->flush(); !flushed.isOk()) LOG_WARN("agent", flushed.message());
   data_dir->removeIfTemporary();
   // Requests still in flight on the I/O pool's threads (blocking queries, replies being sent)
   // reference the components above, so running their destructors now would race with those

@@ -1,6 +1,8 @@
 #include "agent/data_dir.h"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -35,6 +37,11 @@ void DataDir::removeIfTemporary() {
   temporary_ = false;
 }
 
+bool DataDir::hasNodeId() const {
+  std::error_code ec;
+  return fs::exists(fs::path(path_) / "node-id", ec);
+}
+
 StatusOr<std::string> DataDir::nodeId() const {
   fs::path file = fs::path(path_) / "node-id";
   std::ifstream in(file);
@@ -52,7 +59,11 @@ StatusOr<std::string> DataDir::nodeId() const {
                 b[15]);
   std::ofstream out(file, std::ios::trunc);
   out << text << "\n";
-  if (!out.flush()) return internalError("writing " + file.string());
+  if (!out.flush()) {
+    int err = errno;
+    return internalError(std::string(err == ENOSPC ? "disk full: " : "") + "writing " +
+                         file.string() + ": " + std::strerror(err));
+  }
   return std::string(text);
 }
 

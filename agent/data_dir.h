@@ -19,6 +19,8 @@ class DataDir {
   const std::string& path() const { return path_; }
   // Removes the directory now if it is the temporary one of -dev.
   void removeIfTemporary();
+  // Whether the directory already has a node ID (it was used before): its database must exist.
+  bool hasNodeId() const;
   // A UUID created on first use and stored in the directory, so it survives restarts.
   StatusOr<std::string> nodeId() const;
 

@@ -46,7 +46,7 @@ StatusOr<std::unique_ptr<ServerNode>> ServerNode::start(const AgentConfig& confi
   s->self_.set_address(advertisedHost(config) + ":" + std::to_string(config.server_port));
   s->self_.set_http_address(advertisedHttpAddress(config));
   s->retry_join_ = config.retry_join;
-  auto log = storage::RocksDbLogStore::open(db);
+  auto log = storage::RocksDbLogStore::open(db, db.dir() + "/RAFT-WATERMARK");
   if (!log.isOk()) return log.status();
   s->log_ = std::move(*log);
   if (!config.dev) {
@@ -61,6 +61,7 @@ StatusOr<std::unique_ptr<ServerNode>> ServerNode::start(const AgentConfig& confi
   CAIRN_RETURN_IF_ERROR(s->enterCluster(config, stopping));
   node::RaftNode::Options options;
   options.self = s->self_;
+  options.storage_health = &db.health();
   s->raft_ = std::make_unique<node::RaftNode>(
       options, *s->log_, state, s->transport_.get(), metrics,
       [](std::function<void()> fn) { http::postWork(std::move(fn)); });
@@ -97,8 +98,7 @@ Status ServerNode::enterCluster(const AgentConfig& config, const std::atomic<boo
     return Status::ok();
   }
   if (config.dev || config.bootstrap || config.bootstrap_expect == 1) {
-    node::RaftNode::bootstrap(*log_, {self_}, node::clusterIdFor({self_}));
-    return Status::ok();
+    return node::RaftNode::bootstrap(*log_, {self_}, node::clusterIdFor({self_}));
   }
   if (config.retry_join.empty()) {
     return invalidArgument("a new server needs -bootstrap, -bootstrap-expect or -retry-join to "
@@ -109,9 +109,9 @@ Status ServerNode::enterCluster(const AgentConfig& config, const std::atomic<boo
   if (plan->bootstrap) {
     LOG_INFO("cluster", "bootstrapping cluster " << plan->cluster_id << " with "
                                                   << plan->voters.size() << " voters");
-    node::RaftNode::bootstrap(*log_, plan->voters, plan->cluster_id);
+    CAIRN_RETURN_IF_ERROR(node::RaftNode::bootstrap(*log_, plan->voters, plan->cluster_id));
   } else {
-    log_->setStable("cluster_id", plan->cluster_id);
+    CAIRN_RETURN_IF_ERROR(log_->setStable("cluster_id", plan->cluster_id));
     pending_join_cluster_ = plan->cluster_id;
   }
   return Status::ok();

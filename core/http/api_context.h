@@ -8,6 +8,7 @@
 #include "core/base/timer_queue.h"
 #include "core/metrics/metrics.h"
 #include "core/node/node.h"
+#include "core/storage/storage_health.h"
 #include "core/store/state_store.h"
 #include "core/store/watch_hub.h"
 
@@ -36,6 +37,8 @@ struct ApiContext {
   SerialWorker& slow_work;  // long jobs (snapshots) that must not hold an HTTP pool thread
   metrics::Metrics& metrics;
   AgentInfo agent;
+  // The agent's disk (/v1/agent/self Stats.storage; reads report corruption here). May be null.
+  storage::StorageHealth* storage = nullptr;
 };
 
 }  // namespace cairn::http

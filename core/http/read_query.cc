@@ -20,6 +20,19 @@ const char* consistencyName(node::ReadMode mode) {
   }
 }
 
+// A read that meets damaged storage fails this request with a 500 and leaves the agent serving
+// (the store recorded the damage in StorageHealth and logged it; the agent reports unhealthy).
+QueryAnswer runQuery(const QueryFn& query, bool* failed) {
+  try {
+    return query();
+  } catch (const storage::ReadError& e) {
+    *failed = true;
+    QueryAnswer answer;
+    answer.response = textResponse(500, e.what());
+    return answer;
+  }
+}
+
 Nanos jitterFor(Nanos wait) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   int64_t bound = wait.count() / 16;
@@ -44,11 +57,12 @@ class BlockingQuery : public std::enable_shared_from_this<BlockingQuery> {
   // Runs the query; replies if it is done, otherwise waits for a change or the deadline.
   void round() {
     uint64_t seen = ctx_.watches.lastIndex();
-    QueryAnswer answer = query_();
+    bool failed = false;
+    QueryAnswer answer = runQuery(query_, &failed);
     bool timed_out = std::chrono::steady_clock::now() >= deadline_;
     bool changed = opts_.until_index_differs ? answer.index != opts_.min_index
                                              : answer.index > opts_.min_index;
-    if (!opts_.blocking || changed || timed_out) {
+    if (!opts_.blocking || changed || timed_out || failed) {
       reply(std::move(answer));
       return;
     }
@@ -79,7 +93,10 @@ class BlockingQuery : public std::enable_shared_from_this<BlockingQuery> {
   void expired(store::WatchHub::WatchId id) {
     if (!ctx_.watches.cancel(id)) return;  // The wake-up won the race.
     auto self = shared_from_this();
-    postWork([self] { self->reply(self->query_()); });
+    postWork([self] {
+      bool failed = false;
+      self->reply(runQuery(self->query_, &failed));
+    });
   }
 
   void reply(QueryAnswer answer) {

@@ -28,10 +28,25 @@ void writeConfig(JsonWriter& w, const AgentInfo& a) {
   w.endObject();
 }
 
-std::string agentSelfJson(const AgentInfo& a) {
+// Stats.storage: this agent's disk (docs/operations.md, "Full disks"). Values are strings, as in
+// Consul's Stats.
+void writeStorageStats(JsonWriter& w, const storage::StorageHealth* health) {
+  if (health == nullptr) return;
+  storage::StorageHealth::View v = health->view();
+  w.key("Stats").beginObject().key("storage").beginObject();
+  w.key("healthy").string(v.healthy() ? "true" : "false");
+  w.key("disk_full").string(v.diskFull() ? "true" : "false");
+  w.key("write_error").string(v.write_error);
+  w.key("corrupted").string(v.corrupted ? "true" : "false");
+  w.key("corruption").string(v.corruption);
+  w.endObject().endObject();
+}
+
+std::string agentSelfJson(const AgentInfo& a, const storage::StorageHealth* health) {
   JsonWriter w;
   w.beginObject();
   writeConfig(w, a);
+  writeStorageStats(w, health);
   w.key("DebugConfig").beginObject();
   w.key("Datacenter").string(a.datacenter).key("NodeName").string(a.node_name);
   w.key("SessionTTLMin").string(formatGoDuration(Nanos(a.session_ttl_min_ns)));
@@ -88,8 +103,9 @@ void addStatusRoutes(Router& router, ApiContext& ctx) {
     w.endArray();
     return jsonResponse(w.take());
   });
-  addGet(router, "/v1/agent/self",
-         [&ctx](const HttpRequest&) { return jsonResponse(agentSelfJson(ctx.agent)); });
+  addGet(router, "/v1/agent/self", [&ctx](const HttpRequest&) {
+    return jsonResponse(agentSelfJson(ctx.agent, ctx.storage));
+  });
   addGet(router, "/metrics", [&ctx](const HttpRequest&) { return prometheusText(ctx); });
   addGet(router, "/v1/agent/metrics", [&ctx](const HttpRequest& req) {
     if (req.query.get("format") == "prometheus") return prometheusText(ctx);

@@ -103,7 +103,15 @@ Metrics::Metrics(std::string_view version, std::string_view revision)
                     "Time to take an image of the state store", snapshotBuckets())),
       raft_snapshot_restore_duration_(
           histogram(*registry_, "cairn_raft_snapshot_restore_duration_seconds",
-                    "Time to restore the state store from an image", snapshotBuckets())) {
+                    "Time to restore the state store from an image", snapshotBuckets())),
+      storage_disk_full_(gauge(*registry_, "cairn_storage_disk_full",
+                               "1 while writes to this agent's data dir fail for lack of space")),
+      storage_write_error_(
+          gauge(*registry_, "cairn_storage_write_error",
+                "1 while writes to this agent's data dir fail for another reason")),
+      storage_corrupted_(gauge(*registry_, "cairn_storage_corrupted",
+                               "1 once corruption was found in this agent's data dir (sticky "
+                               "until restart)")) {
   BuildGauge()
       .Name("cairn_build_info")
       .Help("Always 1; labels carry the build's version and revision")
@@ -163,8 +171,18 @@ void Metrics::setRocksDbSizeProbe(std::function<uint64_t()> probe) {
   rocksdb_size_probe_ = std::move(probe);
 }
 
+void Metrics::setStorageFaultsProbe(std::function<StorageFaults()> probe) {
+  storage_faults_probe_ = std::move(probe);
+}
+
 std::string Metrics::render() {
   if (rocksdb_size_probe_) rocksdb_size_.Set(static_cast<double>(rocksdb_size_probe_()));
+  if (storage_faults_probe_) {
+    StorageFaults f = storage_faults_probe_();
+    storage_disk_full_.Set(f.disk_full ? 1 : 0);
+    storage_write_error_.Set(f.io_error ? 1 : 0);
+    storage_corrupted_.Set(f.corrupted ? 1 : 0);
+  }
   return prometheus::TextSerializer().Serialize(registry_->Collect());
 }
 

@@ -25,6 +25,13 @@ struct RaftState {
   uint64_t applied_index = 0;
 };
 
+// The agent's own disk, as gauges (storage::StorageHealth; metrics does not depend on storage).
+struct StorageFaults {
+  bool disk_full = false;
+  bool io_error = false;   // a write failed for another reason
+  bool corrupted = false;  // corruption found while serving
+};
+
 class Metrics {
  public:
   Metrics(std::string_view version, std::string_view revision);
@@ -49,6 +56,8 @@ class Metrics {
 
   // Read when rendering: the RocksDB size in bytes.
   void setRocksDbSizeProbe(std::function<uint64_t()> probe);
+  // Read when rendering: the cairn_storage_* gauges.
+  void setStorageFaultsProbe(std::function<StorageFaults()> probe);
 
   // The Prometheus text exposition format (version 0.0.4).
   std::string render();
@@ -73,7 +82,11 @@ class Metrics {
   prometheus::Family<prometheus::Histogram>& raft_append_rtt_;
   prometheus::Histogram& raft_snapshot_save_duration_;
   prometheus::Histogram& raft_snapshot_restore_duration_;
+  prometheus::Gauge& storage_disk_full_;
+  prometheus::Gauge& storage_write_error_;
+  prometheus::Gauge& storage_corrupted_;
   std::function<uint64_t()> rocksdb_size_probe_;
+  std::function<StorageFaults()> storage_faults_probe_;
 };
 
 }  // namespace cairn::metrics

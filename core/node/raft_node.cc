@@ -42,8 +42,8 @@ RaftNode::RaftNode(Options options, storage::LogStore& log, store::StateStore& s
 
 RaftNode::~RaftNode() { stop(); }
 
-void RaftNode::bootstrap(storage::LogStore& log, const std::vector<v1::ServerInfo>& voters,
-                         const std::string& cluster_id) {
+Status RaftNode::bootstrap(storage::LogStore& log, const std::vector<v1::ServerInfo>& voters,
+                           const std::string& cluster_id) {
   CHECK(!log.hasState());
   raft::Snapshot snap;
   v1::ServerList list;
@@ -51,10 +51,11 @@ void RaftNode::bootstrap(storage::LogStore& log, const std::vector<v1::ServerInf
     snap.mutable_metadata()->mutable_conf_state()->add_voters(server.id());
     *list.add_servers() = server;
   }
-  log.setStable("cluster_id", cluster_id);
-  log.setStable("servers", list.SerializeAsString());
-  log.setStable("bootstrap_servers", list.SerializeAsString());
-  log.persist(snap, {}, std::nullopt, /*sync=*/true);
+  CAIRN_RETURN_IF_ERROR(log.setStable("cluster_id", cluster_id));
+  CAIRN_RETURN_IF_ERROR(log.setStable("servers", list.SerializeAsString()));
+  CAIRN_RETURN_IF_ERROR(log.setStable("bootstrap_servers", list.SerializeAsString()));
+  // Last: only this write gives the log state (a failure before it leaves a fresh data dir).
+  return log.persist(snap, {}, std::nullopt, /*sync=*/true);
 }
 
 Status RaftNode::start() {
@@ -77,7 +78,7 @@ Status RaftNode::start() {
   if (auto snap = log_.snapshot();
       snap.isOk() && snap->metadata().index() > state_.appliedIndex()) {
     LOG_WARN("raft", "state store at index " << state_.appliedIndex() << " is behind the snapshot");
-    restoreSnapshot(*snap);
+    CAIRN_RETURN_IF_ERROR(restoreSnapshot(*snap));
   }
   raft::Config cfg;
   cfg.id = options_.self.id();
@@ -159,7 +160,8 @@ void RaftNode::run() {
     for (auto& event : events) event();
     events.clear();
     if (!reads_unsent_.empty()) startReadRound();
-    while (raw_->hasReady()) handleReady();
+    if (held_ && now >= next_storage_retry_) finishReady();
+    while (!held_ && raw_->hasReady()) handleReady();
     expireDeadlines(now);
     resolveTransfer(now);
     logProgress(now);
@@ -198,18 +200,82 @@ void RaftNode::handleReady() {
     publish();
   }
   sendMessages(std::move(rd.early_messages));
-  persist(rd);
-  sendMessages(std::move(rd.messages));
-  if (rd.snapshot) restoreSnapshot(*rd.snapshot);
-  applyCommitted(rd.committed_entries);
+  held_ = HeldReady{std::move(rd)};
+  finishReady();
+}
+
+bool RaftNode::finishReady() {
+  raft::Ready& rd = held_->rd;
+  if (!held_->persisted) {
+    if (Status s = persist(rd); !s.isOk()) return storageFailed(std::move(s));
+    held_->persisted = true;
+    sendMessages(std::move(rd.messages));
+  }
+  if (rd.snapshot && !held_->restored) {
+    if (Status s = restoreSnapshot(*rd.snapshot); !s.isOk()) return storageFailed(std::move(s));
+    held_->restored = true;
+  }
+  if (Status s = applyCommitted(rd.committed_entries); !s.isOk()) {
+    return storageFailed(std::move(s));
+  }
   onReadStates(rd.read_states);
   raw_->advance(rd);
+  held_.reset();
+  storageRecovered();
   releaseAppliedWaiters();
   maybeSnapshot();
   retryWaiting();
+  return true;
 }
 
-void RaftNode::persist(const raft::Ready& rd) {
+bool RaftNode::storageFailed(Status status) {
+  next_storage_retry_ = Clock::now() + options_.storage_retry;
+  bool first = storage_fault_.isOk();
+  storage_fault_ = std::move(status);
+  if (!first) return false;
+  LOG_ERROR("raft", "cannot persist or apply (" << storage_fault_.message()
+                                                << "); acknowledging nothing, refusing writes, "
+                                                   "retrying every "
+                                                << options_.storage_retry.count() << " ms");
+  // Writes that reached a log may still commit (elsewhere, or here once the disk has room):
+  // undecided. Writes still waiting for a leader never reached one: refused.
+  std::vector<std::string> undecided, refused;
+  for (const auto& [rid, w] : writes_)
+    (w.index || w.forwarding ? undecided : refused).push_back(rid);
+  for (const auto& rid : undecided) {
+    failWrite(rid, unavailable(storage_fault_.message() +
+                               "; the write may or may not be applied once writes resume"));
+  }
+  for (const auto& rid : refused) {
+    failWrite(rid, unavailable(storage_fault_.message() + "; the write was refused, not applied"));
+  }
+  writes_waiting_.clear();
+  // Reads waiting for a round or for the apply that this stall holds up fail now, with the reason.
+  Status read_fault = unavailable(storage_fault_.message() +
+                                  "; this server cannot serve consistent reads until writes "
+                                  "resume (?stale reads work)");
+  auto fail = [this, &read_fault](std::function<void(Status)>& done) {
+    reply([done = std::move(done), read_fault] { done(read_fault); });
+  };
+  for (auto& r : reads_unsent_) fail(r.done);
+  reads_unsent_.clear();
+  for (auto& [ctx, round] : read_rounds_) {
+    for (auto& r : round.waiters) fail(r.done);
+  }
+  read_rounds_.clear();
+  for (auto& [index, done] : applied_waiters_) fail(done);
+  applied_waiters_.clear();
+  publish();
+  return false;
+}
+
+void RaftNode::storageRecovered() {
+  if (storage_fault_.isOk()) return;
+  LOG_INFO("raft", "storage accepts writes again; Raft resumed");
+  storage_fault_ = Status::ok();
+}
+
+Status RaftNode::persist(const raft::Ready& rd) {
   // Learn addresses from configuration entries as they are appended: a node that becomes leader
   // before applying them must already be able to reach the servers they add.
   for (const auto& e : rd.entries) {
@@ -220,10 +286,12 @@ void RaftNode::persist(const raft::Ready& rd) {
       rememberServer(server);
     }
   }
-  if (!rd.snapshot && rd.entries.empty() && !rd.hard_state) return;
+  if (servers_dirty_) CAIRN_RETURN_IF_ERROR(saveServers());
+  if (!rd.snapshot && rd.entries.empty() && !rd.hard_state) return Status::ok();
   auto start = Clock::now();
-  log_.persist(rd.snapshot, rd.entries, rd.hard_state, rd.must_sync);
-  if (rd.must_sync) metrics_.observeFsync(secondsSince(start));
+  Status s = log_.persist(rd.snapshot, rd.entries, rd.hard_state, rd.must_sync);
+  if (s.isOk() && rd.must_sync) metrics_.observeFsync(secondsSince(start));
+  return s;
 }
 
 void RaftNode::sendMessages(std::vector<raft::Message> messages) {
@@ -257,30 +325,36 @@ void RaftNode::noteAppendAcked(const raft::Message& ack) {
   }
 }
 
-void RaftNode::applyCommitted(const std::vector<raft::Entry>& entries) {
-  if (entries.empty()) return;
+Status RaftNode::applyCommitted(const std::vector<raft::Entry>& entries) {
+  if (entries.empty()) return Status::ok();
   auto start = Clock::now();
   std::vector<v1::Command> commands(entries.size());
   std::vector<store::LogEntry> batch;
   batch.reserve(entries.size());
   for (size_t i = 0; i < entries.size(); ++i) {
     const raft::Entry& e = entries[i];
-    if (e.index() <= state_.appliedIndex()) continue;  // already applied before a restart
+    if (e.index() <= state_.appliedIndex()) continue;  // already applied (before a restart)
     if (e.type() == v1::ENTRY_NORMAL && !commands[i].ParseFromString(e.data())) {
       LOG_ERROR("raft", "entry " << e.index() << " is not a command; applied as a no-op");
       commands[i].Clear();
     }
     batch.push_back({e.index(), &commands[i]});
   }
+  Status written;
   std::vector<store::TxnOutcome> outcomes;
-  if (!batch.empty()) outcomes = state_.apply(batch, /*sync=*/false);
-  metrics_.observeApply(secondsSince(start), batch.size());
+  if (!batch.empty()) outcomes = state_.apply(batch, /*sync=*/false, &written);
+  metrics_.observeApply(secondsSince(start), outcomes.size());
+  // A failed write applied only a prefix of the batch: the rest is done on the retry.
+  uint64_t done_through =
+      outcomes.size() < batch.size() ? batch[outcomes.size()].index - 1 : entries.back().index();
   size_t next_outcome = 0;
   for (size_t i = 0; i < entries.size(); ++i) {
     const raft::Entry& e = entries[i];
-    bool applied_now = next_outcome < batch.size() && batch[next_outcome].index == e.index();
+    if (e.index() > done_through) break;
+    bool applied_now = next_outcome < outcomes.size() && batch[next_outcome].index == e.index();
     store::TxnOutcome outcome;
     if (applied_now) outcome = std::move(outcomes[next_outcome++]);
+    if (e.index() <= resolved_through_) continue;  // done by an earlier, partly failed attempt
     if (e.type() == v1::ENTRY_CONF_CHANGE) applyConfChange(e);
     resolveConfWaiters(e);
     const std::string& rid = commands[i].request_id();
@@ -293,6 +367,8 @@ void RaftNode::applyCommitted(const std::vector<raft::Entry>& entries) {
     }
     if (!rid.empty() && writes_.count(rid)) resolveWrite(rid, e.index(), std::move(outcome));
   }
+  resolved_through_ = std::max(resolved_through_, done_through);
+  return written;
 }
 
 void RaftNode::applyConfChange(const raft::Entry& entry) {
@@ -312,7 +388,7 @@ void RaftNode::applyConfChange(const raft::Entry& entry) {
     servers_.erase(id);
     if (transport_) transport_->removePeer(id);
   }
-  saveServers();
+  (void)saveServers();  // on failure, persist() retries before the next write
 }
 
 std::string RaftNode::serverName(uint64_t id) const {
@@ -327,13 +403,15 @@ void RaftNode::rememberServer(const v1::ServerInfo& server) {
   if (it != servers_.end() && it->second.SerializeAsString() == server.SerializeAsString()) return;
   servers_[server.id()] = server;
   if (transport_) transport_->setPeer(server.id(), server.address());
-  saveServers();
+  (void)saveServers();  // on failure, persist() retries before the next write
 }
 
-void RaftNode::saveServers() {
+Status RaftNode::saveServers() {
   v1::ServerList list;
   for (const auto& [id, s] : servers_) *list.add_servers() = s;
-  log_.setStable("servers", list.SerializeAsString());
+  Status saved = log_.setStable("servers", list.SerializeAsString());
+  servers_dirty_ = !saved.isOk();
+  return saved;
 }
 
 void RaftNode::maybeSnapshot() {
@@ -348,24 +426,30 @@ void RaftNode::maybeSnapshot() {
   snap.mutable_metadata()->set_term(log_.term(applied).value_or(0));
   *snap.mutable_metadata()->mutable_conf_state() = applied_conf_;
   snap.set_data(data.SerializeAsString());
-  log_.saveSnapshot(snap, options_.snapshot_retain);
+  if (Status saved = log_.saveSnapshot(snap, options_.snapshot_retain); !saved.isOk()) {
+    LOG_WARN("raft", "could not save a snapshot at index " << applied << ": " << saved.message());
+    return;  // tried again after the next Ready that applies something
+  }
   last_snapshot_index_ = applied;
   metrics_.observeSnapshotSave(secondsSince(start));
   LOG_INFO("raft", "snapshot at index " << applied << " (" << snap.data().size() << " bytes)");
 }
 
-void RaftNode::restoreSnapshot(const raft::Snapshot& snapshot) {
+Status RaftNode::restoreSnapshot(const raft::Snapshot& snapshot) {
   auto start = Clock::now();
   v1::SnapshotData data;
   CHECK_MSG(data.ParseFromString(snapshot.data()), "snapshot data from the leader is corrupt");
   for (const auto& s : data.servers().servers()) rememberServer(s);
   Status restored = state_.restore(data.state_image());
-  CHECK_MSG(restored.isOk(),
+  // An image it cannot read is a bug or a corrupt leader; a write that failed is retried.
+  CHECK_MSG(restored.code() != StatusCode::kInvalidArgument,
             ("cannot install the leader's snapshot: " + restored.message()).c_str());
+  if (!restored.isOk()) return restored;
   applied_conf_ = snapshot.metadata().conf_state();
   last_snapshot_index_ = snapshot.metadata().index();
   metrics_.observeSnapshotRestore(secondsSince(start));
   LOG_INFO("raft", "restored snapshot at index " << snapshot.metadata().index());
+  return Status::ok();
 }
 
 void RaftNode::onSoftState(const raft::SoftState& soft) {
@@ -395,12 +479,18 @@ void RaftNode::publish() {
   p.servers = servers_;
   p.last_index = r.log().lastIndex();
   p.commit = r.log().committed();
+  p.storage_fault = storage_fault_;
   p.match.clear();
   if (p.is_leader) {
     for (const auto& [id, pr] : r.tracker().all()) p.match[id] = pr.match;
   }
   metrics_.setRaftState(metrics::RaftState{p.lead != raft::kNone, p.is_leader, p.term, p.commit,
                                            state_.appliedIndex()});
+}
+
+Status RaftNode::storageFault() const {
+  std::lock_guard lock(status_mu_);
+  return published_.storage_fault;
 }
 
 std::string RaftNode::clusterId() const {

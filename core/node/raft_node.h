@@ -12,6 +12,15 @@
 // Reads: stale at once; default through the leader lease when valid, else ReadIndex; consistent
 // always ReadIndex. ReadIndex requests arriving together share one round (batched).
 // Without a leader, requests wait up to Options::hold, then fail with "No cluster leader".
+//
+// Storage faults (docs/operations.md, "Full disks"): when the LogStore or the StateStore cannot
+// write (disk full), the Ready being handled is kept and retried every Options::storage_retry
+// from the step that failed; no new Ready is taken meanwhile, so nothing that promises durability
+// (an append acknowledgement, a vote) leaves and nothing is applied twice or out of order. The
+// loop keeps ticking and stepping peer messages (their answers wait for the kept Ready). Writes
+// are refused at once with the fault ("disk full: ..."); writes already in flight are answered
+// as undecided; reads that need this server's Raft round fail fast, except on a single-voter
+// cluster, whose commit index is always safe to read at; stale reads keep working.
 
 #include <chrono>
 #include <condition_variable>
@@ -28,6 +37,7 @@
 #include "core/node/node.h"
 #include "core/raft/raw_node.h"
 #include "core/storage/log_store.h"
+#include "core/storage/storage_health.h"
 #include "core/store/state_store.h"
 #include "core/transport/transport.h"
 
@@ -50,6 +60,10 @@ class RaftNode final : public Node {
     std::chrono::milliseconds hold{5000};  // how long requests wait for a leader
     uint64_t snapshot_every = 20000;       // applied entries between snapshots
     uint64_t snapshot_retain = 5000;       // log entries kept behind a snapshot
+    std::chrono::milliseconds storage_retry{500};  // retry of a write that failed (disk full)
+    // When set, a fault it reports (e.g. corruption found by a read) makes this server report
+    // itself unhealthy in autopilot health. May be null.
+    const storage::StorageHealth* storage_health = nullptr;
   };
 
   // All references outlive the node. `transport` may be null for a single-server cluster that
@@ -59,9 +73,9 @@ class RaftNode final : public Node {
   ~RaftNode() override;  // stop()
 
   // Writes the bootstrap configuration (every server in `voters` a voter) and the cluster id to
-  // a log that has no state yet.
-  static void bootstrap(storage::LogStore& log, const std::vector<v1::ServerInfo>& voters,
-                        const std::string& cluster_id);
+  // a log that has no state yet. Fails (disk full) before the log has state, so it may be retried.
+  static Status bootstrap(storage::LogStore& log, const std::vector<v1::ServerInfo>& voters,
+                          const std::string& cluster_id);
 
   // Restores from the LogStore and starts the loop thread.
   Status start();
@@ -74,6 +88,8 @@ class RaftNode final : public Node {
   Status leave(std::chrono::milliseconds timeout);
 
   std::string clusterId() const;
+  // The storage fault that stops this server's Raft loop (disk full), OK when there is none.
+  Status storageFault() const;
 
   // Node
   void propose(v1::Command command, ProposeCallback done) override;
@@ -132,6 +148,14 @@ class RaftNode final : public Node {
     std::map<uint64_t, Clock::time_point> contact;  // last message from each peer
     uint64_t last_index = 0;
     uint64_t commit = 0;
+    Status storage_fault;  // while a Ready is held because storage refused it
+  };
+  // A Ready whose persistence or application failed: kept, and finished from the step that
+  // failed, before raw_ hands out another (it does not until this one is advanced).
+  struct HeldReady {
+    raft::Ready rd;
+    bool persisted = false;  // step 1 done and rd.messages sent
+    bool restored = false;   // rd.snapshot restored into the state store
   };
 
   // raft_node.cc: the loop
@@ -141,17 +165,23 @@ class RaftNode final : public Node {
   void run();
   void tickDue(Clock::time_point now);
   void handleReady();
-  void persist(const raft::Ready& rd);
-  void applyCommitted(const std::vector<raft::Entry>& entries);
+  // Steps 1-4 of the Ready contract for held_, from where they stopped; false when storage
+  // failed again (held_ is kept for the next retry).
+  bool finishReady();
+  bool storageFailed(Status status);
+  void storageRecovered();
+  Status persist(const raft::Ready& rd);
+  Status applyCommitted(const std::vector<raft::Entry>& entries);
   void applyConfChange(const raft::Entry& entry);
   std::string serverName(uint64_t id) const;
   void logProgress(Clock::time_point now);  // for logs: name (address), or the raft ID
   void maybeSnapshot();
-  void restoreSnapshot(const raft::Snapshot& snapshot);
+  Status restoreSnapshot(const raft::Snapshot& snapshot);
   void onSoftState(const raft::SoftState& soft);
   void publish();
   void rememberServer(const v1::ServerInfo& server);
-  void saveServers();
+  // Saves the address book; a failure leaves servers_dirty_ set for persist() to retry.
+  Status saveServers();
   void sendMessages(std::vector<raft::Message> messages);
   // Append round trips: when each AppendEntries left (by peer, last index), matched by the ack.
   void noteAppendsSent(const std::vector<raft::Message>& messages);
@@ -164,6 +194,7 @@ class RaftNode final : public Node {
   void resolveWrite(const std::string& request_id, uint64_t index, store::TxnOutcome outcome);
   void failWrite(const std::string& request_id, Status status);
   void retryWaiting();
+  void readWhileStalled(std::function<void(Status)> done);
   void startReadRound();
   void onReadStates(const std::vector<raft::ReadState>& states);
   void waitApplied(uint64_t index, std::function<void(Status)> done);
@@ -192,6 +223,12 @@ class RaftNode final : public Node {
   raft::ConfState applied_conf_;  // membership as of the applied index (for snapshots)
   std::map<uint64_t, v1::ServerInfo> servers_;  // the address book
   uint64_t last_snapshot_index_ = 0;
+  std::optional<HeldReady> held_;
+  Status storage_fault_;  // the last storage failure while held_ is set
+  Clock::time_point next_storage_retry_;
+  bool servers_dirty_ = false;
+  // applyCommitted() has done the per-entry work (conf changes, answers) up to this index.
+  uint64_t resolved_through_ = 0;
   Clock::time_point next_tick_;
   Clock::time_point next_progress_log_;  // logProgress()
   uint64_t lead_ = 0;

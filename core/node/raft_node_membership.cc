@@ -290,6 +290,10 @@ StatusOr<AutopilotHealth> RaftNode::autopilotHealth() const {
   AutopilotHealth h;
   auto recent = options_.tick * options_.election_tick;
   size_t healthy_voters = 0, voters = 0;
+  // This server's own disk: a leader that cannot write will lose its office, but until then it
+  // must not report itself healthy.
+  bool own_storage_ok = p.storage_fault.isOk() &&
+                        (!options_.storage_health || options_.storage_health->view().healthy());
   for (const RaftServer& s : conf.servers) {
     ServerHealth sh;
     sh.server = s;
@@ -305,7 +309,7 @@ StatusOr<AutopilotHealth> RaftNode::autopilotHealth() const {
     sh.heard_from = self || c != p.contact.end();
     bool contacted = self || (c != p.contact.end() && Clock::now() - c->second < recent);
     bool caught_up = s.last_index + 64 >= p.commit;  // within a few batches of the commit index
-    sh.healthy = s.voter && contacted && caught_up;
+    sh.healthy = s.voter && contacted && caught_up && (!self || own_storage_ok);
     voters += s.voter;
     healthy_voters += sh.healthy;
     h.servers.push_back(std::move(sh));

@@ -28,9 +28,19 @@ bool notAppended(const v1::ForwardResponse& r) {
   return r.error_code() == static_cast<int>(StatusCode::kUnavailable);
 }
 
+Status refusedWrite(const Status& fault) {
+  return unavailable(fault.message() + "; the write was refused, not applied");
+}
+
 }  // namespace
 
 void RaftNode::propose(v1::Command command, ProposeCallback done) {
+  // Fail fast while storage refuses writes (the loop re-checks: the fault may start meanwhile).
+  if (Status fault = storageFault(); !fault.isOk()) {
+    metrics_.incProposalsFailed();
+    done(refusedWrite(fault));
+    return;
+  }
   uint64_t seq;
   {
     std::lock_guard lock(mu_);
@@ -41,6 +51,11 @@ void RaftNode::propose(v1::Command command, ProposeCallback done) {
   auto w = std::make_shared<PendingWrite>(
       PendingWrite{std::move(done), Clock::now() + options_.hold, command.SerializeAsString(), 0});
   bool queued = post([this, rid, w] {
+    if (!storage_fault_.isOk()) {
+      metrics_.incProposalsFailed();
+      reply([done = std::move(w->done), s = refusedWrite(storage_fault_)] { done(s); });
+      return;
+    }
     writes_.emplace(rid, std::move(*w));
     submitWrite(rid);
   });
@@ -110,6 +125,10 @@ void RaftNode::onForward(v1::ForwardRequest request, transport::Reply<v1::Forwar
     if (raw_->raft().state() != raft::StateType::kLeader) {
       response.set_error_code(static_cast<int>(StatusCode::kUnavailable));
       response.set_error("not the leader");
+    } else if (!storage_fault_.isOk()) {
+      // Not kUnavailable: the forwarder would wait and send it here again.
+      response.set_error_code(static_cast<int>(StatusCode::kInternal));
+      response.set_error("the leader's " + refusedWrite(storage_fault_).message());
     } else if (auto id = raw_->propose(request.command().SerializeAsString()); id.isOk()) {
       response.set_index(id->index);
       response.set_term(id->term);
@@ -164,6 +183,7 @@ void RaftNode::readBarrier(ReadMode mode, std::function<void(Status)> done) {
   }
   auto w = std::make_shared<ReadWaiter>(ReadWaiter{std::move(done), Clock::now() + options_.hold});
   bool queued = post([this, mode, w] {
+    if (!storage_fault_.isOk()) return readWhileStalled(std::move(w->done));
     if (mode == ReadMode::kDefault) {
       if (auto index = raw_->leaseReadIndex()) {
         waitApplied(*index, std::move(w->done));
@@ -173,6 +193,21 @@ void RaftNode::readBarrier(ReadMode mode, std::function<void(Status)> done) {
     reads_unsent_.push_back(std::move(*w));
   });
   if (!queued) w->done(shuttingDown());
+}
+
+void RaftNode::readWhileStalled(std::function<void(Status)> done) {
+  // A single voter is the only server that can lead: its commit index is safe to read at. Any
+  // other server would need a Raft round, whose messages wait for the held Ready.
+  const raft::Raft& r = raw_->raft();
+  const auto& voters = r.tracker().voters();
+  bool alone = r.state() == raft::StateType::kLeader && voters.size() == 1 &&
+               *voters.begin() == options_.self.id();
+  Status s = alone && r.log().committed() <= state_.appliedIndex()
+                 ? Status::ok()
+                 : unavailable(storage_fault_.message() +
+                               "; this server cannot serve consistent reads until writes resume "
+                               "(?stale reads work)");
+  reply([done = std::move(done), s] { done(s); });
 }
 
 void RaftNode::startReadRound() {

@@ -16,6 +16,11 @@ constexpr const char* kLogStartKey = "log_start";
 constexpr const char* kSnapshotMetaKey = "snapshot_meta";
 constexpr const char* kSnapshotDataKey = "snapshot_data";
 constexpr const char* kStablePrefix = "stable/";
+constexpr const char* kDamagedDataDirAdvice =
+    "In a cluster, stop this server, move its data dir away and start it with an empty one: it "
+    "joins as a new server and copies the state from its peers (then remove the old one with "
+    "`cairn operator raft remove-peer`). A single server must be restored from a snapshot. See "
+    "docs/operations.md, \"Damaged data directories\".";
 
 // Reads `key` of `family`: nullopt when absent; a read error other than NotFound is fatal.
 std::optional<std::string> get(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family,
@@ -37,11 +42,82 @@ RocksDbLogStore::RocksDbLogStore(RocksDb& db)
   CHECK_MSG(log_ != nullptr && stable_ != nullptr, "RocksDb lacks the raft column families");
 }
 
-StatusOr<std::unique_ptr<RocksDbLogStore>> RocksDbLogStore::open(RocksDb& db) {
+StatusOr<std::unique_ptr<RocksDbLogStore>> RocksDbLogStore::open(
+    RocksDb& db, const std::string& watermark_path) {
   auto store = std::unique_ptr<RocksDbLogStore>(new RocksDbLogStore(db));
   Status s = store->recover();
-  if (!s.isOk()) return s;
+  if (!s.isOk()) {
+    return internalError("data dir damaged: " + s.message() + " in " + db.dir() + ". " +
+                         kDamagedDataDirAdvice);
+  }
+  if (watermark_path.empty()) return store;
+  auto watermark = Watermark::open(watermark_path);
+  if (!watermark.isOk()) return watermark.status();
+  store->watermark_ = std::move(*watermark);
+  if (const auto& recorded = store->watermark_->recorded()) {
+    CAIRN_RETURN_IF_ERROR(store->checkWatermark(*recorded));
+  }
+  store->recordWatermark();  // what was just recovered is durable
   return store;
+}
+
+WatermarkValues RocksDbLogStore::watermarkValues() const {
+  return WatermarkValues{lastIndex(), term(lastIndex()).value_or(0), hard_state_.commit(),
+                         hard_state_.term(), hard_state_.vote()};
+}
+
+Status RocksDbLogStore::checkWatermark(const WatermarkValues& w) const {
+  std::string what;
+  auto n = [](uint64_t v) { return std::to_string(v); };
+  bool claims_state = w.last_index || w.term || w.commit;
+  if (claims_state && !has_state_) {
+    what =
+        "the Raft state (log, term and vote) is gone, but this server had written it (up to "
+        "index " +
+        n(w.last_index) + ", term " + n(w.term) + ")";
+  } else if (lastIndex() < w.last_index) {
+    what = "the Raft log ends at index " + n(lastIndex()) + ", but entries up to index " +
+           n(w.last_index) + " had been durable (acknowledged)";
+  } else if (w.last_index > offset_ && term(w.last_index) != w.last_term) {
+    what = "Raft log entry " + n(w.last_index) + " has term " + n(term(w.last_index).value_or(0)) +
+           ", but term " + n(w.last_term) + " had been durable";
+  } else if (hard_state_.term() < w.term ||
+             (hard_state_.term() == w.term && w.vote != 0 && hard_state_.vote() != w.vote)) {
+    what = "the Raft term/vote went back from " + n(w.term) + "/" + n(w.vote) + " to " +
+           n(hard_state_.term()) + "/" + n(hard_state_.vote()) + " (it could vote twice)";
+  } else if (hard_state_.commit() < w.commit) {
+    what = "the Raft commit index went back from " + n(w.commit) + " to " + n(hard_state_.commit());
+  }
+  if (what.empty()) return Status::ok();
+  return internalError("data dir damaged: " + what + " in " + db_.dir() +
+                       " (its write-ahead log was truncated or corrupted, or files were "
+                       "removed). Refusing to start: serving it would lose acknowledged writes. " +
+                       kDamagedDataDirAdvice);
+}
+
+Status RocksDbLogStore::lowerWatermarkFor(const std::optional<raft::Snapshot>& snapshot,
+                                          const std::vector<raft::Entry>& entries) {
+  if (!watermark_ || !watermark_->current()) return Status::ok();
+  WatermarkValues lowered = *watermark_->current();
+  if (snapshot && snapshot->metadata().index() >= snapshot_meta_.index() &&
+      lowered.last_index > snapshot->metadata().index()) {
+    lowered.last_index = lowered.last_term = 0;  // the whole log is replaced: no claim
+  } else if (!entries.empty() && entries.back().index() >= firstIndex()) {
+    uint64_t start = std::max(entries.front().index(), firstIndex());
+    if (start > lowered.last_index) return Status::ok();  // appends only
+    lowered.last_index = start - 1;                       // the suffix from `start` on is replaced
+    lowered.last_term = term(start - 1).value_or(0);
+  } else {
+    return Status::ok();
+  }
+  return watermark_->lower(lowered);
+}
+
+void RocksDbLogStore::recordWatermark() {
+  if (!watermark_) return;
+  if (Status s = watermark_->record(watermarkValues()); !s.isOk()) {
+    LOG_WARN(kComponent, "could not update the durability watermark: " << s.message());
+  }
 }
 
 Status RocksDbLogStore::recover() {
@@ -133,9 +209,10 @@ StatusOr<raft::Snapshot> RocksDbLogStore::snapshot() const {
   return snap;
 }
 
-void RocksDbLogStore::persist(const std::optional<raft::Snapshot>& snapshot,
-                              const std::vector<raft::Entry>& entries,
-                              const std::optional<raft::HardState>& hard_state, bool sync) {
+Status RocksDbLogStore::persist(const std::optional<raft::Snapshot>& snapshot,
+                                const std::vector<raft::Entry>& entries,
+                                const std::optional<raft::HardState>& hard_state, bool sync) {
+  CAIRN_RETURN_IF_ERROR(lowerWatermarkFor(snapshot, entries));
   rocksdb::WriteBatch batch;
   if (snapshot && snapshot->metadata().index() >= snapshot_meta_.index()) {
     replaceLog(batch, *snapshot);
@@ -145,7 +222,9 @@ void RocksDbLogStore::persist(const std::optional<raft::Snapshot>& snapshot,
     CHECK(batch.Put(stable_, kHardStateKey, hard_state->SerializeAsString()).ok());
     hard_state_ = *hard_state;
   }
-  write(batch, sync);
+  CAIRN_RETURN_IF_ERROR(write(batch, sync));
+  if (sync) recordWatermark();
+  return Status::ok();
 }
 
 void RocksDbLogStore::replaceLog(rocksdb::WriteBatch& batch, const raft::Snapshot& snap) {
@@ -179,19 +258,21 @@ void RocksDbLogStore::appendEntries(rocksdb::WriteBatch& batch,
   }
 }
 
-void RocksDbLogStore::saveSnapshot(const raft::Snapshot& snapshot, uint64_t retain) {
+Status RocksDbLogStore::saveSnapshot(const raft::Snapshot& snapshot, uint64_t retain) {
   const raft::SnapshotMetadata& md = snapshot.metadata();
   if (md.index() <= snapshot_meta_.index()) {
     LOG_DEBUG(kComponent,
               "ignoring snapshot at " << md.index() << ": have " << snapshot_meta_.index());
-    return;
+    return Status::ok();
   }
   CHECK_MSG(term(md.index()) == md.term(), "snapshot outside the log or with the wrong term");
   rocksdb::WriteBatch batch;
   putSnapshot(batch, snapshot);
   uint64_t compact = md.index() > retain ? md.index() - retain : 0;
   if (compact > offset_) compactTo(batch, compact);
-  write(batch, /*sync=*/true);
+  CAIRN_RETURN_IF_ERROR(write(batch, /*sync=*/true));
+  recordWatermark();
+  return Status::ok();
 }
 
 void RocksDbLogStore::compactTo(rocksdb::WriteBatch& batch, uint64_t index) {
@@ -211,36 +292,40 @@ void RocksDbLogStore::putLogStart(rocksdb::WriteBatch& batch) {
   CHECK(batch.Put(stable_, kLogStartKey, encodeU64(offset_) + encodeU64(terms_[0])).ok());
 }
 
-void RocksDbLogStore::write(rocksdb::WriteBatch& batch, bool sync) {
-  rocksdb::Status s;
+Status RocksDbLogStore::write(rocksdb::WriteBatch& batch, bool sync) {
+  Status s;
   if (batch.Count() > 0) {
-    has_state_ = true;
     rocksdb::WriteOptions options;
     options.sync = sync;
-    s = db_.db()->Write(options, &batch);
+    s = db_.write(options, &batch);
+    if (s.isOk()) has_state_ = true;
   } else if (sync) {
-    s = db_.db()->SyncWAL();  // nothing new, but earlier unsynced writes must become durable
+    s = db_.syncWal();  // nothing new, but earlier unsynced writes must become durable
   }
-  if (!s.ok()) {
-    LOG_ERROR(kComponent, "writing the raft log: " << s.ToString());
-    std::abort();
-  }
+  if (s.isOk()) return s;
+  LOG_WARN(kComponent,
+           "writing the raft log failed (not durable, will be retried): " << s.message());
+  hard_state_ = raft::HardState();
+  snapshot_meta_ = raft::SnapshotMetadata();
+  offset_ = 0;
+  terms_ = {0};
+  has_state_ = false;
+  Status reloaded = recover();
+  CHECK_MSG(reloaded.isOk(),
+            ("reloading the raft log after a failed write: " + reloaded.message()).c_str());
+  return s;
 }
 
 std::optional<std::string> RocksDbLogStore::stable(const std::string& name) const {
   return get(db_.db(), stable_, kStablePrefix + name);
 }
 
-void RocksDbLogStore::setStable(const std::string& name, const std::string& value) {
+Status RocksDbLogStore::setStable(const std::string& name, const std::string& value) {
   rocksdb::WriteBatch batch;
   CHECK(batch.Put(stable_, kStablePrefix + name, value).ok());
   rocksdb::WriteOptions options;
   options.sync = true;
-  rocksdb::Status s = db_.db()->Write(options, &batch);
-  if (!s.ok()) {
-    LOG_ERROR(kComponent, "writing stable value " << name << ": " << s.ToString());
-    std::abort();
-  }
+  return db_.write(options, &batch);
 }
 
 bool RocksDbLogStore::hasState() const { return has_state_; }

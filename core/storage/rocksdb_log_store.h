@@ -25,6 +25,7 @@
 
 #include "core/storage/log_store.h"
 #include "core/storage/rocks_db.h"
+#include "core/storage/watermark.h"
 
 namespace cairn::storage {
 
@@ -32,7 +33,11 @@ class RocksDbLogStore final : public LogStore {
  public:
   // Recovers the mirror from `db`. Fails when the stored log is corrupt: a gap, an unparsable
   // record, or an entry whose index disagrees with its key. An I/O error while reading is fatal.
-  static StatusOr<std::unique_ptr<RocksDbLogStore>> open(RocksDb& db);
+  // With `watermark_path` (watermark.h), also fails when the recovered log, term, vote or commit
+  // index is behind what the watermark recorded as durable: "data dir damaged: ..." with what is
+  // missing and what to do. Without it (tests), no such check.
+  static StatusOr<std::unique_ptr<RocksDbLogStore>> open(RocksDb& db,
+                                                         const std::string& watermark_path = "");
 
   raft::InitialState initialState() const override;
   std::vector<raft::Entry> entries(uint64_t lo, uint64_t hi, uint64_t max_bytes) const override;
@@ -43,15 +48,15 @@ class RocksDbLogStore final : public LogStore {
 
   // As LogStore. A snapshot older than the stored one is ignored (as MemoryStorage does); entries
   // must be contiguous and start at or before lastIndex() + 1 (after the snapshot, if any).
-  void persist(const std::optional<raft::Snapshot>& snapshot,
-               const std::vector<raft::Entry>& entries,
-               const std::optional<raft::HardState>& hard_state, bool sync) override;
+  Status persist(const std::optional<raft::Snapshot>& snapshot,
+                 const std::vector<raft::Entry>& entries,
+                 const std::optional<raft::HardState>& hard_state, bool sync) override;
   // As LogStore, synced. Ignored unless the index is above the stored snapshot's; the index must be
   // in [firstIndex() - 1, lastIndex()] and the term must match the log's (else CHECK-fails).
-  void saveSnapshot(const raft::Snapshot& snapshot, uint64_t retain) override;
+  Status saveSnapshot(const raft::Snapshot& snapshot, uint64_t retain) override;
 
   std::optional<std::string> stable(const std::string& name) const override;
-  void setStable(const std::string& name, const std::string& value) override;
+  Status setStable(const std::string& name, const std::string& value) override;
   bool hasState() const override;
 
  private:
@@ -59,6 +64,14 @@ class RocksDbLogStore final : public LogStore {
 
   Status recover();
   Status recoverLog();
+  // The recovered state against what the watermark recorded (open).
+  Status checkWatermark(const WatermarkValues& w) const;
+  WatermarkValues watermarkValues() const;
+  // Before a write that shrinks the log below the watermark: lowers it (synced) first.
+  Status lowerWatermarkFor(const std::optional<raft::Snapshot>& snapshot,
+                           const std::vector<raft::Entry>& entries);
+  // After a synced write: records the new durable values (a failure only weakens the check).
+  void recordWatermark();
   // Adds the replacement of the whole log by `snap` to `batch` and the mirror.
   void replaceLog(rocksdb::WriteBatch& batch, const raft::Snapshot& snap);
   // Adds `entries` (those above the dummy) to `batch` and the mirror, dropping any suffix beyond.
@@ -67,8 +80,9 @@ class RocksDbLogStore final : public LogStore {
   void compactTo(rocksdb::WriteBatch& batch, uint64_t index);
   void putSnapshot(rocksdb::WriteBatch& batch, const raft::Snapshot& snap);
   void putLogStart(rocksdb::WriteBatch& batch);
-  // Writes `batch`; a failure is fatal.
-  void write(rocksdb::WriteBatch& batch, bool sync);
+  // Writes `batch`. On failure the mirror, already updated for the batch, is reloaded from the
+  // database (which the failed write did not change): a rare path, so it may read the whole log.
+  Status write(rocksdb::WriteBatch& batch, bool sync);
 
   RocksDb& db_;
   rocksdb::ColumnFamilyHandle* log_;
@@ -80,6 +94,7 @@ class RocksDbLogStore final : public LogStore {
   uint64_t offset_ = 0;
   std::deque<uint64_t> terms_{0};
   bool has_state_ = false;
+  std::unique_ptr<Watermark> watermark_;  // null without a watermark path
 };
 
 }  // namespace cairn::storage

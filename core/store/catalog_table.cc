@@ -96,7 +96,7 @@ std::optional<std::string> CatalogTable::getRow(std::string_view key) {
   std::string bytes;
   rocksdb::Status s = batch_.GetFromBatchAndDB(db_.db(), read_options_, catalog_, key, &bytes);
   if (s.IsNotFound()) return std::nullopt;
-  CHECK_MSG(s.ok(), s.ToString().c_str());
+  db_.checkRead(s, "reading a catalog row");
   return bytes;
 }
 
@@ -110,7 +110,7 @@ void CatalogTable::scanRows(
     if (key.substr(0, prefix.size()) != prefix) break;
     visit(key, it->value().ToStringView());
   }
-  CHECK_MSG(it->status().ok(), it->status().ToString().c_str());
+  db_.checkRead(it->status(), "scanning catalog rows");
 }
 
 void CatalogTable::putRow(std::string_view key, std::string_view value) {

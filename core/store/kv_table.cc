@@ -53,7 +53,7 @@ std::optional<KvEntry> KvTable::get(std::string_view key) {
   std::string bytes;
   rocksdb::Status s = batch_.GetFromBatchAndDB(db_.db(), read_options_, kv_, key, &bytes);
   if (s.IsNotFound()) return std::nullopt;
-  CHECK_MSG(s.ok(), s.ToString().c_str());
+  db_.checkRead(s, "reading a KV entry");
   return decodeEntry(key, bytes);
 }
 
@@ -68,7 +68,7 @@ void KvTable::scan(std::string_view prefix, const std::function<bool(const KvEnt
     if (!hasPrefix(it->key(), prefix)) break;
     if (!visit(decodeEntry(it->key().ToStringView(), it->value().ToString()))) break;
   }
-  CHECK_MSG(it->status().ok(), it->status().ToString().c_str());
+  db_.checkRead(it->status(), "scanning KV entries");
 }
 
 uint64_t KvTable::maxTombstoneIndex(std::string_view prefix) {
@@ -78,12 +78,14 @@ uint64_t KvTable::maxTombstoneIndex(std::string_view prefix) {
     if (!hasPrefix(it->key(), prefix)) break;
     max_index = std::max(max_index, storage::decodeU64(it->value().ToStringView()));
   }
+  db_.checkRead(it->status(), "scanning KV tombstones");
   return max_index;
 }
 
 uint64_t KvTable::tableIndex() {
   std::string bytes;
   rocksdb::Status s = batch_.GetFromBatchAndDB(db_.db(), read_options_, meta_, kKvIndexKey, &bytes);
+  db_.checkRead(s, "reading the KV index");
   return s.ok() ? storage::decodeU64(bytes) : 0;
 }
 

@@ -58,7 +58,7 @@ class StateStore::Snapshot {
     std::string bytes;
     rocksdb::Status s =
         db_.db()->Get(options, db_.family(storage::kMetaFamily), kIndexFloorKey, &bytes);
-    CHECK_MSG(s.ok() || s.IsNotFound(), s.ToString().c_str());
+    db_.checkRead(s, "reading the index floor");
     return s.ok() ? storage::decodeU64(bytes) : 0;
   }
 

@@ -29,7 +29,7 @@ void scanFamily(const storage::RocksDb& db, const char* family, const rocksdb::S
   options.fill_cache = false;  // a full scan would evict the working set
   std::unique_ptr<rocksdb::Iterator> it(db.db()->NewIterator(options, db.family(family)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) visit(it->key(), it->value());
-  CHECK_MSG(it->status().ok(), it->status().ToString().c_str());
+  db.checkRead(it->status(), std::string("scanning ") + family);
 }
 
 // Deletes every key of `family` (keys only change on the applier's thread, which calls this).
@@ -44,11 +44,19 @@ void clearFamily(const storage::RocksDb& db, const char* family, rocksdb::WriteB
   CHECK(batch.DeleteRange(handle, "", end).ok());
 }
 
-void writeOrDie(const storage::RocksDb& db, rocksdb::WriteBatch* batch, bool sync) {
+Status writeBatch(storage::RocksDb& db, rocksdb::WriteBatch* batch, bool sync) {
   rocksdb::WriteOptions options;
   options.sync = sync;
-  rocksdb::Status s = db.db()->Write(options, batch);
-  CHECK_MSG(s.ok(), ("state store write failed: " + s.ToString()).c_str());
+  return db.write(options, batch);
+}
+
+// Callers that pass no Status keep the old contract: a failed write is fatal.
+void reportOrDie(Status written, Status* status) {
+  if (status != nullptr) {
+    *status = std::move(written);
+    return;
+  }
+  CHECK_MSG(written.isOk(), ("state store write failed: " + written.message()).c_str());
 }
 
 const Clock& systemClock() {
@@ -72,7 +80,9 @@ StateStore::StateStore(storage::RocksDb& db, WatchHub& watches, const Clock* clo
   may_have_floor_ = meta(kIndexFloorKey).has_value();
 }
 
-std::vector<TxnOutcome> StateStore::apply(std::span<const LogEntry> entries, bool sync) {
+std::vector<TxnOutcome> StateStore::apply(std::span<const LogEntry> entries, bool sync,
+                                          Status* status) {
+  if (status != nullptr) *status = Status::ok();
   std::vector<TxnOutcome> outcomes;
   outcomes.reserve(entries.size());
   size_t begin = 0;
@@ -82,37 +92,54 @@ std::vector<TxnOutcome> StateStore::apply(std::span<const LogEntry> entries, boo
            !entries[end].command->has_restore()) {
       ++end;
     }
-    if (end > begin) applyTxns(entries.subspan(begin, end - begin), sync, outcomes);
+    Status written;
+    if (end > begin) written = applyTxns(entries.subspan(begin, end - begin), sync, outcomes);
     // The run stopped at a restore or at the batch cap; only a restore is applied here.
-    if (end < entries.size() && entries[end].command->has_restore()) {
-      outcomes.push_back(applyRestore(entries[end++], sync));
+    if (written.isOk() && end < entries.size() && entries[end].command->has_restore()) {
+      written = applyRestore(entries[end++], sync, outcomes);
+    }
+    if (!written.isOk()) {
+      reportOrDie(std::move(written), status);
+      return outcomes;
     }
     begin = end;
   }
   return outcomes;
 }
 
-void StateStore::applyTxns(std::span<const LogEntry> entries, bool sync,
-                           std::vector<TxnOutcome>& out) {
+Status StateStore::applyTxns(std::span<const LogEntry> entries, bool sync,
+                             std::vector<TxnOutcome>& out) {
+  size_t first_outcome = out.size();
   rocksdb::WriteBatchWithIndex batch(rocksdb::BytewiseComparator(), 0, true);
   KvTable table(db_, batch);
   CatalogTable catalog(db_, batch);
   Tables tables{table, catalog};
   ApplyEffects effects;
   uint64_t last = appliedIndex();
-  for (const LogEntry& entry : entries) {
-    CHECK_MSG(entry.index > last, "log entries must be applied in strictly increasing order");
-    last = entry.index;
-    out.push_back(applyCommand(tables, entry, effects));
+  try {
+    for (const LogEntry& entry : entries) {
+      CHECK_MSG(entry.index > last, "log entries must be applied in strictly increasing order");
+      last = entry.index;
+      out.push_back(applyCommand(tables, entry, effects));
+    }
+  } catch (const storage::ReadError& e) {
+    // A damaged block under a key this batch reads: nothing of the batch is applied. The caller
+    // retries later (and keeps failing while the damage is there) instead of crashing on it.
+    out.resize(first_outcome);
+    return unavailable(e.what());
   }
   CHECK(
       batch.Put(db_.family(storage::kMetaFamily), kAppliedIndexKey, storage::encodeU64(last)).ok());
-  writeOrDie(db_, batch.GetWriteBatch(), sync);
+  if (Status written = writeBatch(db_, batch.GetWriteBatch(), sync); !written.isOk()) {
+    out.resize(first_outcome);  // nothing of this batch happened
+    return written;
+  }
   applied_index_.store(last, std::memory_order_release);
   publishEffects(effects);
   std::set<std::string> touched = table.touched();
   touched.insert(catalog.touched().begin(), catalog.touched().end());
   watches_.notify(last, touched);
+  return Status::ok();
 }
 
 TxnOutcome StateStore::applyCommand(Tables& t, const LogEntry& entry, ApplyEffects& effects) {
@@ -158,33 +185,34 @@ bool StateStore::lockDelayed(std::string_view key) const {
   return it != lock_delays_.end() && it->second > clock_.now();
 }
 
-TxnOutcome StateStore::applyRestore(const LogEntry& entry, bool sync) {
+Status StateStore::applyRestore(const LogEntry& entry, bool sync, std::vector<TxnOutcome>& out) {
   CHECK_MSG(entry.index > appliedIndex(),
             "log entries must be applied in strictly increasing order");
   auto image = parseStateImage(entry.command->restore().image());
   if (image.isOk()) {
-    writeImage(*image, entry.index, entry.index, sync);
-    return TxnOutcome{};
+    CAIRN_RETURN_IF_ERROR(writeImage(*image, entry.index, entry.index, sync));
+    out.push_back(TxnOutcome{});
+    return Status::ok();
   }
   rocksdb::WriteBatch batch;
   CHECK(
       batch.Put(db_.family(storage::kMetaFamily), kAppliedIndexKey, storage::encodeU64(entry.index))
           .ok());
-  writeOrDie(db_, &batch, sync);
+  CAIRN_RETURN_IF_ERROR(writeBatch(db_, &batch, sync));
   applied_index_.store(entry.index, std::memory_order_release);
   watches_.notify(entry.index, {});
-  return TxnOutcome{false, {}, {TxnError{0, image.status().message()}}};
+  out.push_back(TxnOutcome{false, {}, {TxnError{0, image.status().message()}}});
+  return Status::ok();
 }
 
 Status StateStore::restore(std::string_view bytes) {
   auto image = parseStateImage(bytes);
   if (!image.isOk()) return image.status();
-  writeImage(*image, image->applied_index(), 0, /*sync=*/true);
-  return Status::ok();
+  return writeImage(*image, image->applied_index(), 0, /*sync=*/true);
 }
 
-void StateStore::writeImage(const v1::StateImage& image, uint64_t applied, uint64_t floor,
-                            bool sync) {
+Status StateStore::writeImage(const v1::StateImage& image, uint64_t applied, uint64_t floor,
+                              bool sync) {
   rocksdb::ColumnFamilyHandle* meta = db_.family(storage::kMetaFamily);
   rocksdb::ColumnFamilyHandle* kv = db_.family(storage::kKvFamily);
   rocksdb::ColumnFamilyHandle* tombstones = db_.family(storage::kTombstoneFamily);
@@ -209,9 +237,10 @@ void StateStore::writeImage(const v1::StateImage& image, uint64_t applied, uint6
   CHECK(batch.Put(meta, kAppliedIndexKey, storage::encodeU64(applied)).ok());
   // Readers must look for a floor before one can be visible; see Snapshot::floor().
   if (floor != 0 || floor_in_image) may_have_floor_.store(true);
-  writeOrDie(db_, &batch, sync);
+  CAIRN_RETURN_IF_ERROR(writeBatch(db_, &batch, sync));
   applied_index_.store(applied, std::memory_order_release);
   watches_.notifyAll(applied);
+  return Status::ok();
 }
 
 std::string StateStore::image(uint64_t* applied_index) const {

@@ -50,8 +50,11 @@ class StateStore {
   // Applies `entries` in order, in ONE RocksDB WriteBatch that also records the last index as the
   // applied index, then wakes the watchers of the touched keys. Contract: called from a single
   // thread; indexes strictly increase and exceed appliedIndex(). `sync` makes the batch durable
-  // before returning (needed when there is no separate durable log). A failed write is fatal.
-  // Returns one outcome per entry.
+  // before returning (needed when there is no separate durable log). Returns one outcome per
+  // applied entry. A failed write (disk full) applies nothing of its batch: the outcomes returned
+  // are those of the entries applied before it (a prefix), *status says why, and the caller
+  // applies the rest later. Corruption met by a read the batch needs (storage::ReadError) fails
+  // the batch the same way. Without `status`, a failed write is fatal.
   //
   // A Restore command (PUT /v1/snapshot) is written on its own: the state becomes the image's
   // content, the applied index becomes the ENTRY's index, and every watcher wakes. Indexes stay
@@ -59,7 +62,8 @@ class StateStore {
   // "index floor"), so blocking queries waiting across the restore return. An image that fails
   // parseStateImage() changes nothing but the applied index and yields a failed outcome whose
   // error says why, identically on every replica.
-  std::vector<TxnOutcome> apply(std::span<const LogEntry> entries, bool sync);
+  std::vector<TxnOutcome> apply(std::span<const LogEntry> entries, bool sync,
+                                Status* status = nullptr);
 
   // The whole state (meta, kv, kv_tombstones) as a serialized cairn.v1.StateImage, read from one
   // RocksDB snapshot: it never blocks apply(). Sets *applied_index (if given) to the image's
@@ -69,7 +73,8 @@ class StateStore {
   // Replaces the whole state with `image` (a serialized StateImage) in one synced WriteBatch,
   // including the image's applied index, then wakes every watcher. Used to install a Raft
   // snapshot; the image's applied index should not be below appliedIndex(). A corrupt or
-  // unsupported image is rejected (kInvalidArgument, state unchanged). Same thread as apply().
+  // unsupported image is rejected (kInvalidArgument, state unchanged), as is a failed write
+  // (kUnavailable, "disk full: ..."; state unchanged). Same thread as apply().
   Status restore(std::string_view image);
 
   // Highest applied index (0 for a fresh store). Thread-safe.
@@ -109,13 +114,13 @@ class StateStore {
   class Snapshot;
   uint64_t listIndex(Snapshot& snap, std::string_view prefix, uint64_t max_modify) const;
   // apply() for a run of entries without Restore commands: one WriteBatch.
-  void applyTxns(std::span<const LogEntry> entries, bool sync, std::vector<TxnOutcome>& out);
+  Status applyTxns(std::span<const LogEntry> entries, bool sync, std::vector<TxnOutcome>& out);
   static TxnOutcome applyCommand(Tables& tables, const LogEntry& entry, ApplyEffects& effects);
   void publishEffects(const ApplyEffects& effects);
-  TxnOutcome applyRestore(const LogEntry& entry, bool sync);
+  Status applyRestore(const LogEntry& entry, bool sync, std::vector<TxnOutcome>& out);
   // Replaces meta, kv and kv_tombstones with `image`, records `applied` as the applied index and,
   // when non-zero, `floor` as the index floor; then wakes every watcher.
-  void writeImage(const v1::StateImage& image, uint64_t applied, uint64_t floor, bool sync);
+  Status writeImage(const v1::StateImage& image, uint64_t applied, uint64_t floor, bool sync);
 
   storage::RocksDb& db_;
   WatchHub& watches_;

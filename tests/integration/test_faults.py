@@ -26,8 +26,10 @@ did not remove the server) is printed as an ANOMALY without failing the run.
 Modes (CAIRN_FAULTS_MODE): short (default, CI: a 3-server run of ~1 min with >= 1,000 ops and
 a shorter 5-server run) and long (>= 10,000 ops per run, several minutes each). CAIRN_FAULTS_SEED
 fixes the random choices; CAIRN_FAULTS_KINDS (comma-separated method names of Nemesis) limits the
-faults to those kinds. On a failure the history (history.jsonl) is written next to the
-servers' logs, in a directory that is kept and printed. Run with /usr/bin/python3.
+faults to those kinds. CAIRN_FAULTS_DISK=1 puts every server's data dir on its own 64 MiB tmpfs
+(mounted by the test: needs root) and adds the disk fault: a follower's disk filled while it runs,
+held full for a few seconds, then freed. On a failure the history (history.jsonl) is written
+next to the servers' logs, in a directory that is kept and printed. Run with /usr/bin/python3.
 """
 import collections
 import dataclasses
@@ -43,6 +45,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from cluster import Cluster, decode_value, kv_url, wait_until  # noqa: E402
+from disk import Tmpfs  # noqa: E402
 from harness import main  # noqa: E402
 from linearizability import (CAS, DELETE, FAIL, INFO, OK, READ, WRITE, History,  # noqa: E402
                              check)
@@ -51,6 +54,7 @@ MODE = os.environ.get("CAIRN_FAULTS_MODE", "short")
 SEED = int(os.environ.get("CAIRN_FAULTS_SEED", str(random.randrange(1 << 30))))
 CLIENT_TIMEOUT = 10.0
 RECOVERY_TIMEOUT = float(os.environ.get("CAIRN_FAULTS_RECOVERY_TIMEOUT", "60"))
+DISK_FAULTS = os.environ.get("CAIRN_FAULTS_DISK") == "1"
 
 
 @dataclasses.dataclass
@@ -249,6 +253,9 @@ class Nemesis:
         self.anomalies = []  # misbehaviour that is not a safety violation: reported only
         self.kinds = ["kill_leader", "kill_follower", "pause_leader", "pause_follower",
                       "isolate_leader", "split", "remove_and_readd", "leave_and_rejoin"]
+        self.disks = {}  # server name -> Tmpfs holding its data dir (CAIRN_FAULTS_DISK=1)
+        if DISK_FAULTS:
+            self.kinds.append("fill_follower_disk")
         if os.environ.get("CAIRN_FAULTS_KINDS"):  # e.g. "remove_and_readd,split", to dig into one
             self.kinds = os.environ["CAIRN_FAULTS_KINDS"].split(",")
         self._order = []
@@ -344,6 +351,16 @@ class Nemesis:
         self.cluster.heal()
         return (f"split {[s.name for s in majority]} | {[s.name for s in minority]} "
                 f"(leader {leader.name}), heal")
+
+    def fill_follower_disk(self):
+        _, follower = self.follower()
+        disk = self.disks.get(follower.name)
+        if disk is None:
+            return f"fill {follower.name}'s disk: it has no tmpfs, skipped"
+        disk.fill()
+        self.hold(2.0, 5.0)
+        disk.free()
+        return f"fill {follower.name}'s disk while it runs, free it"
 
     def remove_and_readd(self):
         leader, follower = self.follower()
@@ -470,6 +487,9 @@ class FaultRun:
     def run(self):
         """Returns a RunReport; raises AssertionError when the cluster does not recover."""
         started = time.monotonic()
+        if DISK_FAULTS:
+            for server in self.cluster.members:
+                self.nemesis.disks[server.name] = Tmpfs(server.data_dir, "64m").mount()
         self.cluster.start()
         nemesis = self.nemesis
         self.start_clients()
@@ -590,6 +610,8 @@ class FaultRun:
 
     def cleanup(self):
         self.stop.set()
+        for disk in self.nemesis.disks.values():
+            disk.unmount()  # lazily: the servers still have files open there
         self.cluster.cleanup()
 
 

@@ -137,21 +137,26 @@ inline void LoopbackTransport::leave(const std::string& address, v1::LeaveReques
 
 // One server: data dir, RocksDB, stores, transport, service and node.
 struct Server {
-  // Opens `existing` (a restart) or a fresh temporary data dir.
+  // Opens `existing` (a restart) or a fresh temporary data dir, through `env` when given (fault
+  // injection, e.g. storage/full_disk_env.h).
   Server(Network& net, int n, const std::vector<v1::ServerInfo>& voters,
-         const std::string& existing = "") {
+         const std::string& existing = "", rocksdb::Env* env = nullptr) {
     char tmpl[] = "/tmp/cairn-raft-node-XXXXXX";
     dir = existing.empty() ? std::string(::mkdtemp(tmpl)) : existing;
     info = voters[n];
-    db = std::move(storage::RocksDb::open(dir).value());
+    db = std::move(storage::RocksDb::open(dir, env).value());
     state = std::make_unique<store::StateStore>(*db, watches);
     log = std::move(storage::RocksDbLogStore::open(*db).value());
-    if (!log->hasState()) RaftNode::bootstrap(*log, voters, "cluster-1");
+    if (!log->hasState()) {
+      EXPECT_TRUE(RaftNode::bootstrap(*log, voters, "cluster-1").isOk());
+    }
     transport = std::make_unique<LoopbackTransport>(net, info.address());
     service = std::make_unique<ClusterService>(info, "dc1", 3);
     EXPECT_TRUE(transport->start(info.address(), service.get()).isOk());
     RaftNode::Options options;
     options.self = info;
+    options.storage_health = &db->health();
+    options.storage_retry = 50ms;
     options.tick = 10ms;
     options.hold = 3000ms;
     options.snapshot_every = 40;  // small, so that tests cross snapshots and compaction

@@ -178,7 +178,8 @@ TEST_F(RaftNodeTest, StateBehindTheLogSnapshotIsRestoredAtStartUp) {
   {
     auto db = std::move(storage::RocksDb::open(dir).value());
     auto log = std::move(storage::RocksDbLogStore::open(*db).value());
-    log->persist(*snap, {}, std::nullopt, /*sync=*/true);  // ...and the process died here
+    // ...and the process died here
+    ASSERT_TRUE(log->persist(*snap, {}, std::nullopt, /*sync=*/true).isOk());
   }
   servers_[f] = std::make_unique<Server>(net_, f, voters_, dir);
   EXPECT_GE(servers_[f]->state->appliedIndex(), snap->metadata().index());

@@ -10,8 +10,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <random>
+#include <thread>
 
 #include "core/raft/memory_storage.h"
+#include "tests/unit/storage/full_disk_env.h"
 
 namespace cairn::storage {
 namespace {
@@ -67,13 +69,13 @@ class LogStoreTest : public ::testing::Test {
   void TearDown() override {
     store_.reset();
     db_.reset();
-    std::filesystem::remove_all(dir_);
+    if (!std::getenv("CAIRN_KEEP_TMP")) std::filesystem::remove_all(dir_);
   }
   // Closes and reopens the database and the store (a clean restart).
   void reopen() {
     store_.reset();
     db_.reset();
-    auto db = RocksDb::open(dir_);
+    auto db = RocksDb::open(dir_, disk_.env.get());
     ASSERT_TRUE(db.isOk()) << db.status().toString();
     db_ = std::move(*db);
     auto store = RocksDbLogStore::open(*db_);
@@ -90,6 +92,7 @@ class LogStoreTest : public ::testing::Test {
     return out;
   }
 
+  testing::FullDiskEnv disk_;  // declared first: destroyed after the database
   std::string dir_;
   std::unique_ptr<RocksDb> db_;
   std::unique_ptr<RocksDbLogStore> store_;
@@ -111,8 +114,10 @@ TEST_F(LogStoreTest, EmptyStore) {
 }
 
 TEST_F(LogStoreTest, AppendReadTermFirstLast) {
-  store_->persist(std::nullopt, {ent(1, 1, "a"), ent(2, 1, "b"), ent(3, 2, "c")}, std::nullopt,
-                  true);
+  ASSERT_TRUE(store_
+                  ->persist(std::nullopt, {ent(1, 1, "a"), ent(2, 1, "b"), ent(3, 2, "c")},
+                            std::nullopt, true)
+                  .isOk());
   EXPECT_TRUE(store_->hasState());
   EXPECT_EQ(store_->firstIndex(), 1u);
   EXPECT_EQ(store_->lastIndex(), 3u);
@@ -124,14 +129,14 @@ TEST_F(LogStoreTest, AppendReadTermFirstLast) {
   ASSERT_EQ(got.size(), 2u);
   EXPECT_TRUE(MessageDifferencer::Equals(got[0], ent(2, 1, "b")));
   EXPECT_TRUE(MessageDifferencer::Equals(got[1], ent(3, 2, "c")));
-  store_->persist(std::nullopt, {ent(4, 2, "d")}, std::nullopt, false);
+  ASSERT_TRUE(store_->persist(std::nullopt, {ent(4, 2, "d")}, std::nullopt, false).isOk());
   EXPECT_EQ(store_->lastIndex(), 4u);
   EXPECT_EQ(all().back().data(), "d");
 }
 
 TEST_F(LogStoreTest, TruncatesConflictingSuffix) {
-  store_->persist(std::nullopt, ents(1, 5, 1), std::nullopt, true);
-  store_->persist(std::nullopt, {ent(3, 2), ent(4, 2)}, std::nullopt, true);
+  ASSERT_TRUE(store_->persist(std::nullopt, ents(1, 5, 1), std::nullopt, true).isOk());
+  ASSERT_TRUE(store_->persist(std::nullopt, {ent(3, 2), ent(4, 2)}, std::nullopt, true).isOk());
   EXPECT_EQ(store_->lastIndex(), 4u);
   EXPECT_FALSE(store_->term(5).has_value());
   EXPECT_EQ(termsOf(all()), (std::vector<uint64_t>{1, 1, 2, 2}));
@@ -139,13 +144,13 @@ TEST_F(LogStoreTest, TruncatesConflictingSuffix) {
   EXPECT_EQ(store_->lastIndex(), 4u);
   EXPECT_EQ(termsOf(all()), (std::vector<uint64_t>{1, 1, 2, 2}));
   // Rewriting a longer suffix replaces in place.
-  store_->persist(std::nullopt, ents(2, 6, 3), std::nullopt, true);
+  ASSERT_TRUE(store_->persist(std::nullopt, ents(2, 6, 3), std::nullopt, true).isOk());
   EXPECT_EQ(termsOf(all()), (std::vector<uint64_t>{1, 3, 3, 3, 3, 3}));
 }
 
 TEST_F(LogStoreTest, PersistIsOneWalBatch) {
   rocksdb::SequenceNumber before = db_->db()->GetLatestSequenceNumber();
-  store_->persist(std::nullopt, ents(1, 3, 1, 10), hs(1, 2, 1), true);
+  ASSERT_TRUE(store_->persist(std::nullopt, ents(1, 3, 1, 10), hs(1, 2, 1), true).isOk());
   std::unique_ptr<rocksdb::TransactionLogIterator> it;
   ASSERT_TRUE(db_->db()->GetUpdatesSince(before + 1, &it).ok());
   int batches = 0;
@@ -160,10 +165,10 @@ TEST_F(LogStoreTest, PersistIsOneWalBatch) {
 }
 
 TEST_F(LogStoreTest, ReopenRecoversEverything) {
-  store_->persist(std::nullopt, ents(1, 20, 2, 5), hs(2, 1, 15), true);
-  store_->saveSnapshot(snap(15, 2, {1, 2, 3}, "image"), 5);
-  store_->persist(std::nullopt, {ent(21, 3, "z")}, hs(3, 3, 18), false);
-  store_->setStable("cluster_id", "abc");
+  ASSERT_TRUE(store_->persist(std::nullopt, ents(1, 20, 2, 5), hs(2, 1, 15), true).isOk());
+  ASSERT_TRUE(store_->saveSnapshot(snap(15, 2, {1, 2, 3}, "image"), 5).isOk());
+  ASSERT_TRUE(store_->persist(std::nullopt, {ent(21, 3, "z")}, hs(3, 3, 18), false).isOk());
+  ASSERT_TRUE(store_->setStable("cluster_id", "abc").isOk());
   reopen();
   EXPECT_TRUE(store_->hasState());
   EXPECT_EQ(store_->firstIndex(), 11u);
@@ -184,16 +189,17 @@ TEST_F(LogStoreTest, ReopenRecoversEverything) {
 
 TEST_F(LogStoreTest, StableValuesAloneAreNotRaftState) {
   EXPECT_FALSE(store_->stable("node_id").has_value());
-  store_->setStable("node_id", "n1");
-  store_->setStable("node_id", "n2");
+  ASSERT_TRUE(store_->setStable("node_id", "n1").isOk());
+  ASSERT_TRUE(store_->setStable("node_id", "n2").isOk());
   reopen();
   EXPECT_EQ(store_->stable("node_id"), "n2");
   EXPECT_FALSE(store_->hasState());
 }
 
 TEST_F(LogStoreTest, SnapshotReplacesTheLog) {
-  store_->persist(std::nullopt, ents(1, 10, 1), hs(1, 1, 5), true);
-  store_->persist(snap(20, 3, {1}, "img20"), ents(21, 22, 3), hs(3, 0, 20), true);
+  ASSERT_TRUE(store_->persist(std::nullopt, ents(1, 10, 1), hs(1, 1, 5), true).isOk());
+  ASSERT_TRUE(
+      store_->persist(snap(20, 3, {1}, "img20"), ents(21, 22, 3), hs(3, 0, 20), true).isOk());
   EXPECT_EQ(store_->firstIndex(), 21u);
   EXPECT_EQ(store_->lastIndex(), 22u);
   EXPECT_EQ(store_->term(20), 3u);
@@ -203,11 +209,11 @@ TEST_F(LogStoreTest, SnapshotReplacesTheLog) {
   EXPECT_EQ(store_->lastIndex(), 22u);
   EXPECT_EQ(store_->snapshot()->data(), "img20");
   // A snapshot inside the log still replaces all of it.
-  store_->persist(snap(21, 3, {1}, "img21"), {}, std::nullopt, true);
+  ASSERT_TRUE(store_->persist(snap(21, 3, {1}, "img21"), {}, std::nullopt, true).isOk());
   EXPECT_EQ(store_->firstIndex(), 22u);
   EXPECT_EQ(store_->lastIndex(), 21u);
   // An older snapshot is ignored; entries in the same call still apply.
-  store_->persist(snap(5, 1, {}, "old"), {ent(22, 4)}, std::nullopt, true);
+  ASSERT_TRUE(store_->persist(snap(5, 1, {}, "old"), {ent(22, 4)}, std::nullopt, true).isOk());
   EXPECT_EQ(store_->snapshot()->metadata().index(), 21u);
   EXPECT_EQ(store_->lastIndex(), 22u);
   reopen();
@@ -217,21 +223,21 @@ TEST_F(LogStoreTest, SnapshotReplacesTheLog) {
 }
 
 TEST_F(LogStoreTest, SaveSnapshotCompactsKeepingRetain) {
-  store_->persist(std::nullopt, ents(1, 100, 1), std::nullopt, true);
-  store_->saveSnapshot(snap(50, 1, {1}, "s50"), 10);
+  ASSERT_TRUE(store_->persist(std::nullopt, ents(1, 100, 1), std::nullopt, true).isOk());
+  ASSERT_TRUE(store_->saveSnapshot(snap(50, 1, {1}, "s50"), 10).isOk());
   EXPECT_EQ(store_->firstIndex(), 41u);
   EXPECT_EQ(store_->term(40), 1u);
   EXPECT_FALSE(store_->term(39).has_value());
   EXPECT_EQ(store_->snapshot()->data(), "s50");
   // Retaining more than was compacted before compacts nothing more.
-  store_->saveSnapshot(snap(60, 1, {1}, "s60"), 30);
+  ASSERT_TRUE(store_->saveSnapshot(snap(60, 1, {1}, "s60"), 30).isOk());
   EXPECT_EQ(store_->firstIndex(), 41u);
   EXPECT_EQ(store_->snapshot()->data(), "s60");
   // A stale snapshot is ignored.
-  store_->saveSnapshot(snap(55, 1, {1}, "s55"), 0);
+  ASSERT_TRUE(store_->saveSnapshot(snap(55, 1, {1}, "s55"), 0).isOk());
   EXPECT_EQ(store_->snapshot()->data(), "s60");
   // retain 0 compacts up to the snapshot itself.
-  store_->saveSnapshot(snap(100, 1, {1}, "s100"), 0);
+  ASSERT_TRUE(store_->saveSnapshot(snap(100, 1, {1}, "s100"), 0).isOk());
   EXPECT_EQ(store_->firstIndex(), 101u);
   EXPECT_EQ(store_->lastIndex(), 100u);
   EXPECT_EQ(store_->term(100), 1u);
@@ -239,13 +245,13 @@ TEST_F(LogStoreTest, SaveSnapshotCompactsKeepingRetain) {
   EXPECT_EQ(store_->firstIndex(), 101u);
   EXPECT_EQ(store_->lastIndex(), 100u);
   EXPECT_EQ(store_->term(100), 1u);
-  store_->persist(std::nullopt, {ent(101, 2)}, std::nullopt, true);
+  ASSERT_TRUE(store_->persist(std::nullopt, {ent(101, 2)}, std::nullopt, true).isOk());
   EXPECT_EQ(termsOf(all()), (std::vector<uint64_t>{2}));
 }
 
 TEST_F(LogStoreTest, SaveSnapshotRetainBeyondIndexKeepsEverything) {
-  store_->persist(std::nullopt, ents(1, 5, 1), std::nullopt, true);
-  store_->saveSnapshot(snap(3, 1, {}, "s3"), 10);
+  ASSERT_TRUE(store_->persist(std::nullopt, ents(1, 5, 1), std::nullopt, true).isOk());
+  ASSERT_TRUE(store_->saveSnapshot(snap(3, 1, {}, "s3"), 10).isOk());
   EXPECT_EQ(store_->firstIndex(), 1u);
   EXPECT_EQ(store_->lastIndex(), 5u);
   EXPECT_EQ(store_->snapshot()->metadata().index(), 3u);
@@ -253,7 +259,7 @@ TEST_F(LogStoreTest, SaveSnapshotRetainBeyondIndexKeepsEverything) {
 
 TEST_F(LogStoreTest, BootstrapSnapshotAtIndexZero) {
   ASSERT_FALSE(store_->hasState());
-  store_->persist(snap(0, 0, {1, 2, 3}), {}, std::nullopt, true);
+  ASSERT_TRUE(store_->persist(snap(0, 0, {1, 2, 3}), {}, std::nullopt, true).isOk());
   EXPECT_TRUE(store_->hasState());
   EXPECT_EQ(store_->firstIndex(), 1u);
   EXPECT_EQ(store_->lastIndex(), 0u);
@@ -262,12 +268,12 @@ TEST_F(LogStoreTest, BootstrapSnapshotAtIndexZero) {
   EXPECT_TRUE(store_->hasState());
   EXPECT_EQ(store_->initialState().conf_state.voters_size(), 3);
   EXPECT_EQ(store_->lastIndex(), 0u);
-  store_->persist(std::nullopt, ents(1, 2, 1), hs(1, 1, 0), true);
+  ASSERT_TRUE(store_->persist(std::nullopt, ents(1, 2, 1), hs(1, 1, 0), true).isOk());
   EXPECT_EQ(store_->lastIndex(), 2u);
 }
 
 TEST_F(LogStoreTest, EntriesSizeLimit) {
-  store_->persist(std::nullopt, ents(1, 10, 1, 100), std::nullopt, true);
+  ASSERT_TRUE(store_->persist(std::nullopt, ents(1, 10, 1, 100), std::nullopt, true).isOk());
   uint64_t one = raft::entrySize(ent(1, 1, std::string(100, 'x')));
   EXPECT_EQ(store_->entries(1, 11, 0).size(), 1u);  // always at least one
   EXPECT_EQ(store_->entries(1, 11, one).size(), 1u);
@@ -303,13 +309,13 @@ TEST_F(LogStoreTest, OpensDatabaseWithoutRaftFamilies) {
                   .ok());
   EXPECT_EQ(value, "x");
   EXPECT_FALSE(store_->hasState());
-  store_->persist(std::nullopt, ents(1, 1, 1), std::nullopt, true);
+  ASSERT_TRUE(store_->persist(std::nullopt, ents(1, 1, 1), std::nullopt, true).isOk());
   reopen();
   EXPECT_EQ(store_->lastIndex(), 1u);
 }
 
 TEST_F(LogStoreTest, RecoveryRefusesACorruptLog) {
-  store_->persist(std::nullopt, ents(1, 3, 1), std::nullopt, true);
+  ASSERT_TRUE(store_->persist(std::nullopt, ents(1, 3, 1), std::nullopt, true).isOk());
   rocksdb::ColumnFamilyHandle* log = db_->family(kRaftLogFamily);
   ASSERT_TRUE(db_->db()->Put({}, log, encodeU64(5), ent(5, 1).SerializeAsString()).ok());
   EXPECT_FALSE(RocksDbLogStore::open(*db_).isOk());  // gap at 4
@@ -321,6 +327,142 @@ TEST_F(LogStoreTest, RecoveryRefusesACorruptLog) {
   auto reopened = RocksDbLogStore::open(*db_);
   ASSERT_TRUE(reopened.isOk());
   EXPECT_EQ((*reopened)->lastIndex(), 5u);
+}
+
+// The watermark (watermark.h): a log, term/vote or commit recovered behind what had been durable
+// is refused on open; legitimate shrinking (a truncated suffix, a failed write after the watermark
+// was lowered) is not.
+class WatermarkTest : public LogStoreTest {
+ protected:
+  std::string path() const { return dir_ + "/RAFT-WATERMARK"; }
+  StatusOr<std::unique_ptr<RocksDbLogStore>> openChecked() {
+    store_.reset();
+    return RocksDbLogStore::open(*db_, path());
+  }
+  void useChecked() {
+    auto opened = openChecked();
+    ASSERT_TRUE(opened.isOk()) << opened.status().message();
+    store_ = std::move(*opened);
+  }
+};
+
+TEST_F(WatermarkTest, RefusesALogThatLostDurableEntries) {
+  useChecked();
+  ASSERT_TRUE(store_->persist(std::nullopt, ents(1, 5, 1), hs(1, 1, 3), true).isOk());
+  useChecked();  // intact: opens
+  EXPECT_EQ(store_->lastIndex(), 5u);
+  rocksdb::ColumnFamilyHandle* log = db_->family(kRaftLogFamily);
+  ASSERT_TRUE(
+      db_->db()->DeleteRange({}, log, encodeU64(4), encodeU64(6)).ok());  // the WAL "lost" them
+  auto opened = openChecked();
+  ASSERT_FALSE(opened.isOk());
+  EXPECT_NE(opened.status().message().find("data dir damaged: the Raft log ends at index 3, but "
+                                           "entries up to index 5 had been durable"),
+            std::string::npos)
+      << opened.status().message();
+}
+
+TEST_F(WatermarkTest, RefusesAVoteOrCommitThatWentBackAndLostState) {
+  useChecked();
+  ASSERT_TRUE(store_->persist(std::nullopt, ents(1, 3, 1), hs(3, 2, 3), true).isOk());
+  raft::HardState older;
+  older.set_term(3);
+  older.set_vote(1);  // a different vote in the same term: it could vote twice
+  older.set_commit(3);
+  rocksdb::ColumnFamilyHandle* stable = db_->family(kRaftStableFamily);
+  ASSERT_TRUE(db_->db()->Put({}, stable, "hard_state", older.SerializeAsString()).ok());
+  auto opened = openChecked();
+  ASSERT_FALSE(opened.isOk());
+  EXPECT_NE(opened.status().message().find("term/vote went back"), std::string::npos);
+
+  older.set_vote(2);
+  older.set_commit(1);
+  ASSERT_TRUE(db_->db()->Put({}, stable, "hard_state", older.SerializeAsString()).ok());
+  opened = openChecked();
+  ASSERT_FALSE(opened.isOk());
+  EXPECT_NE(opened.status().message().find("commit index went back"), std::string::npos);
+
+  for (const char* family : {kRaftLogFamily, kRaftStableFamily}) {
+    ASSERT_TRUE(
+        db_->db()
+            ->DeleteRange({}, db_->family(family), "", "\xff\xff\xff\xff\xff\xff\xff\xff\xff")
+            .ok());
+  }
+  opened = openChecked();
+  ASSERT_FALSE(opened.isOk());
+  EXPECT_NE(opened.status().message().find("the Raft state (log, term and vote) is gone"),
+            std::string::npos)
+      << opened.status().message();
+}
+
+TEST_F(WatermarkTest, AcceptsATruncatedSuffixAndAFailedTruncation) {
+  useChecked();
+  ASSERT_TRUE(store_->persist(std::nullopt, ents(1, 5, 1), hs(1, 1, 2), true).isOk());
+  // A new leader replaces the uncommitted suffix 3..5 with one entry: the log shrinks to 3.
+  ASSERT_TRUE(store_->persist(std::nullopt, {ent(3, 2)}, hs(2, 0, 2), true).isOk());
+  useChecked();
+  EXPECT_EQ(store_->lastIndex(), 3u);
+  // The same again, but the write fails after the watermark was lowered (crash-equivalent): the
+  // old, longer log is what a restart finds, and it is not behind the watermark.
+  ASSERT_TRUE(store_->persist(std::nullopt, ents(4, 6, 2), std::nullopt, true).isOk());
+  disk_.fs->setFull(true);
+  ASSERT_FALSE(store_->persist(std::nullopt, {ent(2, 3)}, hs(3, 0, 2), true).isOk());
+  disk_.fs->setFull(false);
+  store_.reset();
+  db_.reset();
+  reopen();
+  useChecked();
+  EXPECT_EQ(store_->lastIndex(), 6u);
+  // A snapshot that replaces the whole log.
+  ASSERT_TRUE(store_->persist(snap(4, 2, {1}, "img"), {}, hs(3, 0, 4), true).isOk());
+  useChecked();
+  EXPECT_EQ(store_->lastIndex(), 4u);
+}
+
+TEST(WatermarkEncoding, RoundTripsAndRejectsTornText) {
+  WatermarkValues v{12, 3, 10, 4, 2};
+  std::string text = encodeWatermark(v);
+  EXPECT_EQ(decodeWatermark(text), v);
+  std::string torn = text;
+  torn[30] = torn[30] == '1' ? '2' : '1';
+  EXPECT_FALSE(decodeWatermark(torn).has_value());
+  EXPECT_FALSE(decodeWatermark(text.substr(0, 40)).has_value());
+  EXPECT_FALSE(decodeWatermark("").has_value());
+}
+
+// Disk full: every kind of write fails with "disk full", changes nothing (neither what the store
+// answers nor what a restart finds), and works again by itself once the disk has room.
+TEST_F(LogStoreTest, FullDiskFailsWritesWithoutChangingAnythingAndRecovers) {
+  ASSERT_TRUE(store_->persist(std::nullopt, ents(1, 5, 1), hs(1, 1, 3), true).isOk());
+  disk_.fs->setFull(true);
+  Status s = store_->persist(std::nullopt, {ent(4, 2), ent(5, 2), ent(6, 2)}, hs(2, 2, 4), true);
+  ASSERT_FALSE(s.isOk());
+  EXPECT_NE(s.message().find("disk full"), std::string::npos) << s.message();
+  EXPECT_TRUE(db_->health().view().diskFull());
+  EXPECT_EQ(store_->lastIndex(), 5u);
+  EXPECT_EQ(termsOf(all()), (std::vector<uint64_t>{1, 1, 1, 1, 1}));
+  EXPECT_EQ(store_->initialState().hard_state.term(), 1u);
+  EXPECT_FALSE(store_->saveSnapshot(snap(3, 1, {1}, "s3"), 0).isOk());
+  EXPECT_EQ(store_->firstIndex(), 1u);
+  EXPECT_FALSE(store_->setStable("cluster_id", "x").isOk());
+  EXPECT_FALSE(store_->persist(std::nullopt, {}, hs(1, 1, 5), true).isOk());  // sync only
+  EXPECT_EQ(store_->initialState().hard_state.commit(), 3u);
+
+  disk_.fs->setFull(false);
+  // RocksDB may be resuming by itself in the background (it retries some errors): the write
+  // succeeds once that is done, as the node's retries find.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (
+      !store_->persist(std::nullopt, {ent(4, 2), ent(5, 2), ent(6, 2)}, hs(2, 2, 4), true).isOk()) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "writes did not resume";
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(db_->health().view().healthy());
+  EXPECT_EQ(termsOf(all()), (std::vector<uint64_t>{1, 1, 1, 2, 2, 2}));
+  reopen();
+  EXPECT_EQ(termsOf(all()), (std::vector<uint64_t>{1, 1, 1, 2, 2, 2}));
+  EXPECT_EQ(store_->initialState().hard_state.term(), 2u);
+  EXPECT_FALSE(store_->stable("cluster_id").has_value());
 }
 
 // Drives RocksDbLogStore and MemoryStorage through the same random operations (including
@@ -339,7 +481,7 @@ class LogStoreModelTest : public LogStoreTest, public ::testing::WithParamInterf
       reopen();
     } else {
       auto h = hs(pick(0, 9), pick(0, 3), pick(0, model_.lastIndex()));
-      store_->persist(std::nullopt, {}, h, pick(0, 3) == 0);
+      ASSERT_TRUE(store_->persist(std::nullopt, {}, h, pick(0, 3) == 0).isOk());
       model_.setHardState(h);
     }
   }
@@ -366,7 +508,7 @@ class LogStoreModelTest : public LogStoreTest, public ::testing::WithParamInterf
     if (coin()) h = hs(pick(0, 9), pick(0, 3), pick(0, 20));
     model_.append(es);
     if (h) model_.setHardState(*h);
-    store_->persist(s, es, h, pick(0, 3) == 0);
+    ASSERT_TRUE(store_->persist(s, es, h, pick(0, 3) == 0).isOk());
   }
 
   void saveSnapshotRandom() {
@@ -389,7 +531,7 @@ class LogStoreModelTest : public LogStoreTest, public ::testing::WithParamInterf
     s.mutable_metadata()->set_index(index);
     s.mutable_metadata()->set_term(*model_.term(index));
     s.set_data(data);
-    store_->saveSnapshot(s, retain);
+    ASSERT_TRUE(store_->saveSnapshot(s, retain).isOk());
   }
 
   void compare() {
