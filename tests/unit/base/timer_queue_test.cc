@@ -65,8 +65,9 @@ namespace {
 TEST(TimerQueue, CancellingTheTimerBeingWaitedForIsSafe) {
   TimerQueue timers;
   for (int i = 0; i < 200; ++i) {
-    auto id = timers.schedule(std::chrono::steady_clock::now() + std::chrono::milliseconds(50),
-                              [] {});
+    // Far enough ahead that the timer cannot fire before the cancel, however loaded the machine
+    // (at 50 ms it did, twice, under ctest -j2 at load 15); the timer thread is waiting for it.
+    auto id = timers.schedule(std::chrono::steady_clock::now() + std::chrono::seconds(30), [] {});
     std::this_thread::yield();
     EXPECT_TRUE(timers.cancel(id));
   }
