@@ -17,12 +17,12 @@ struct AgentConfig {
   bool server = false;
   bool bootstrap = false;
   int bootstrap_expect = 0;
-  std::string node_name;        // default: the host name
+  std::string node_name;  // default: the host name
   std::string datacenter = "dc1";
-  std::string data_dir;         // required unless dev; dev without it uses a fresh temp dir
-  std::string bind_addr = "0.0.0.0";     // cluster (server RPC) address
-  std::string client_addr = "127.0.0.1"; // HTTP and DNS listen address
-  std::string advertise_addr;   // default: bind_addr, or 127.0.0.1 when bind_addr is 0.0.0.0
+  std::string data_dir;               // required unless dev; dev without it uses a fresh temp dir
+  std::string bind_addr = "0.0.0.0";  // cluster (server RPC) address
+  std::string client_addr = "127.0.0.1";  // HTTP and DNS listen address
+  std::string advertise_addr;  // default: bind_addr, or 127.0.0.1 when bind_addr is 0.0.0.0
   int http_port = 8500;
   int dns_port = 8600;
   int server_port = 8300;

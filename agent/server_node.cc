@@ -33,12 +33,9 @@ std::vector<v1::ServerInfo> bootstrapServers(const storage::LogStore& log) {
 
 }  // namespace
 
-StatusOr<std::unique_ptr<ServerNode>> ServerNode::start(const AgentConfig& config,
-                                                        const std::string& node_id,
-                                                        storage::RocksDb& db,
-                                                        store::StateStore& state,
-                                                        metrics::Metrics& metrics,
-                                                        const std::atomic<bool>& stopping) {
+StatusOr<std::unique_ptr<ServerNode>> ServerNode::start(
+    const AgentConfig& config, const std::string& node_id, storage::RocksDb& db,
+    store::StateStore& state, metrics::Metrics& metrics, const std::atomic<bool>& stopping) {
   std::unique_ptr<ServerNode> s(new ServerNode());
   s->self_.set_id(node::raftIdFromNodeId(node_id));
   s->self_.set_node_id(node_id);
@@ -72,9 +69,9 @@ StatusOr<std::unique_ptr<ServerNode>> ServerNode::start(const AgentConfig& confi
   if (!s->pending_join_cluster_.empty()) {
     ServerNode* self = s.get();
     s->joiner_ = std::thread([self] {
-      Status st = self->service_->join(*self->transport_, self->retry_join_,
-                                       self->pending_join_cluster_,
-                                       [self] { return self->stop_join_.load(); });
+      Status st =
+          self->service_->join(*self->transport_, self->retry_join_, self->pending_join_cluster_,
+                               [self] { return self->stop_join_.load(); });
       if (!st.isOk()) LOG_ERROR("cluster", "could not join the cluster: " << st.message());
     });
   }
@@ -101,14 +98,15 @@ Status ServerNode::enterCluster(const AgentConfig& config, const std::atomic<boo
     return node::RaftNode::bootstrap(*log_, {self_}, node::clusterIdFor({self_}));
   }
   if (config.retry_join.empty()) {
-    return invalidArgument("a new server needs -bootstrap, -bootstrap-expect or -retry-join to "
-                           "form or join a cluster");
+    return invalidArgument(
+        "a new server needs -bootstrap, -bootstrap-expect or -retry-join to "
+        "form or join a cluster");
   }
   auto plan = service_->discover(*transport_, retry_join_, [&stopping] { return stopping.load(); });
   if (!plan.isOk()) return plan.status();
   if (plan->bootstrap) {
     LOG_INFO("cluster", "bootstrapping cluster " << plan->cluster_id << " with "
-                                                  << plan->voters.size() << " voters");
+                                                 << plan->voters.size() << " voters");
     CAIRN_RETURN_IF_ERROR(node::RaftNode::bootstrap(*log_, plan->voters, plan->cluster_id));
   } else {
     CAIRN_RETURN_IF_ERROR(log_->setStable("cluster_id", plan->cluster_id));
@@ -141,21 +139,24 @@ void ServerNode::shutdown(bool leave) {
 void ServerNode::addFaultInjectionRoutes(http::Router& router) {
   if (!transport_) return;
   transport::Transport* transport = transport_.get();
-  router.add(http::Route{
-      "/v1/cairn/debug/blocked-peers", false, {"PUT"},
-      [transport](http::RequestPtr req, http::Responder respond) {
-        std::set<std::string> blocked;
-        try {
-          web::json::value parsed = web::json::value::parse(req->body);
-          for (const auto& v : parsed.as_array()) blocked.insert(v.as_string());
-        } catch (const std::exception& e) {
-          return respond(http::textResponse(400, std::string("expected a JSON array of "
-                                                             "addresses: ") + e.what()));
-        }
-        transport->setBlockedPeers(std::move(blocked));
-        respond(http::jsonResponse("true"));
-      },
-      http::Router::kDefaultMaxBody});
+  router.add(http::Route{"/v1/cairn/debug/blocked-peers",
+                         false,
+                         {"PUT"},
+                         [transport](http::RequestPtr req, http::Responder respond) {
+                           std::set<std::string> blocked;
+                           try {
+                             web::json::value parsed = web::json::value::parse(req->body);
+                             for (const auto& v : parsed.as_array()) blocked.insert(v.as_string());
+                           } catch (const std::exception& e) {
+                             return respond(
+                                 http::textResponse(400, std::string("expected a JSON array of "
+                                                                     "addresses: ") +
+                                                             e.what()));
+                           }
+                           transport->setBlockedPeers(std::move(blocked));
+                           respond(http::jsonResponse("true"));
+                         },
+                         http::Router::kDefaultMaxBody});
 }
 
 }  // namespace cairn::agent

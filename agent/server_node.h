@@ -23,8 +23,7 @@ class ServerNode {
   // true) and starts Raft. Refuses a data dir whose cluster differs from the -retry-join servers'.
   static StatusOr<std::unique_ptr<ServerNode>> start(const AgentConfig& config,
                                                      const std::string& node_id,
-                                                     storage::RocksDb& db,
-                                                     store::StateStore& state,
+                                                     storage::RocksDb& db, store::StateStore& state,
                                                      metrics::Metrics& metrics,
                                                      const std::atomic<bool>& stopping);
   ~ServerNode();

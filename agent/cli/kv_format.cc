@@ -1,12 +1,13 @@
 #define _TURN_OFF_PLATFORM_STRING
 #include "agent/cli/kv_format.h"
-#include "core/base/go_encoding.h"
 
 #include <cpprest/json.h>
 
 #include <algorithm>
 #include <cstring>
 #include <utility>
+
+#include "core/base/go_encoding.h"
 
 namespace cairn::cli {
 namespace {

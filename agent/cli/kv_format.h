@@ -51,5 +51,4 @@ std::string importKey(const std::string& prefix, const std::string& key);
 // Go's path.Clean.
 std::string goPathClean(const std::string& path);
 
-
 }  // namespace cairn::cli

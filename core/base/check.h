@@ -6,7 +6,8 @@
 #include <cstdlib>
 
 namespace cairn::detail {
-[[noreturn]] inline void checkFailed(const char* expr, const char* file, int line, const char* msg) {
+[[noreturn]] inline void checkFailed(const char* expr, const char* file, int line,
+                                     const char* msg) {
   std::fprintf(stderr, "CHECK failed: %s at %s:%d %s\n", expr, file, line, msg ? msg : "");
   std::abort();
 }

@@ -49,9 +49,12 @@ Status parseComponent(std::string_view& s, std::string_view text, uint64_t& tota
   size_t unit_start = i;
   while (i < s.size() && s[i] != '.' && !isDigit(s[i])) ++i;
   std::string_view unit = s.substr(unit_start, i - unit_start);
-  if (unit.empty()) return invalidArgument("time: missing unit in duration \"" + std::string(text) + "\"");
+  if (unit.empty())
+    return invalidArgument("time: missing unit in duration \"" + std::string(text) + "\"");
   uint64_t per = unitNanos(unit);
-  if (per == 0) return invalidArgument("time: unknown unit \"" + std::string(unit) + "\" in duration \"" + std::string(text) + "\"");
+  if (per == 0)
+    return invalidArgument("time: unknown unit \"" + std::string(unit) + "\" in duration \"" +
+                           std::string(text) + "\"");
   if (whole > kMaxNanos / per) return invalid(text);
   uint64_t value = whole * per;
   value += static_cast<uint64_t>(static_cast<long double>(frac) * per / scale);

@@ -13,7 +13,8 @@ namespace cairn {
 using Nanos = std::chrono::nanoseconds;
 
 // Parses a Go duration. Signed decimal numbers with an optional fraction, each followed by a unit
-// (ns, us, µs, ms, s, m, h), concatenated. Errors: empty input, missing unit, unknown unit, overflow.
+// (ns, us, µs, ms, s, m, h), concatenated. Errors: empty input, missing unit, unknown unit,
+// overflow.
 StatusOr<Nanos> parseGoDuration(std::string_view text);
 
 // Formats like Go's Duration.String(): "1h30m0s", "1.5s", "250ms", "0s".

@@ -20,19 +20,28 @@ const char* levelName(LogLevel level) {
 
 bool parseLogLevel(std::string_view name, LogLevel& out) {
   std::string lower(name);
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (lower == "trace") out = LogLevel::kTrace;
-  else if (lower == "debug") out = LogLevel::kDebug;
-  else if (lower == "info") out = LogLevel::kInfo;
-  else if (lower == "warn" || lower == "warning") out = LogLevel::kWarn;
-  else if (lower == "err" || lower == "error") out = LogLevel::kError;
-  else return false;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  if (lower == "trace")
+    out = LogLevel::kTrace;
+  else if (lower == "debug")
+    out = LogLevel::kDebug;
+  else if (lower == "info")
+    out = LogLevel::kInfo;
+  else if (lower == "warn" || lower == "warning")
+    out = LogLevel::kWarn;
+  else if (lower == "err" || lower == "error")
+    out = LogLevel::kError;
+  else
+    return false;
   return true;
 }
 
 void setLogLevel(LogLevel level) { g_level = static_cast<int>(level); }
 
-bool logEnabled(LogLevel level) { return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed); }
+bool logEnabled(LogLevel level) {
+  return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed);
+}
 
 void logLine(LogLevel level, std::string_view component, const std::string& message) {
   auto now = std::chrono::system_clock::now();

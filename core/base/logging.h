@@ -18,13 +18,13 @@ void logLine(LogLevel level, std::string_view component, const std::string& mess
 
 }  // namespace cairn
 
-#define CAIRN_LOG(level, component, expr)                                  \
-  do {                                                                     \
-    if (::cairn::logEnabled(::cairn::LogLevel::level)) {                   \
-      std::ostringstream cairn_log_stream_;                                \
-      cairn_log_stream_ << expr;                                           \
+#define CAIRN_LOG(level, component, expr)                                             \
+  do {                                                                                \
+    if (::cairn::logEnabled(::cairn::LogLevel::level)) {                              \
+      std::ostringstream cairn_log_stream_;                                           \
+      cairn_log_stream_ << expr;                                                      \
       ::cairn::logLine(::cairn::LogLevel::level, component, cairn_log_stream_.str()); \
-    }                                                                      \
+    }                                                                                 \
   } while (0)
 #define LOG_INFO(component, expr) CAIRN_LOG(kInfo, component, expr)
 #define LOG_WARN(component, expr) CAIRN_LOG(kWarn, component, expr)

@@ -12,12 +12,12 @@ namespace cairn {
 
 enum class StatusCode {
   kOk = 0,
-  kInvalidArgument,   // 400: the request is malformed.
-  kNotFound,          // 404
-  kConflict,          // 409: a precondition (CAS, txn check) failed.
-  kTooLarge,          // 413
-  kUnavailable,       // 500 "No cluster leader" and friends: retry may help.
-  kInternal,          // 500: a bug or an environment failure.
+  kInvalidArgument,  // 400: the request is malformed.
+  kNotFound,         // 404
+  kConflict,         // 409: a precondition (CAS, txn check) failed.
+  kTooLarge,         // 413
+  kUnavailable,      // 500 "No cluster leader" and friends: retry may help.
+  kInternal,         // 500: a bug or an environment failure.
 };
 
 class [[nodiscard]] Status {
@@ -37,7 +37,9 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-inline Status invalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+inline Status invalidArgument(std::string m) {
+  return {StatusCode::kInvalidArgument, std::move(m)};
+}
 inline Status notFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
 inline Status conflict(std::string m) { return {StatusCode::kConflict, std::move(m)}; }
 inline Status tooLarge(std::string m) { return {StatusCode::kTooLarge, std::move(m)}; }
@@ -53,9 +55,18 @@ class [[nodiscard]] StatusOr {
 
   bool isOk() const { return value_.has_value(); }
   const Status& status() const { return status_; }
-  T& value() & { assert(value_); return *value_; }
-  const T& value() const& { assert(value_); return *value_; }
-  T&& value() && { assert(value_); return std::move(*value_); }
+  T& value() & {
+    assert(value_);
+    return *value_;
+  }
+  const T& value() const& {
+    assert(value_);
+    return *value_;
+  }
+  T&& value() && {
+    assert(value_);
+    return std::move(*value_);
+  }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
@@ -69,8 +80,8 @@ class [[nodiscard]] StatusOr {
 }  // namespace cairn
 
 // Propagates a non-OK Status out of the enclosing function.
-#define CAIRN_RETURN_IF_ERROR(expr)         \
-  do {                                      \
-    ::cairn::Status cairn_status_ = (expr); \
+#define CAIRN_RETURN_IF_ERROR(expr)                  \
+  do {                                               \
+    ::cairn::Status cairn_status_ = (expr);          \
     if (!cairn_status_.isOk()) return cairn_status_; \
   } while (0)

@@ -3,9 +3,7 @@
 #include "core/base/go_encoding.h"
 
 namespace cairn::http {
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 void JsonWriter::separate() {
   if (after_key_) {
@@ -99,12 +97,17 @@ std::string prettyJson(std::string_view compact, std::string_view indent) {
     char c = compact[i];
     if (in_string) {
       out += c;
-      if (c == '\\' && i + 1 < compact.size()) out += compact[++i];
-      else if (c == '"') in_string = false;
+      if (c == '\\' && i + 1 < compact.size())
+        out += compact[++i];
+      else if (c == '"')
+        in_string = false;
       continue;
     }
     switch (c) {
-      case '"': in_string = true; out += c; break;
+      case '"':
+        in_string = true;
+        out += c;
+        break;
       case '{':
       case '[':
         out += c;
@@ -116,10 +119,20 @@ std::string prettyJson(std::string_view compact, std::string_view indent) {
         }
         break;
       case '}':
-      case ']': --depth; newline(); out += c; break;
-      case ',': out += c; newline(); break;
-      case ':': out += ": "; break;
-      default: out += c;
+      case ']':
+        --depth;
+        newline();
+        out += c;
+        break;
+      case ',':
+        out += c;
+        newline();
+        break;
+      case ':':
+        out += ": ";
+        break;
+      default:
+        out += c;
     }
   }
   return out + '\n';

@@ -169,14 +169,17 @@ void kvDelete(ApiContext& ctx, RequestPtr req, Responder respond) {
 }  // namespace
 
 void addKvRoutes(Router& router, ApiContext& ctx) {
-  router.add(Route{
-      std::string(kKvPrefix), true, {"GET", "PUT", "DELETE"},
-      [&ctx](RequestPtr req, Responder respond) {
-        if (req->method == "GET") return kvGet(ctx, std::move(req), std::move(respond));
-        if (req->method == "PUT") return kvPut(ctx, std::move(req), std::move(respond));
-        kvDelete(ctx, std::move(req), std::move(respond));
-      },
-      ctx.agent.kv_max_value_size});
+  router.add(Route{std::string(kKvPrefix),
+                   true,
+                   {"GET", "PUT", "DELETE"},
+                   [&ctx](RequestPtr req, Responder respond) {
+                     if (req->method == "GET")
+                       return kvGet(ctx, std::move(req), std::move(respond));
+                     if (req->method == "PUT")
+                       return kvPut(ctx, std::move(req), std::move(respond));
+                     kvDelete(ctx, std::move(req), std::move(respond));
+                   },
+                   ctx.agent.kv_max_value_size});
 }
 
 }  // namespace cairn::http

@@ -12,7 +12,8 @@ Status validateKvKey(std::string_view key) {
   size_t start = 0;
   while (start <= key.size()) {
     size_t slash = key.find('/', start);
-    std::string_view segment = key.substr(start, slash == std::string_view::npos ? slash : slash - start);
+    std::string_view segment =
+        key.substr(start, slash == std::string_view::npos ? slash : slash - start);
     if (segment == "..") {
       return invalidArgument("Invalid key name \"" + std::string(key) +
                              "\": path traversal is not allowed");

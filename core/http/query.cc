@@ -41,7 +41,8 @@ QueryParams QueryParams::parse(std::string_view raw) {
     if (part.empty()) continue;
     size_t eq = part.find('=');
     std::string_view name = part.substr(0, eq);
-    std::string_view value = eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1);
+    std::string_view value =
+        eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1);
     auto n = percentDecode(name, true);
     auto v = percentDecode(value, true);
     if (!n || !v) continue;  // Go drops malformed pairs too.

@@ -84,11 +84,16 @@ Status checkDatacenter(const ApiContext& ctx, const QueryParams& query) {
 
 HttpResponse errorResponse(const Status& status) {
   switch (status.code()) {
-    case StatusCode::kInvalidArgument: return textResponse(400, status.message());
-    case StatusCode::kNotFound: return textResponse(404, status.message());
-    case StatusCode::kConflict: return textResponse(409, status.message());
-    case StatusCode::kTooLarge: return textResponse(413, status.message());
-    default: return textResponse(500, status.message());
+    case StatusCode::kInvalidArgument:
+      return textResponse(400, status.message());
+    case StatusCode::kNotFound:
+      return textResponse(404, status.message());
+    case StatusCode::kConflict:
+      return textResponse(409, status.message());
+    case StatusCode::kTooLarge:
+      return textResponse(413, status.message());
+    default:
+      return textResponse(500, status.message());
   }
 }
 

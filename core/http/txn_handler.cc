@@ -28,7 +28,9 @@ const std::pair<std::string_view, v1::KvVerb> kVerbs[] = {
     {"delete-cas", v1::KV_DELETE_CAS},
 };
 
-Status parseFailure(const std::string& why) { return invalidArgument("Failed to parse body: " + why); }
+Status parseFailure(const std::string& why) {
+  return invalidArgument("Failed to parse body: " + why);
+}
 
 StatusOr<v1::KvVerb> parseVerb(const std::string& verb) {
   for (const auto& [name, value] : kVerbs) {
@@ -41,8 +43,9 @@ StatusOr<v1::KvVerb> parseVerb(const std::string& verb) {
 Status decodeKvOp(const web::json::value& element, uint64_t max_value, v1::KvOp& out) {
   const web::json::value* kv = findField(element, "KV");
   if (!kv || !kv->is_object()) {
-    return parseFailure("each operation must be a KV operation (Node, Service and Check "
-                        "operations arrive with the catalog)");
+    return parseFailure(
+        "each operation must be a KV operation (Node, Service and Check "
+        "operations arrive with the catalog)");
   }
   auto verb = stringField(*kv, "Verb");
   auto key = stringField(*kv, "Key");
@@ -60,7 +63,8 @@ Status decodeKvOp(const web::json::value& element, uint64_t max_value, v1::KvOp&
   if (value->has_value()) {
     auto bytes = base64Decode(**value);
     if (!bytes.isOk()) {
-      return parseFailure("Value of key \"" + key->value_or("") + "\": " + bytes.status().message());
+      return parseFailure("Value of key \"" + key->value_or("") +
+                          "\": " + bytes.status().message());
     }
     decoded = std::move(*bytes);
   }
@@ -103,9 +107,12 @@ void serveReadOnlyTxn(ApiContext& ctx, RequestPtr req, v1::Txn txn, Responder re
   if (!opts.isOk()) return respond(errorResponse(opts.status()));
   opts->blocking = false;  // Read-only transactions never block.
   auto shared = std::make_shared<v1::Txn>(std::move(txn));
-  serveRead(ctx, req, *opts, {}, [&ctx, shared] {
-    return QueryAnswer{ctx.store.appliedIndex(), outcomeResponse(ctx.store.readTxn(*shared))};
-  }, respond);
+  serveRead(
+      ctx, req, *opts, {},
+      [&ctx, shared] {
+        return QueryAnswer{ctx.store.appliedIndex(), outcomeResponse(ctx.store.readTxn(*shared))};
+      },
+      respond);
 }
 
 // Consul's pre-apply check: a lock op on a key under a lock delay fails the whole txn (409)
@@ -127,7 +134,8 @@ void txnHandler(ApiContext& ctx, RequestPtr req, Responder respond) {
   auto txn = decodeTxn(req->body, ctx.agent.kv_max_value_size);
   if (!txn.isOk()) return respond(errorResponse(txn.status()));
   ctx.metrics.countKvOperation("txn");
-  if (store::isReadOnly(*txn)) return serveReadOnlyTxn(ctx, std::move(req), std::move(*txn), respond);
+  if (store::isReadOnly(*txn))
+    return serveReadOnlyTxn(ctx, std::move(req), std::move(*txn), respond);
   if (store::TxnOutcome delayed = lockDelayErrors(ctx, *txn); !delayed.ok) {
     HttpResponse r = outcomeResponse(delayed);
     applyPretty(*req, r);
@@ -147,7 +155,9 @@ void txnHandler(ApiContext& ctx, RequestPtr req, Responder respond) {
 }  // namespace
 
 void addTxnRoutes(Router& router, ApiContext& ctx) {
-  router.add(Route{"/v1/txn", false, {"PUT"},
+  router.add(Route{"/v1/txn",
+                   false,
+                   {"PUT"},
                    [&ctx](RequestPtr req, Responder respond) {
                      txnHandler(ctx, std::move(req), std::move(respond));
                    },

@@ -37,7 +37,8 @@ class Metrics {
   Metrics(std::string_view version, std::string_view revision);
 
   // `route` is the matched route template (e.g. "/v1/kv/"), or "unmatched".
-  void observeHttpRequest(std::string_view route, std::string_view method, int code, double seconds);
+  void observeHttpRequest(std::string_view route, std::string_view method, int code,
+                          double seconds);
   // op: get, list, keys, put, cas, delete, delete_tree, txn.
   void countKvOperation(std::string_view op);
   // One apply() batch of `entries` log entries that took `seconds`.

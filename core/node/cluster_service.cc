@@ -1,7 +1,7 @@
 #include "core/node/cluster_service.h"
 
-#include <netdb.h>
 #include <arpa/inet.h>
+#include <netdb.h>
 
 #include <algorithm>
 #include <future>
@@ -27,7 +27,8 @@ std::pair<std::string, std::string> splitHostPort(const std::string& spec) {
   if (!spec.empty() && spec[0] == '[') {
     auto close = spec.find(']');
     if (close == std::string::npos) return {spec, ""};
-    std::string port = close + 1 < spec.size() && spec[close + 1] == ':' ? spec.substr(close + 2) : "";
+    std::string port =
+        close + 1 < spec.size() && spec[close + 1] == ':' ? spec.substr(close + 2) : "";
     return {spec.substr(1, close - 1), port};
   }
   auto colon = spec.rfind(':');
@@ -93,7 +94,9 @@ StatusOr<std::vector<std::string>> resolveJoinAddress(const std::string& spec, i
 }
 
 ClusterService::ClusterService(v1::ServerInfo self, std::string datacenter, int bootstrap_expect)
-    : self_(std::move(self)), datacenter_(std::move(datacenter)), bootstrap_expect_(bootstrap_expect) {
+    : self_(std::move(self)),
+      datacenter_(std::move(datacenter)),
+      bootstrap_expect_(bootstrap_expect) {
   known_[self_.id()] = self_;
 }
 
@@ -107,7 +110,8 @@ void ClusterService::attach(RaftNode* node, std::string cluster_id,
   node_.store(node, std::memory_order_release);
 }
 
-std::vector<std::string> ClusterService::addresses(const std::vector<std::string>& retry_join) const {
+std::vector<std::string> ClusterService::addresses(
+    const std::vector<std::string>& retry_join) const {
   std::vector<std::string> out;
   for (const auto& spec : retry_join) {
     auto resolved = resolveJoinAddress(spec, 8300);
@@ -124,8 +128,8 @@ std::vector<std::string> ClusterService::addresses(const std::vector<std::string
   return out;
 }
 
-std::vector<v1::HelloResponse> ClusterService::helloAll(transport::Transport& transport,
-                                                        const std::vector<std::string>& retry_join) {
+std::vector<v1::HelloResponse> ClusterService::helloAll(
+    transport::Transport& transport, const std::vector<std::string>& retry_join) {
   std::vector<std::future<StatusOr<v1::HelloResponse>>> pending;
   for (const auto& address : addresses(retry_join)) {
     v1::HelloRequest request;
@@ -207,10 +211,9 @@ Status ClusterService::join(transport::Transport& transport,
     std::vector<std::string> targets = addresses(retry_join);
     for (size_t i = 0; i < targets.size() && !stopped(); ++i) {
       std::promise<StatusOr<v1::MembershipResponse>> answered;
-      transport.join(targets[i], request, std::chrono::milliseconds(5000),
-                     [&answered](StatusOr<v1::MembershipResponse> r) {
-                       answered.set_value(std::move(r));
-                     });
+      transport.join(
+          targets[i], request, std::chrono::milliseconds(5000),
+          [&answered](StatusOr<v1::MembershipResponse> r) { answered.set_value(std::move(r)); });
       auto r = answered.get_future().get();
       if (!r.isOk()) continue;
       if (r->error_code() == 0) {
@@ -233,8 +236,8 @@ Status ClusterService::join(transport::Transport& transport,
   return unavailable("stopped before joining the cluster");
 }
 
-std::vector<std::string> ClusterService::peerClusterIds(transport::Transport& transport,
-                                                        const std::vector<std::string>& retry_join) {
+std::vector<std::string> ClusterService::peerClusterIds(
+    transport::Transport& transport, const std::vector<std::string>& retry_join) {
   std::vector<std::string> ids;
   for (const auto& a : helloAll(transport, retry_join)) {
     if (!a.cluster_id().empty()) ids.push_back(a.cluster_id());
@@ -243,7 +246,8 @@ std::vector<std::string> ClusterService::peerClusterIds(transport::Transport& tr
 }
 
 void ClusterService::onRaftMessages(std::vector<raft::Message> messages) {
-  if (RaftNode* node = node_.load(std::memory_order_acquire)) node->onRaftMessages(std::move(messages));
+  if (RaftNode* node = node_.load(std::memory_order_acquire))
+    node->onRaftMessages(std::move(messages));
 }
 
 void ClusterService::onForward(v1::ForwardRequest request,
@@ -276,7 +280,8 @@ void ClusterService::onHello(v1::HelloRequest request, transport::Reply<v1::Hell
   reply(std::move(r));
 }
 
-void ClusterService::onJoin(v1::JoinRequest request, transport::Reply<v1::MembershipResponse> reply) {
+void ClusterService::onJoin(v1::JoinRequest request,
+                            transport::Reply<v1::MembershipResponse> reply) {
   if (RaftNode* node = node_.load(std::memory_order_acquire)) {
     return node->onJoin(std::move(request), std::move(reply));
   }

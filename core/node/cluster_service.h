@@ -76,8 +76,8 @@ class ClusterService final : public transport::PeerService {
   mutable std::mutex mu_;
   std::map<uint64_t, v1::ServerInfo> known_;  // discovered servers, this one included
   std::string cluster_id_;
-  std::vector<v1::ServerInfo> bootstrap_;     // the bootstrap voters, once attached
-  Status fatal_;                               // set when discovery must stop (wrong datacenter)
+  std::vector<v1::ServerInfo> bootstrap_;  // the bootstrap voters, once attached
+  Status fatal_;                           // set when discovery must stop (wrong datacenter)
 };
 
 }  // namespace cairn::node

@@ -53,8 +53,8 @@ struct ServerHealth {
   bool healthy = false;          // voter or learner that is caught up and recently heard from
   uint64_t last_contact_ms = 0;  // since the leader last heard from it (0 for the leader)
   uint64_t last_term = 0;
-  uint64_t last_index = 0;       // its match index as the leader knows it
-  bool heard_from = false;       // the leader has heard from it since it took office (or self)
+  uint64_t last_index = 0;  // its match index as the leader knows it
+  bool heard_from = false;  // the leader has heard from it since it took office (or self)
 };
 
 struct AutopilotHealth {

@@ -1,10 +1,9 @@
 // RaftNode: peer messages, configuration changes, leadership transfer, and status for the
 // operator endpoints.
-#include "core/node/raft_node.h"
-
 #include <future>
 
 #include "core/base/logging.h"
+#include "core/node/raft_node.h"
 #include "core/raft/conf_change.h"
 
 namespace cairn::node {

@@ -1,7 +1,6 @@
 // RaftNode: writes (proposed by the leader, forwarded by followers) and linearizable reads.
-#include "core/node/raft_node.h"
-
 #include "core/base/logging.h"
+#include "core/node/raft_node.h"
 
 namespace cairn::node {
 namespace {
@@ -101,7 +100,8 @@ void RaftNode::onForwardAnswer(const std::string& rid, StatusOr<v1::ForwardRespo
   if (!answer.isOk()) {
     // Unknown whether the leader appended it: the caller must be told it may have happened.
     failWrite(rid, unavailable("forwarding the write to the leader failed (it may or may not have "
-                               "been applied): " + answer.status().message()));
+                               "been applied): " +
+                               answer.status().message()));
     return;
   }
   if (answer->error_code() == 0) {

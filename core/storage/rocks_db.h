@@ -18,14 +18,16 @@
 namespace cairn::storage {
 
 // Column families, by name. Keep this list the single place that names them.
-inline constexpr const char* kMetaFamily = "meta";          // applied index, table indexes
-inline constexpr const char* kKvFamily = "kv";              // key -> StoredKvEntry
-inline constexpr const char* kTombstoneFamily = "kv_tombstones";  // key -> deletion index (8 bytes BE)
+inline constexpr const char* kMetaFamily = "meta";  // applied index, table indexes
+inline constexpr const char* kKvFamily = "kv";      // key -> StoredKvEntry
+inline constexpr const char* kTombstoneFamily =
+    "kv_tombstones";                                      // key -> deletion index (8 bytes BE)
 inline constexpr const char* kCatalogFamily = "catalog";  // nodes, services, checks, sessions,
                                                           // events (core/store/catalog_table.h)
 inline constexpr const char* kLocalFamily = "local";  // this agent's own registry: not replicated
-inline constexpr const char* kRaftLogFamily = "raft_log";        // encodeU64(index) -> RaftEntry
-inline constexpr const char* kRaftStableFamily = "raft_stable";  // hard state, snapshot, named values
+inline constexpr const char* kRaftLogFamily = "raft_log";  // encodeU64(index) -> RaftEntry
+inline constexpr const char* kRaftStableFamily =
+    "raft_stable";  // hard state, snapshot, named values
 
 // Thrown by reads of the state store when RocksDB reports corruption (a checksum mismatch in an
 // SST block) or an I/O error. The one exception that crosses module boundaries: every read result

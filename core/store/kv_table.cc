@@ -11,7 +11,7 @@ constexpr std::string_view kKvIndexKey = "kv_index";
 KvEntry decodeEntry(std::string_view key, const std::string& bytes) {
   v1::StoredKvEntry stored;
   CHECK_MSG(stored.ParseFromString(bytes), "corrupt KV entry in the state store");
-  return KvEntry{std::string(key), stored.value(),        stored.flags(), stored.create_index(),
+  return KvEntry{std::string(key),      stored.value(),      stored.flags(),  stored.create_index(),
                  stored.modify_index(), stored.lock_index(), stored.session()};
 }
 

@@ -11,9 +11,10 @@
 
 namespace cairn::store {
 
-// Runs `txn` at log index `index` (lock verbs consult and update the sessions in t.catalog). All-or-nothing: when any op fails, every write of this txn is
-// rolled back in `table` and the outcome lists every failing op (later ops still see the effects
-// of earlier successful ones, as in Consul). Deterministic: depends only on the table and inputs.
+// Runs `txn` at log index `index` (lock verbs consult and update the sessions in t.catalog).
+// All-or-nothing: when any op fails, every write of this txn is rolled back in `table` and the
+// outcome lists every failing op (later ops still see the effects of earlier successful ones, as in
+// Consul). Deterministic: depends only on the table and inputs.
 TxnOutcome executeTxn(Tables& t, uint64_t index, const v1::Txn& txn);
 
 // True when every op only reads (get, get-or-empty, get-tree, check-*): such a txn is served as a

@@ -80,22 +80,30 @@ bool validCatalogRow(const v1::ImageRow& row) {
   std::string_view key = row.key();
   if (key.size() < 2 || key[1] != '/') return false;
   switch (key[0]) {
-    case 'n': return parses<v1::CatalogNode>(row.value());
-    case 's': return parses<v1::CatalogService>(row.value());
-    case 'c': return parses<v1::CatalogCheck>(row.value());
-    case 'x': return parses<v1::StoredSession>(row.value());
-    case 'e': return key.size() == 10 && parses<v1::UserEvent>(row.value());
+    case 'n':
+      return parses<v1::CatalogNode>(row.value());
+    case 's':
+      return parses<v1::CatalogService>(row.value());
+    case 'c':
+      return parses<v1::CatalogCheck>(row.value());
+    case 'x':
+      return parses<v1::StoredSession>(row.value());
+    case 'e':
+      return key.size() == 10 && parses<v1::UserEvent>(row.value());
     case 'S':
     case 'N':
-    case 'l': return row.value().empty();
-    default: return false;
+    case 'l':
+      return row.value().empty();
+    default:
+      return false;
   }
 }
 
 Status checkCatalog(const v1::StateImage& image) {
   const std::string* previous = nullptr;
   for (const auto& row : image.catalog()) {
-    if (previous != nullptr && !(*previous < row.key())) return invalid("catalog rows out of order");
+    if (previous != nullptr && !(*previous < row.key()))
+      return invalid("catalog rows out of order");
     previous = &row.key();
     if (!validCatalogRow(row)) return invalid("undecodable catalog row");
   }

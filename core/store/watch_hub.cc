@@ -76,7 +76,8 @@ void WatchHub::notifyAll(uint64_t index) {
 
 void WatchHub::collectLocked(const std::string& key, std::vector<std::function<void()>>& out) {
   std::vector<WatchId> ids;
-  if (auto it = exact_.find(key); it != exact_.end()) ids.assign(it->second.begin(), it->second.end());
+  if (auto it = exact_.find(key); it != exact_.end())
+    ids.assign(it->second.begin(), it->second.end());
   for (const auto& [length, count] : prefix_lengths_) {
     if (length > key.size()) break;
     auto it = prefixes_.find(key.substr(0, length));

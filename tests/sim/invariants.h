@@ -74,7 +74,7 @@ class Checker {
   std::map<uint64_t, Fingerprint> committed_;
   std::map<uint64_t, uint64_t> commit_term_;
   std::map<uint64_t, Fingerprint> applied_;                  // state-machine safety
-  std::map<uint64_t, raft::ConfState> conf_applied_;  // index of a conf change -> its result
+  std::map<uint64_t, raft::ConfState> conf_applied_;         // index of a conf change -> its result
   std::map<std::pair<uint64_t, uint64_t>, uint64_t> votes_;  // (voter, term) -> candidate
   std::map<uint64_t, NodeWatch> watch_;
   std::map<uint64_t, std::string> acked_;

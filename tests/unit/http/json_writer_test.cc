@@ -37,25 +37,29 @@ TEST(Base64, RoundTripsAndRejectsGarbage) {
 }
 
 TEST(PrettyJson, IndentsWithFourSpaces) {
-  EXPECT_EQ(prettyJson(R"({"a":[1,2],"b":{},"c":"x,{"})"),
-            "{\n    \"a\": [\n        1,\n        2\n    ],\n    \"b\": {},\n    \"c\": \"x,{\"\n}\n");
+  EXPECT_EQ(
+      prettyJson(R"({"a":[1,2],"b":{},"c":"x,{"})"),
+      "{\n    \"a\": [\n        1,\n        2\n    ],\n    \"b\": {},\n    \"c\": \"x,{\"\n}\n");
 }
 
 TEST(KvJson, EntryShapeMatchesConsul) {
   store::KvEntry e{"k", "v", 3, 4, 5, 0, ""};
-  EXPECT_EQ(kvEntriesJson({e}),
-            R"([{"LockIndex":0,"Key":"k","Flags":3,"Value":"dg==","CreateIndex":4,"ModifyIndex":5}])");
+  EXPECT_EQ(
+      kvEntriesJson({e}),
+      R"([{"LockIndex":0,"Key":"k","Flags":3,"Value":"dg==","CreateIndex":4,"ModifyIndex":5}])");
   e.session = "s";
   e.value.clear();
-  EXPECT_EQ(kvEntriesJson({e}),
-            R"([{"LockIndex":0,"Key":"k","Flags":3,"Value":null,"Session":"s","CreateIndex":4,"ModifyIndex":5}])");
+  EXPECT_EQ(
+      kvEntriesJson({e}),
+      R"([{"LockIndex":0,"Key":"k","Flags":3,"Value":null,"Session":"s","CreateIndex":4,"ModifyIndex":5}])");
 }
 
 TEST(KvJson, TxnOutcomeShapes) {
   store::TxnOutcome ok;
   ok.results.push_back(store::KvEntry{"k", "", 0, 1, 1, 0, ""});
-  EXPECT_EQ(txnOutcomeJson(ok),
-            R"({"Results":[{"KV":{"LockIndex":0,"Key":"k","Flags":0,"Value":null,"CreateIndex":1,"ModifyIndex":1}}],"Errors":null})");
+  EXPECT_EQ(
+      txnOutcomeJson(ok),
+      R"({"Results":[{"KV":{"LockIndex":0,"Key":"k","Flags":0,"Value":null,"CreateIndex":1,"ModifyIndex":1}}],"Errors":null})");
   store::TxnOutcome failed;
   failed.ok = false;
   failed.errors.push_back({2, "boom"});

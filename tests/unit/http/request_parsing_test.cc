@@ -57,7 +57,8 @@ TEST(QueryOptions, WaitIsClampedAndIndexZeroDoesNotBlock) {
 }
 
 TEST(QueryOptions, BadInputGetsConsulTexts) {
-  for (const char* q : {"index=abc", "index=-1", "index=1.5", "index=", "index=99999999999999999999"}) {
+  for (const char* q :
+       {"index=abc", "index=-1", "index=1.5", "index=", "index=99999999999999999999"}) {
     auto o = parseQueryOptions(QueryParams::parse(q));
     ASSERT_FALSE(o.isOk()) << q;
     EXPECT_EQ(o.status().message(), "Invalid index") << q;

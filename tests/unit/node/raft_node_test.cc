@@ -195,9 +195,8 @@ TEST_F(RaftNodeTest, WriteForwardedToAStoppingLeaderGoesToTheNextOne) {
   int f = (l + 1) % 3;
   servers_[l]->node->stop();
   auto done = std::make_shared<std::promise<StatusOr<ProposeResult>>>();
-  servers_[f]->node->propose(setCommand("after-stop", "1"), [done](StatusOr<ProposeResult> r) {
-    done->set_value(std::move(r));
-  });
+  servers_[f]->node->propose(setCommand("after-stop", "1"),
+                             [done](StatusOr<ProposeResult> r) { done->set_value(std::move(r)); });
   auto answer = done->get_future();
   ASSERT_EQ(answer.wait_for(10s), std::future_status::ready) << "the write was never answered";
   auto r = answer.get();

@@ -190,7 +190,8 @@ TEST_F(StateStoreTest, LargeBatchOfFailingTransactionsAppliesEveryOutcome) {
     }
   }
   std::vector<LogEntry> entries;
-  for (int i = 0; i < kEntries; ++i) entries.push_back({static_cast<uint64_t>(i + 1), &commands[i]});
+  for (int i = 0; i < kEntries; ++i)
+    entries.push_back({static_cast<uint64_t>(i + 1), &commands[i]});
   std::vector<std::string> woken;
   hub_.watch({"rolled/", true}, hub_.lastIndex(), [&] { woken.push_back("rolled"); });
   hub_.watch({"k1", false}, hub_.lastIndex(), [&] { woken.push_back("k1"); });
@@ -240,7 +241,8 @@ TEST_F(StateStoreTest, BatchedApplyMatchesOneAtATime) {
     }
   }
   std::vector<LogEntry> entries;
-  for (int i = 0; i < kEntries; ++i) entries.push_back({static_cast<uint64_t>(i + 1), &commands[i]});
+  for (int i = 0; i < kEntries; ++i)
+    entries.push_back({static_cast<uint64_t>(i + 1), &commands[i]});
 
   auto other_dir = dir_.string() + "-one-at-a-time";
   std::filesystem::remove_all(other_dir);
@@ -266,8 +268,8 @@ TEST_F(StateStoreTest, BatchedApplyMatchesOneAtATime) {
       auto single = one_at_a_time.apply(std::span(entries).subspan(done + i, 1), false).at(0);
       ASSERT_EQ(batched[i].ok, single.ok)
           << "entry " << done + i + 1 << " (batch of " << n << " from " << done + 1
-          << "): " << commands[done + i].ShortDebugString() << " batched errors: "
-          << (batched[i].errors.empty() ? "" : batched[i].errors[0].what)
+          << "): " << commands[done + i].ShortDebugString()
+          << " batched errors: " << (batched[i].errors.empty() ? "" : batched[i].errors[0].what)
           << " single errors: " << (single.errors.empty() ? "" : single.errors[0].what);
       failed += !single.ok;
     }

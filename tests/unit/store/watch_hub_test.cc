@@ -47,7 +47,8 @@ TEST(WatchHub, CancelPreventsWake) {
 TEST(WatchHub, NotifyAllWakesEveryone) {
   WatchHub hub;
   int woken = 0;
-  for (int i = 0; i < 10; ++i) hub.watch({"k" + std::to_string(i), i % 2 == 0}, 0, [&] { ++woken; });
+  for (int i = 0; i < 10; ++i)
+    hub.watch({"k" + std::to_string(i), i % 2 == 0}, 0, [&] { ++woken; });
   hub.notifyAll(3);
   EXPECT_EQ(woken, 10);
   EXPECT_EQ(hub.lastIndex(), 3u);
