@@ -135,6 +135,14 @@ Status readServiceTtls(const YAML::Node& n, const std::string& path, AgentConfig
   return Status::ok();
 }
 
+// ui_config: Consul's block for its web UI; Cairn reads `enabled` (docs/ui.md).
+const std::vector<Key>& uiKeys() {
+  static const std::vector<Key> keys = {
+      {"enabled", field(&AgentConfig::ui_enabled)},
+  };
+  return keys;
+}
+
 const std::vector<Key>& dnsKeys() {
   static const std::vector<Key> keys = {
       {"allow_stale",
@@ -172,6 +180,8 @@ const std::vector<Key>& topKeys() {
       {"limits", nested(&limitKeys())},
       {"domain", field(&AgentConfig::dns_domain)},
       {"dns_config", nested(&dnsKeys())},
+      {"ui_config", nested(&uiKeys())},
+      {"ui", field(&AgentConfig::ui_enabled)},  // Consul's legacy top-level switch
   };
   return keys;
 }

@@ -316,6 +316,19 @@ TEST_F(ConfigTest, UiIsOnByDefaultAndTheFlagTurnsItOff) {
   auto off = load({"-dev", "-ui=false"});
   ASSERT_TRUE(off.isOk()) << off.status().message();
   EXPECT_FALSE(off->ui_enabled);
+  std::string block = write("ui.json", R"({"ui_config": {"enabled": false}})");
+  auto from_block = load({"-dev", "-config-file=" + block});
+  ASSERT_TRUE(from_block.isOk()) << from_block.status().message();
+  EXPECT_FALSE(from_block->ui_enabled);
+  std::string legacy = write("legacy.json", R"({"ui": false})");
+  auto from_legacy = load({"-dev", "-config-file=" + legacy});
+  ASSERT_TRUE(from_legacy.isOk()) << from_legacy.status().message();
+  EXPECT_FALSE(from_legacy->ui_enabled);
+  std::string bad = write("bad-ui.json", R"({"ui_config": {"enabled": "maybe"}})");
+  auto b = load({"-dev", "-config-file=" + bad});
+  ASSERT_FALSE(b.isOk());
+  EXPECT_NE(b.status().message().find("ui_config.enabled"), std::string::npos)
+      << b.status().message();
 }
 
 }  // namespace
