@@ -110,12 +110,21 @@ std::optional<Clock::duration> nextWait(const AcquireControl& c, int attempts) {
   return acquireWait(c.deadline, Clock::now(), attempts, kAcquireWait);
 }
 
-// Re-creates the session when the servers invalidated it while we waited.
-Status refreshSession(SessionKeeper& session, bool* renewed) {
-  *renewed = false;
-  if (!session.lost()) return Status::ok();
-  *renewed = true;
-  return session.create();
+// The start of each waiting round: no wait when a stop signal came or the -timeout passed; the
+// session made anew (`renewed`) when the servers invalidated it while we waited.
+struct Round {
+  std::optional<Clock::duration> wait;
+  bool renewed = false;
+};
+
+StatusOr<Round> startRound(SessionKeeper& session, const AcquireControl& c, int attempts) {
+  Round round;
+  if (c.stopped()) return round;
+  round.wait = nextWait(c, attempts);
+  if (!round.wait || !session.lost()) return round;
+  round.renewed = true;
+  if (Status s = session.create(); !s.isOk()) return wrap("failed to create session", s);
+  return round;
 }
 
 class KvLock final : public Contender {
@@ -125,13 +134,10 @@ class KvLock final : public Contender {
   StatusOr<bool> acquire(SessionKeeper& session, const AcquireControl& c) override {
     uint64_t index = 0;
     for (int attempts = 0;; ++attempts) {
-      if (c.stopped()) return false;
-      auto wait = nextWait(c, attempts);
-      if (!wait) return false;
-      bool renewed = false;
-      if (Status s = refreshSession(session, &renewed); !s.isOk()) {
-        return wrap("failed to create session", s);
-      }
+      auto round = startRound(session, c, attempts);
+      if (!round.isOk()) return round.status();
+      if (!round->wait) return false;
+      auto wait = round->wait;
       auto read = readKey(api_, key_, index, *wait, false);
       if (!read.isOk()) return wrap("failed to read lock", read.status());
       const auto& pair = read->pair;
@@ -206,14 +212,11 @@ class Semaphore final : public Contender {
     if (Status s = makeContenderEntry(session.id()); !s.isOk()) return s;
     uint64_t index = 0;
     for (int attempts = 0;; ++attempts) {
-      if (c.stopped()) return false;
-      auto wait = nextWait(c, attempts);
-      if (!wait) return false;
-      bool renewed = false;
-      if (Status s = refreshSession(session, &renewed); !s.isOk()) {
-        return wrap("failed to create session", s);
-      }
-      if (renewed) {
+      auto round = startRound(session, c, attempts);
+      if (!round.isOk()) return round.status();
+      if (!round->wait) return false;
+      auto wait = round->wait;
+      if (round->renewed) {
         if (Status s = makeContenderEntry(session.id()); !s.isOk()) return s;
       }
       auto read = readPrefix(api_, prefix_, index, *wait, false);
