@@ -9,6 +9,11 @@ if(CAIRN_SANITIZE)
   if(CAIRN_SANITIZE MATCHES "undefined")
     add_compile_options(-fno-sanitize=vptr)
   endif()
+  # GCC 12 warns that ThreadSanitizer does not instrument std::atomic_thread_fence, which Boost.Asio
+  # uses; with -Werror the tsan preset did not build. The warning stays visible, not fatal.
+  if(CAIRN_SANITIZE MATCHES "thread" AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    add_compile_options(-Wno-error=tsan)
+  endif()
 endif()
 # CAIRN_FUZZ=ON (clang): every library gets coverage instrumentation, so libFuzzer sees the code
 # under test and not only the entry points (tests/fuzz/CMakeLists.txt links -fsanitize=fuzzer).
