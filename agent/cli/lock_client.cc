@@ -46,31 +46,15 @@ Query readQuery(uint64_t index, Clock::duration wait, bool consistent) {
   return q;
 }
 
-StatusOr<KeyRead> readKey(const ApiClient& api, const std::string& key, uint64_t index,
-                          Clock::duration wait, bool consistent) {
-  auto r = blockingClient(api, wait).send("GET", "/v1/kv/" + key,
-                                          readQuery(index, wait, consistent), "", true);
-  if (!r.isOk()) return r.status();
-  KeyRead out;
-  out.index = r->index;
-  if (r->status == 404) return out;
-  if (r->status != 200) return responseError(*r);
-  auto pairs = parseKvPairs(r->body);
-  if (!pairs.isOk()) return pairs.status();
-  if (!pairs->empty()) out.pair = std::move(pairs->front());
-  return out;
-}
-
 struct PrefixRead {
   std::vector<KvPair> pairs;
   uint64_t index = 0;
 };
 
-StatusOr<PrefixRead> readPrefix(const ApiClient& api, const std::string& prefix, uint64_t index,
-                                Clock::duration wait, bool consistent) {
-  Query q = readQuery(index, wait, consistent);
-  q.emplace_back("recurse", "");
-  auto r = blockingClient(api, wait).send("GET", "/v1/kv/" + prefix + "/", q, "", true);
+// One KV read (a key, or with `recurse` a prefix): its pairs ([] for a 404) and X-Consul-Index.
+StatusOr<PrefixRead> readKv(const ApiClient& api, const std::string& path, Query q,
+                            Clock::duration wait) {
+  auto r = blockingClient(api, wait).send("GET", "/v1/kv/" + path, std::move(q), "", true);
   if (!r.isOk()) return r.status();
   PrefixRead out;
   out.index = r->index;
@@ -80,6 +64,23 @@ StatusOr<PrefixRead> readPrefix(const ApiClient& api, const std::string& prefix,
   if (!pairs.isOk()) return pairs.status();
   out.pairs = std::move(*pairs);
   return out;
+}
+
+StatusOr<KeyRead> readKey(const ApiClient& api, const std::string& key, uint64_t index,
+                          Clock::duration wait, bool consistent) {
+  auto read = readKv(api, key, readQuery(index, wait, consistent), wait);
+  if (!read.isOk()) return read.status();
+  KeyRead out;
+  out.index = read->index;
+  if (!read->pairs.empty()) out.pair = std::move(read->pairs.front());
+  return out;
+}
+
+StatusOr<PrefixRead> readPrefix(const ApiClient& api, const std::string& prefix, uint64_t index,
+                                Clock::duration wait, bool consistent) {
+  Query q = readQuery(index, wait, consistent);
+  q.emplace_back("recurse", "");
+  return readKv(api, prefix + "/", std::move(q), wait);
 }
 
 // A KV write answered true/false.
