@@ -220,4 +220,104 @@ std::string goQuote(std::string_view s) {
   return out + "\"";
 }
 
+namespace {
+
+void appendUtf8(uint32_t cp, std::string& out) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+// Reads `digits` digits of `base` at s[*i]; false when they are not all there.
+bool readDigits(std::string_view s, size_t* i, int digits, int base, uint32_t* value) {
+  if (*i + digits > s.size()) return false;
+  uint32_t v = 0;
+  for (int k = 0; k < digits; ++k) {
+    int d = digitValue(s[*i + k]);
+    if (d >= base) return false;
+    v = v * base + d;
+  }
+  *i += digits;
+  *value = v;
+  return true;
+}
+
+}  // namespace
+
+StatusOr<std::string> goUnquote(std::string_view q) {
+  const Status bad = invalidArgument("invalid syntax");
+  if (q.size() < 2 || q.front() != '"' || q.back() != '"') return bad;
+  std::string_view s = q.substr(1, q.size() - 2);
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    char c = s[i++];
+    if (c == '"' || c == '\n') return bad;
+    if (c != '\\') {
+      out += c;
+      continue;
+    }
+    if (i >= s.size()) return bad;
+    char e = s[i++];
+    uint32_t v = 0;
+    switch (e) {
+      case 'a':
+        out += '\a';
+        break;
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'v':
+        out += '\v';
+        break;
+      case '\\':
+        out += '\\';
+        break;
+      case '"':
+        out += '"';
+        break;
+      case 'x':
+        if (!readDigits(s, &i, 2, 16, &v)) return bad;
+        out += static_cast<char>(v);
+        break;
+      case 'u':
+      case 'U':
+        if (!readDigits(s, &i, e == 'u' ? 4 : 8, 16, &v)) return bad;
+        if (v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return bad;
+        appendUtf8(v, out);
+        break;
+      default:
+        if (e < '0' || e > '7') return bad;
+        --i;
+        if (!readDigits(s, &i, 3, 8, &v) || v > 255) return bad;
+        out += static_cast<char>(v);
+    }
+  }
+  return out;
+}
+
 }  // namespace cairn

@@ -31,4 +31,8 @@ StatusOr<uint64_t> parseGoUint(std::string_view text);
 // Go's %q rendering of a string, as Consul's error texts use it: "a\"b", control bytes as \xNN.
 std::string goQuote(std::string_view text);
 
+// Go's strconv.Unquote of a double-quoted string (what strconv.Quote and %q produce): \a \b \f
+// \n \r \t \v \\ \" \xNN \NNN (octal) \uXXXX \UXXXXXXXX. Errors: kInvalidArgument "invalid syntax".
+StatusOr<std::string> goUnquote(std::string_view quoted);
+
 }  // namespace cairn
