@@ -13,9 +13,9 @@ namespace {
 // Options that may be given for all services or per service ("<service>.<option>").
 const std::set<std::string>& serviceOptions() {
   static const std::set<std::string> kOptions = {
-      "service-port",   "service-tags",  "check-http",    "check-tcp",
-      "check-grpc",     "check-ttl",     "check-interval", "check-timeout",
-      "deregister-critical-after"};
+      "service-port",   "service-tags",  "check-http",
+      "check-tcp",      "check-grpc",    "check-ttl",
+      "check-interval", "check-timeout", "deregister-critical-after"};
   return kOptions;
 }
 
@@ -58,8 +58,8 @@ bool validServiceName(const std::string& s) {
 bool validMetaKey(const std::string& k) {
   if (k.empty() || k.size() > 128 || k.rfind("consul-", 0) == 0) return false;
   return std::all_of(k.begin(), k.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
   });
 }
 
@@ -289,8 +289,8 @@ std::string checkIdFor(const std::string& service_id, const std::string& kind) {
 SidecarPlan planRegistrations(const PodIdentity& pod, const PodMetadata& metadata,
                               const std::map<std::string, int>& named_ports) {
   SidecarPlan plan;
-  StringMap shared;                        // option -> value
-  std::map<std::string, StringMap> own;    // service -> option -> value
+  StringMap shared;                      // option -> value
+  std::map<std::string, StringMap> own;  // service -> option -> value
   for (const auto& [key, value] : metadata.annotations) {
     if (key.rfind(kAnnotationPrefix, 0) != 0) continue;
     std::string option = key.substr(sizeof kAnnotationPrefix - 1);

@@ -52,11 +52,10 @@ std::string PodIdentity::consulNodeId() const {
   digest[6] = static_cast<unsigned char>((digest[6] & 0x0F) | 0x50);  // version 5 (name-based)
   digest[8] = static_cast<unsigned char>((digest[8] & 0x3F) | 0x80);  // RFC 4122 variant
   char out[37];
-  std::snprintf(out, sizeof out,
-                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", digest[0],
-                digest[1], digest[2], digest[3], digest[4], digest[5], digest[6], digest[7],
-                digest[8], digest[9], digest[10], digest[11], digest[12], digest[13], digest[14],
-                digest[15]);
+  std::snprintf(
+      out, sizeof out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+      digest[0], digest[1], digest[2], digest[3], digest[4], digest[5], digest[6], digest[7],
+      digest[8], digest[9], digest[10], digest[11], digest[12], digest[13], digest[14], digest[15]);
   return out;
 }
 
@@ -115,8 +114,8 @@ StatusOr<StringMap> parseDownwardApiFile(std::string_view text) {
 
 StatusOr<PodMetadata> readPodInfoDir(const std::string& dir) {
   PodMetadata meta;
-  for (auto [file, target] : {std::pair{"annotations", &meta.annotations},
-                              std::pair{"labels", &meta.labels}}) {
+  for (auto [file, target] :
+       {std::pair{"annotations", &meta.annotations}, std::pair{"labels", &meta.labels}}) {
     std::string path = dir + "/" + file;
     bool exists = false;
     auto text = readFileIfExists(path, &exists);

@@ -17,11 +17,11 @@ using EnvLookup = std::function<std::optional<std::string>(const std::string& na
 using StringMap = std::map<std::string, std::string>;
 
 struct PodIdentity {
-  std::string name;       // POD_NAME (required)
+  std::string name;                        // POD_NAME (required)
   std::string namespace_name = "default";  // POD_NAMESPACE
-  std::string ip;         // POD_IP (required): services and checks use it
-  std::string node_name;  // NODE_NAME: the Kubernetes node the pod runs on
-  std::string uid;        // POD_UID
+  std::string ip;                          // POD_IP (required): services and checks use it
+  std::string node_name;                   // NODE_NAME: the Kubernetes node the pod runs on
+  std::string uid;                         // POD_UID
 
   // The Consul node of this pod: "<pod>-<namespace>" (pod names are unique per namespace only).
   std::string consulNodeName() const;

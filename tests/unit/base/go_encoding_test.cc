@@ -18,7 +18,7 @@ TEST(GoUnquote, UndoesGoQuoting) {
 
 TEST(GoUnquote, RoundTripsGoQuote) {
   for (const std::string& s : std::vector<std::string>{"x", "with \"quotes\"", "back\\slash",
-                                                      std::string("\x01\x7f", 2), "é"}) {
+                                                       std::string("\x01\x7f", 2), "é"}) {
     auto back = goUnquote(goQuote(s));
     ASSERT_TRUE(back.isOk()) << s;
     EXPECT_EQ(*back, s);

@@ -82,8 +82,8 @@ TEST(SidecarPlan, ChecksTargetThePodIpAndServicePort) {
 TEST(SidecarPlan, IPv6PodAddressesAreBracketed) {
   PodIdentity v6 = kPod;
   v6.ip = "fd00::5";
-  auto p = planRegistrations(v6, {{{"cairn.io/service-port", "80"}, {"cairn.io/check-tcp", "1"}}},
-                             {});
+  auto p =
+      planRegistrations(v6, {{{"cairn.io/service-port", "80"}, {"cairn.io/check-tcp", "1"}}}, {});
   EXPECT_EQ(p.services[0].checks[0].definition.tcp, "[fd00::5]:80");
 }
 
@@ -169,7 +169,8 @@ TEST(SidecarPlan, InvalidNamesAndUnknownAnnotationsAreSkippedWithAProblem) {
 }
 
 TEST(SidecarPlan, IsDeterministicSoARestartRegistersTheSameInstances) {
-  StringMap a = {{"cairn.io/service-names", "b,a"}, {"cairn.io/service-port", "1,2"},
+  StringMap a = {{"cairn.io/service-names", "b,a"},
+                 {"cairn.io/service-port", "1,2"},
                  {"cairn.io/check-tcp", "true"}};
   SidecarPlan first = plan(a);
   SidecarPlan second = plan(a);
