@@ -12,10 +12,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <future>
+#include <mutex>
 #include <random>
 #include <thread>
 
+#include "agent/config_registrations.h"
 #include "agent/data_dir.h"
 #include "agent/server_health_monitor.h"
 #include "agent/server_node.h"
@@ -24,6 +27,7 @@
 #include "core/base/crash_handler.h"
 #include "core/base/logging.h"
 #include "core/base/timer_queue.h"
+#include "core/config/config_file.h"
 #include "core/dns/dns_server.h"
 #include "core/health/async_prober_factory.h"
 #include "core/health/scheduler.h"
@@ -65,11 +69,48 @@ http::AgentInfo agentInfo(const config::AgentConfig& c, std::string node_id) {
   return a;
 }
 
-// Blocks until SIGINT or SIGTERM. Signals must already be blocked in every thread.
+// Blocks until SIGINT, SIGTERM or SIGHUP. Signals must already be blocked in every thread.
 int waitForSignal(const sigset_t& signals) {
   int sig = 0;
   sigwait(&signals, &sig);
   return sig;
+}
+
+// What SIGHUP runs: set once the local agent exists; until then a SIGHUP is logged and dropped.
+class ReloadHook {
+ public:
+  void set(std::function<Status()> fn) {
+    std::lock_guard<std::mutex> lock(mu_);
+    fn_ = std::move(fn);
+  }
+  void run() {
+    std::function<Status()> fn;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      fn = fn_;
+    }
+    if (!fn) {
+      LOG_WARN("agent", "SIGHUP before the agent finished starting: not reloaded");
+      return;
+    }
+    LOG_INFO("agent", "caught SIGHUP, reloading the configuration");
+    if (Status s = fn(); !s.isOk()) LOG_ERROR("agent", "reload failed: " << s.message());
+  }
+
+ private:
+  std::mutex mu_;
+  std::function<Status()> fn_;
+};
+
+// A reload: the config files are read again with the same arguments. What takes effect: the
+// service and check definitions and log_level; other keys need a restart (docs/configuration.md).
+Status reloadConfig(const config::AgentConfig& started, ConfigRegistrations& registrations) {
+  auto fresh = config::loadAgentConfig(started.args);
+  if (!fresh.isOk()) return fresh.status();
+  LogLevel level = LogLevel::kInfo;
+  if (parseLogLevel(fresh->log_level, level)) setLogLevel(level);
+  if (std::string w = config::ignoredKeysWarning(*fresh); !w.empty()) LOG_WARN("agent", w);
+  return registrations.apply(*fresh);
 }
 
 int fail(const Status& status) {
@@ -94,7 +135,7 @@ StatusOr<std::unique_ptr<dns::DnsServer>> startDns(const config::AgentConfig& co
   dns_config.enable_truncate = config.dns_enable_truncate;
   auto normalized = dns::normalizeConfig(dns_config);
   if (!normalized.isOk()) return invalidArgument("dns_config: " + normalized.status().message());
-  return dns::DnsServer::start(config.client_addr, config.dns_port, *normalized, catalog);
+  return dns::DnsServer::start(config.dns_addr, config.dns_port, *normalized, catalog);
 }
 
 // cpprestsdk's shared pool now runs only our HTTP *client* work (HTTP health checks, the checks'
@@ -160,19 +201,23 @@ int runAgent(const config::AgentConfig& config) {
   LogLevel level = LogLevel::kInfo;
   if (parseLogLevel(config.log_level, level)) setLogLevel(level);
   if (Status s = checkSupported(config); !s.isOk()) return fail(s);
+  if (std::string w = config::ignoredKeysWarning(config); !w.empty()) LOG_WARN("agent", w);
   // Block the stop signals before any thread starts, so only sigwait() sees them.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   raiseDescriptorLimit();
   sizeHttpPool();  // its threads inherit the blocked signals
   // Start-up may wait for other servers (discovery), so a stop signal is watched from now on.
   auto stopping = std::make_shared<std::atomic<bool>>(false);
   auto caught = std::make_shared<std::promise<int>>();
-  std::thread([signals, caught, stopping] {
+  auto reload_hook = std::make_shared<ReloadHook>();
+  std::thread([signals, caught, stopping, reload_hook] {
     int sig = waitForSignal(signals);
+    for (; sig == SIGHUP; sig = waitForSignal(signals)) reload_hook->run();
     *stopping = true;
     caught->set_value(sig);
   }).detach();
@@ -220,7 +265,7 @@ int runAgent(const config::AgentConfig& config) {
                                 info.datacenter,
                                 info.advertise_addr,
                                 local::defaultTaggedAddresses(info.advertise_addr),
-                                {}};
+                                config.node_meta};
   local::LocalOptions local_options;
   local_options.enable_script_checks = config.enable_script_checks;
   local_options.check_update_interval = Nanos(config.check_update_interval_ns);
@@ -228,7 +273,13 @@ int runAgent(const config::AgentConfig& config) {
       identity, local_options,
       {&ctx.node, &state, db->get(), &scheduler, &probers, std::random_device{}()});
   if (!local_agent.isOk()) return fail(local_agent.status());
-  http::addAgentRoutes(router, ctx, **local_agent);
+  ConfigRegistrations config_registrations(**local_agent,
+                                           data_dir->path() + "/config-registrations");
+  if (Status s = config_registrations.apply(config); !s.isOk()) return fail(s);
+  auto reload = [&config, &config_registrations] {
+    return reloadConfig(config, config_registrations);
+  };
+  http::addAgentRoutes(router, ctx, **local_agent, reload);
   http::addSessionRoutes(router, ctx);
   http::addEventRoutes(router, ctx);
   if (config.ui_enabled) {
@@ -239,7 +290,7 @@ int runAgent(const config::AgentConfig& config) {
     (*server_node)->addFaultInjectionRoutes(router);
   }
   http::HttpServer server(router, metrics, httpOptions());
-  if (Status s = server.start(config.client_addr, config.http_port); !s.isOk()) return fail(s);
+  if (Status s = server.start(config.http_addr, config.http_port); !s.isOk()) return fail(s);
   node::Node& raft = ctx.node;
   StoreDnsCatalog dns_catalog(state, [&raft] {
     std::vector<std::string> names;
@@ -250,12 +301,13 @@ int runAgent(const config::AgentConfig& config) {
   if (!dns_server.isOk()) return fail(dns_server.status());
   writePidFile(config.pid_file);
   (*local_agent)->start();
+  reload_hook->set(reload);
   ServerHealthMonitor server_health(ctx.node, state, timers, {});
   server_health.start();
   LOG_INFO("agent",
            "Cairn agent running: node="
-               << info.node_name << " dc=" << info.datacenter << " http=" << config.client_addr
-               << ":" << config.http_port << " dns=" << config.client_addr << ":" << config.dns_port
+               << info.node_name << " dc=" << info.datacenter << " http=" << config.http_addr << ":"
+               << config.http_port << " dns=" << config.dns_addr << ":" << config.dns_port
                << " data-dir=" << data_dir->path() << " applied-index=" << state.appliedIndex());
   int sig = caught->get_future().get();
   LOG_INFO("agent", "caught signal " << sig << ", shutting down");

@@ -4,13 +4,17 @@
 // not have (join, force-leave: clear 500 errors). /v1/agent/self and /v1/agent/metrics live in
 // status_handlers.cc. See docs/agent.md.
 
+#include <functional>
+
 #include "core/http/api_context.h"
 #include "core/http/router.h"
 #include "core/local/local_agent.h"
 
 namespace cairn::http {
 
-// `agent` and `ctx` outlive the router.
-void addAgentRoutes(Router& router, ApiContext& ctx, local::LocalAgent& agent);
+// `agent` and `ctx` outlive the router. `reload`, when set, re-reads the config files for
+// PUT /v1/agent/reload (its error is answered 500); without it the route only resyncs.
+void addAgentRoutes(Router& router, ApiContext& ctx, local::LocalAgent& agent,
+                    std::function<Status()> reload = nullptr);
 
 }  // namespace cairn::http
