@@ -6,6 +6,8 @@
 #include <fstream>
 
 #include "agent/version.h"
+#include "core/base/logging.h"
+#include "core/config/config_file.h"
 #include "core/http/io_pool.h"
 
 namespace cairn::agent {
@@ -23,6 +25,7 @@ http::AgentInfo agentInfo(const config::AgentConfig& c, std::string node_id) {
   a.session_ttl_min_ns = c.session_ttl_min_ns;
   a.kv_max_value_size = c.kv_max_value_size;
   a.txn_max_req_len = c.txn_max_req_len;
+  a.node_meta = c.node_meta;
   return a;
 }
 
@@ -32,7 +35,7 @@ local::AgentIdentity localIdentity(const http::AgentInfo& info) {
                               info.datacenter,
                               info.advertise_addr,
                               local::defaultTaggedAddresses(info.advertise_addr),
-                              {}};
+                              info.node_meta};
 }
 
 http::HttpServerOptions httpOptions() {
@@ -77,12 +80,21 @@ StatusOr<std::unique_ptr<dns::DnsServer>> startDns(const config::AgentConfig& co
   if (config.dns_port < 0) return std::unique_ptr<dns::DnsServer>();
   auto normalized = dnsConfig(config);
   if (!normalized.isOk()) return normalized.status();
-  return dns::DnsServer::start(config.client_addr, config.dns_port, *normalized, catalog);
+  return dns::DnsServer::start(config.dns_addr, config.dns_port, *normalized, catalog);
 }
 
 void writePidFile(const std::string& path) {
   if (path.empty()) return;
   std::ofstream(path, std::ios::trunc) << getpid() << "\n";
+}
+
+Status reloadConfig(const config::AgentConfig& started, ConfigRegistrations& registrations) {
+  auto fresh = config::loadAgentConfig(started.args);
+  if (!fresh.isOk()) return fresh.status();
+  LogLevel level = LogLevel::kInfo;
+  if (parseLogLevel(fresh->log_level, level)) setLogLevel(level);
+  if (std::string w = config::ignoredKeysWarning(*fresh); !w.empty()) LOG_WARN("agent", w);
+  return registrations.apply(*fresh);
 }
 
 }  // namespace cairn::agent

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "agent/config_registrations.h"
 #include "core/config/agent_config.h"
 #include "core/dns/dns_server.h"
 #include "core/http/agent_context.h"
@@ -30,5 +31,9 @@ StatusOr<std::unique_ptr<dns::DnsServer>> startDns(const config::AgentConfig& co
                                                    const dns::DnsCatalog& catalog);
 
 void writePidFile(const std::string& path);
+
+// A reload: the config files are read again with the arguments the agent started with; the
+// service and check definitions and log_level take effect (docs/configuration.md).
+Status reloadConfig(const config::AgentConfig& started, ConfigRegistrations& registrations);
 
 }  // namespace cairn::agent

@@ -13,12 +13,14 @@
 #include <cstdlib>
 #include <fstream>
 #include <future>
+#include <mutex>
 #include <random>
 #include <thread>
 
 #include "agent/server_agent.h"
 #include "core/base/crash_handler.h"
 #include "core/base/logging.h"
+#include "core/config/config_file.h"
 #include "core/http/io_pool.h"
 
 namespace cairn::agent {
@@ -33,12 +35,35 @@ Status checkSupported(const config::AgentConfig& c) {
   return Status::ok();
 }
 
-// Blocks until SIGINT or SIGTERM. Signals must already be blocked in every thread.
+// Blocks until SIGINT, SIGTERM or SIGHUP. Signals must already be blocked in every thread.
 int waitForSignal(const sigset_t& signals) {
   int sig = 0;
   sigwait(&signals, &sig);
   return sig;
 }
+
+// What SIGHUP runs: set once the agent has started; until then a SIGHUP is logged and dropped.
+class ReloadHook {
+ public:
+  void set(RunningAgent* agent) {
+    std::lock_guard<std::mutex> lock(mu_);
+    agent_ = agent;
+  }
+  void run() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (agent_ == nullptr) {
+      LOG_WARN("agent", "SIGHUP before the agent finished starting: not reloaded");
+      return;
+    }
+    LOG_INFO("agent", "caught SIGHUP, reloading the configuration");
+    if (Status s = agent_->reload(); !s.isOk())
+      LOG_ERROR("agent", "reload failed: " << s.message());
+  }
+
+ private:
+  std::mutex mu_;
+  RunningAgent* agent_ = nullptr;
+};
 
 int fail(const Status& status) {
   LOG_ERROR("agent", status.message());
@@ -81,27 +106,33 @@ int runAgent(const config::AgentConfig& config) {
   LogLevel level = LogLevel::kInfo;
   if (parseLogLevel(config.log_level, level)) setLogLevel(level);
   if (Status s = checkSupported(config); !s.isOk()) return fail(s);
+  if (std::string w = config::ignoredKeysWarning(config); !w.empty()) LOG_WARN("agent", w);
   // Block the stop signals before any thread starts, so only sigwait() sees them.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   raiseDescriptorLimit();
   sizeHttpPool();  // its threads inherit the blocked signals
   // Start-up may wait for other servers (discovery), so a stop signal is watched from now on.
   auto stopping = std::make_shared<std::atomic<bool>>(false);
   auto caught = std::make_shared<std::promise<int>>();
-  std::thread([signals, caught, stopping] {
+  auto reload_hook = std::make_shared<ReloadHook>();
+  std::thread([signals, caught, stopping, reload_hook] {
     int sig = waitForSignal(signals);
+    for (; sig == SIGHUP; sig = waitForSignal(signals)) reload_hook->run();
     *stopping = true;
     caught->set_value(sig);
   }).detach();
 
   auto agent = ServerAgent::start(config, *stopping);
   if (!agent.isOk()) return fail(agent.status());
+  reload_hook->set(agent->get());
   int sig = caught->get_future().get();
   LOG_INFO("agent", "caught signal " << sig << ", shutting down");
+  reload_hook->set(nullptr);
   (*agent)->stop();
   // Requests still in flight on the I/O pool's threads (blocking queries, replies being sent)
   // reference the agent's parts, so running their destructors now would race with those

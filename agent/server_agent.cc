@@ -21,10 +21,10 @@ StatusOr<std::unique_ptr<ServerAgent>> ServerAgent::start(const config::AgentCon
   CAIRN_RETURN_IF_ERROR(a->startLocalAgent());
   CAIRN_RETURN_IF_ERROR(a->startInterfaces());
   LOG_INFO("agent", "Cairn agent running: node="
-                        << a->info_.node_name << " dc=" << a->info_.datacenter
-                        << " http=" << config.client_addr << ":" << config.http_port
-                        << " dns=" << config.client_addr << ":" << config.dns_port << " data-dir="
-                        << a->data_dir_->path() << " applied-index=" << a->state_->appliedIndex());
+                        << a->info_.node_name << " dc=" << a->info_.datacenter << " http="
+                        << config.http_addr << ":" << config.http_port << " dns=" << config.dns_addr
+                        << ":" << config.dns_port << " data-dir=" << a->data_dir_->path()
+                        << " applied-index=" << a->state_->appliedIndex());
   return a;
 }
 
@@ -88,8 +88,11 @@ Status ServerAgent::startLocalAgent() {
       {catalog_port_.get(), db_.get(), scheduler_.get(), &probers_, std::random_device{}()});
   if (!local_agent.isOk()) return local_agent.status();
   local_agent_ = std::move(*local_agent);
+  config_registrations_ = std::make_unique<ConfigRegistrations>(
+      *local_agent_, data_dir_->path() + "/config-registrations");
+  CAIRN_RETURN_IF_ERROR(config_registrations_->apply(config_));
   http::addAgentSelfRoutes(router_, *agent_ctx_);
-  http::addAgentRoutes(router_, *agent_ctx_, *local_agent_);
+  http::addAgentRoutes(router_, *agent_ctx_, *local_agent_, [this] { return reload(); });
   http::addSessionRoutes(router_, *ctx_);
   http::addEventRoutes(router_, *ctx_);
   if (config_.ui_enabled) {
@@ -105,7 +108,7 @@ Status ServerAgent::startInterfaces() {
     server_node_->addFaultInjectionRoutes(router_);
   }
   http_server_ = std::make_unique<http::HttpServer>(router_, *metrics_, httpOptions());
-  CAIRN_RETURN_IF_ERROR(http_server_->start(config_.client_addr, config_.http_port));
+  CAIRN_RETURN_IF_ERROR(http_server_->start(config_.http_addr, config_.http_port));
   node::Node& raft = ctx_->node;
   dns_catalog_ = std::make_unique<StoreDnsCatalog>(*state_, [&raft] {
     std::vector<std::string> names;
@@ -122,6 +125,8 @@ Status ServerAgent::startInterfaces() {
   server_health_->start();
   return Status::ok();
 }
+
+Status ServerAgent::reload() { return reloadConfig(config_, *config_registrations_); }
 
 void ServerAgent::stop() {
   if (stopped_) return;

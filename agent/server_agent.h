@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 
+#include "agent/config_registrations.h"
 #include "agent/data_dir.h"
 #include "agent/node_catalog_port.h"
 #include "agent/running_agent.h"
@@ -33,6 +34,7 @@ class ServerAgent final : public RunningAgent {
                                                       const std::atomic<bool>& stopping);
   ~ServerAgent() override;
   void stop() override;
+  Status reload() override;
 
  private:
   explicit ServerAgent(config::AgentConfig config) : config_(std::move(config)) {}
@@ -58,6 +60,7 @@ class ServerAgent final : public RunningAgent {
   std::unique_ptr<health::TimerQueueScheduler> scheduler_;
   health::AsyncProberFactory probers_;
   std::unique_ptr<NodeCatalogPort> catalog_port_;
+  std::unique_ptr<ConfigRegistrations> config_registrations_;
   std::unique_ptr<RaftMembers> members_;
   std::unique_ptr<http::AgentApiContext> agent_ctx_;
   std::unique_ptr<local::LocalAgent> local_agent_;

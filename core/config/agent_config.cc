@@ -147,6 +147,8 @@ void applyDefaults(bool dev, AgentConfig& c) {
     char host[256] = {};
     if (gethostname(host, sizeof host - 1) == 0) c.node_name = host;
   }
+  if (c.http_addr.empty()) c.http_addr = c.client_addr;
+  if (c.dns_addr.empty()) c.dns_addr = c.client_addr;
   if (c.advertise_addr.empty()) {
     bool any = c.bind_addr == "0.0.0.0" || c.bind_addr == "::" || c.bind_addr == "[::]";
     c.advertise_addr = any ? "127.0.0.1" : c.bind_addr;
@@ -234,6 +236,7 @@ StatusOr<AgentConfig> loadAgentConfig(const std::vector<std::string>& args, bool
                            " (cairn agent takes only flags)");
   }
   AgentConfig c;
+  c.args = args;
   if (p.dev) c.bind_addr = "127.0.0.1";
   CAIRN_RETURN_IF_ERROR(applySources(p, c));
   for (const Op& op : p.ops) op(c);

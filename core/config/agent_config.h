@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/base/status.h"
+#include "core/config/config_value.h"
 #include "core/config/flag_set.h"
 
 namespace cairn::config {
@@ -53,6 +54,35 @@ struct AgentConfig {
   bool dns_enable_truncate = false;
   // The web UI at /ui (docs/ui.md; Consul: -ui, ui_config.enabled).
   bool ui_enabled = true;
+  // HTTP and DNS listen addresses (Consul: addresses.http, addresses.dns); default client_addr.
+  std::string http_addr;
+  std::string dns_addr;
+  // Consul: node_meta, the node's metadata in the catalog.
+  std::map<std::string, std::string> node_meta;
+  // Consul: recursors. Kept for DNS recursion, which Cairn does not do yet.
+  std::vector<std::string> recursors;
+
+  // A service or check definition from a config file (Consul: service, services, check,
+  // checks) as JSON in the agent API's shape (snake_case or CamelCase field names), registered
+  // by the agent through the same decoders as PUT /v1/agent/service/register (docs/agent.md).
+  struct Definition {
+    std::string file;
+    ConfigPos pos;
+    std::string json;
+  };
+  std::vector<Definition> services;
+  std::vector<Definition> checks;
+
+  // Keys Consul knows that Cairn does not implement, per file (ignoredKeysWarning()).
+  struct IgnoredKeys {
+    std::string file;
+    std::vector<std::string> keys;
+  };
+  std::vector<IgnoredKeys> ignored_keys;
+
+  // The arguments this config was loaded from: a reload (SIGHUP, PUT /v1/agent/reload) loads
+  // them again to pick up edited, added and removed files.
+  std::vector<std::string> args;
 };
 
 // Parses `cairn agent` arguments (without the leading "agent"), reading every -config-file and

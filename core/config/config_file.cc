@@ -1,8 +1,7 @@
 #include "core/config/config_file.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -11,217 +10,252 @@
 #include <limits>
 #include <sstream>
 #include <string_view>
+#include <unordered_map>
 
 #include "core/base/duration.h"
 #include "core/base/go_encoding.h"
-#include "core/config/flag_set.h"
+#include "core/config/consul_keys.h"
+#include "core/config/json_config.h"
+#include "core/config/yaml_config.h"
 
 namespace cairn::config {
 namespace {
 
 namespace fs = std::filesystem;
-// Applies one key's value; `path` is the key's dotted name for error messages.
-using Setter = std::function<Status(const YAML::Node&, const std::string& path, AgentConfig&)>;
-struct Key {
-  std::string_view name;
-  Setter set;
+using Kind = ConfigValue::Kind;
+
+// What a file being applied needs besides the value: its name (errors, ignored keys, the
+// origin of service definitions).
+struct Context {
+  const std::string& file;
+  AgentConfig& config;
+  std::vector<std::string> ignored;
 };
 
-Status keyError(const std::string& path, const Status& s) {
-  if (s.isOk()) return s;
-  return invalidArgument("key \"" + path + "\": " + s.message());
+// Applies one implemented key's value.
+using Setter = std::function<Status(const ConfigValue&, Context&)>;
+
+Status expected(const char* what, const ConfigValue& v) {
+  if (!v.isScalar()) return invalidArgument(std::string("expected ") + what);
+  return invalidArgument(std::string("expected ") + what + ", got " + goQuote(v.text()));
 }
 
-Status expected(const char* what, const YAML::Node& n) {
-  if (!n.IsScalar()) return invalidArgument(std::string("expected ") + what);
-  return invalidArgument(std::string("expected ") + what + ", got " + goQuote(n.Scalar()));
-}
-
-Status read(const YAML::Node& n, std::string* out) {
-  if (!n.IsScalar()) return expected("a string", n);
-  *out = n.Scalar();
+// Strings accept any scalar: YAML reads `node_name: 123` as a number.
+Status read(const ConfigValue& v, std::string* out) {
+  if (!v.isScalar()) return expected("a string", v);
+  *out = v.text();
   return Status::ok();
 }
 
-Status read(const YAML::Node& n, bool* out) {
-  if (!n.IsScalar() || !YAML::convert<bool>::decode(n, *out)) return expected("true or false", n);
-  return Status::ok();
-}
-
-Status read(const YAML::Node& n, int* out) {
-  auto v = n.IsScalar() ? parseGoInt(n.Scalar()) : StatusOr<int64_t>(invalidArgument(""));
-  if (!v.isOk() || *v < std::numeric_limits<int>::min() || *v > std::numeric_limits<int>::max()) {
-    return expected("an integer", n);
+Status read(const ConfigValue& v, bool* out) {
+  if (v.kind() == Kind::kBool || (v.kind() == Kind::kString && parseGoBool(v.text(), out))) {
+    if (v.kind() == Kind::kBool) *out = v.text() == "true";
+    return Status::ok();
   }
-  *out = static_cast<int>(*v);
+  return expected("true or false", v);
+}
+
+Status read(const ConfigValue& v, int* out) {
+  auto n = v.isScalar() ? parseGoInt(v.text()) : StatusOr<int64_t>(invalidArgument(""));
+  if (!n.isOk() || *n < std::numeric_limits<int>::min() || *n > std::numeric_limits<int>::max()) {
+    return expected("an integer", v);
+  }
+  *out = static_cast<int>(*n);
   return Status::ok();
 }
 
-Status read(const YAML::Node& n, uint64_t* out) {
-  auto v = n.IsScalar() ? parseGoUint(n.Scalar()) : StatusOr<uint64_t>(invalidArgument(""));
-  if (!v.isOk()) return expected("a non-negative integer", n);
-  *out = *v;
+Status read(const ConfigValue& v, uint64_t* out) {
+  auto n = v.isScalar() ? parseGoUint(v.text()) : StatusOr<uint64_t>(invalidArgument(""));
+  if (!n.isOk()) return expected("a non-negative integer", v);
+  *out = *n;
   return Status::ok();
 }
 
-Status read(const YAML::Node& n, std::vector<std::string>* out) {
-  if (!n.IsSequence()) return invalidArgument("expected a list of strings");
-  for (const YAML::Node& item : n) {
-    if (!item.IsScalar()) return invalidArgument("expected a list of strings");
-    out->push_back(item.Scalar());
+// Lists are appended to, so that several files can each add to retry_join.
+Status read(const ConfigValue& v, std::vector<std::string>* out) {
+  if (!v.isList()) return invalidArgument("expected a list of strings");
+  for (const ConfigValue& item : v.items()) {
+    if (!item.isScalar()) return invalidArgument("expected a list of strings");
+    out->push_back(item.text());
+  }
+  return Status::ok();
+}
+
+Status read(const ConfigValue& v, std::map<std::string, std::string>* out) {
+  if (!v.isMap()) return invalidArgument("expected a map of strings");
+  for (const auto& [key, value] : v.members()) {
+    if (!value.isScalar()) return invalidArgument("expected a map of strings");
+    (*out)[key] = value.text();
   }
   return Status::ok();
 }
 
 template <typename T>
 Setter field(T AgentConfig::*member) {
-  return [member](const YAML::Node& n, const std::string& path, AgentConfig& c) {
-    return keyError(path, read(n, &(c.*member)));
-  };
+  return [member](const ConfigValue& v, Context& ctx) { return read(v, &(ctx.config.*member)); };
 }
 
 // A Go duration ("10s") stored as nanoseconds in `member`.
+StatusOr<int64_t> readDuration(const ConfigValue& v) {
+  auto d = v.isScalar() ? parseGoDuration(v.text()) : StatusOr<Nanos>(invalidArgument(""));
+  if (!d.isOk() || d->count() < 0) return expected("a duration like \"10s\"", v);
+  return d->count();
+}
+
 Setter duration(int64_t AgentConfig::*member) {
-  return [member](const YAML::Node& n, const std::string& path, AgentConfig& c) -> Status {
-    auto d = n.IsScalar() ? parseGoDuration(n.Scalar()) : StatusOr<Nanos>(invalidArgument(""));
-    if (!d.isOk() || d->count() < 0) {
-      return keyError(path, expected("a duration like \"10s\"", n));
-    }
-    c.*member = d->count();
+  return [member](const ConfigValue& v, Context& ctx) -> Status {
+    auto ns = readDuration(v);
+    if (!ns.isOk()) return ns.status();
+    ctx.config.*member = *ns;
     return Status::ok();
   };
 }
 
-Status applyMap(const YAML::Node& map, const std::vector<Key>& keys, const std::string& prefix,
-                AgentConfig& c);
-
-Setter nested(const std::vector<Key>* keys) {
-  return [keys](const YAML::Node& n, const std::string& path, AgentConfig& c) {
-    if (!n.IsMap()) return keyError(path, invalidArgument("expected a map"));
-    return applyMap(n, *keys, path + ".", c);
-  };
-}
-
-const std::vector<Key>& portKeys() {
-  static const std::vector<Key> keys = {
-      {"http", field(&AgentConfig::http_port)},
-      {"dns", field(&AgentConfig::dns_port)},
-      {"server", field(&AgentConfig::server_port)},
-      {"grpc", field(&AgentConfig::grpc_port)},
-  };
-  return keys;
-}
-
-const std::vector<Key>& limitKeys() {
-  static const std::vector<Key> keys = {
-      {"kv_max_value_size", field(&AgentConfig::kv_max_value_size)},
-      {"txn_max_req_len", field(&AgentConfig::txn_max_req_len)},
-  };
-  return keys;
-}
-
 // dns_config.service_ttl: {"<service or prefix*>": "<duration>"}.
-Status readServiceTtls(const YAML::Node& n, const std::string& path, AgentConfig& c) {
-  if (!n.IsMap()) return keyError(path, expected("a map of service names to durations", n));
+Status readServiceTtls(const ConfigValue& v, Context& ctx) {
+  if (!v.isMap()) return expected("a map of service names to durations", v);
   std::map<std::string, int64_t> ttls;
-  for (const auto& entry : n) {
-    auto d = entry.second.IsScalar() ? parseGoDuration(entry.second.Scalar())
-                                     : StatusOr<Nanos>(invalidArgument(""));
-    if (!entry.first.IsScalar() || !d.isOk() || d->count() < 0) {
-      return keyError(path, expected("a map of service names to durations", n));
-    }
-    ttls[entry.first.Scalar()] = d->count();
+  for (const auto& [name, ttl] : v.members()) {
+    auto ns = readDuration(ttl);
+    if (!ns.isOk()) return invalidArgument("\"" + name + "\": " + ns.status().message());
+    ttls[name] = *ns;
   }
-  c.dns_service_ttl_ns = std::move(ttls);
+  ctx.config.dns_service_ttl_ns = std::move(ttls);
   return Status::ok();
 }
 
-// ui_config: Consul's block for its web UI; Cairn reads `enabled` (docs/ui.md).
-const std::vector<Key>& uiKeys() {
-  static const std::vector<Key> keys = {
-      {"enabled", field(&AgentConfig::ui_enabled)},
+// service/check (one object) or services/checks (a list of them), kept as JSON for the agent.
+Setter definitions(std::vector<AgentConfig::Definition> AgentConfig::*member, bool list) {
+  return [member, list](const ConfigValue& v, Context& ctx) -> Status {
+    auto add = [&](const ConfigValue& item) -> Status {
+      if (!item.isMap()) return invalidArgument("expected an object with the agent API's fields");
+      (ctx.config.*member).push_back({ctx.file, item.pos(), item.toJson()});
+      return Status::ok();
+    };
+    if (!list) return add(v);
+    if (!v.isList()) return invalidArgument("expected a list of objects");
+    for (const ConfigValue& item : v.items()) CAIRN_RETURN_IF_ERROR(add(item));
+    return Status::ok();
   };
-  return keys;
 }
 
-const std::vector<Key>& dnsKeys() {
-  static const std::vector<Key> keys = {
-      {"allow_stale",
-       [](const YAML::Node&, const std::string&, AgentConfig&) {
-         return Status::ok();  // DNS always answers from the local replica
-       }},
-      {"node_ttl", duration(&AgentConfig::dns_node_ttl_ns)},
-      {"service_ttl", readServiceTtls},
-      {"udp_answer_limit", field(&AgentConfig::dns_udp_answer_limit)},
-      {"only_passing", field(&AgentConfig::dns_only_passing)},
-      {"enable_truncate", field(&AgentConfig::dns_enable_truncate)},
+// Consul's deprecated start_join: addresses joined once at start; Cairn retries them as
+// retry_join does (Consul 1.15+ maps start_join onto retry_join too).
+Status readStartJoin(const ConfigValue& v, Context& ctx) { return read(v, &ctx.config.retry_join); }
+
+// Every kImplemented (and kStored) key of consul_keys.cc, by path.
+const std::unordered_map<std::string_view, Setter>& setters() {
+  using C = AgentConfig;
+  static const std::unordered_map<std::string_view, Setter> table = {
+      {"datacenter", field(&C::datacenter)},
+      {"node_name", field(&C::node_name)},
+      {"data_dir", field(&C::data_dir)},
+      {"server", field(&C::server)},
+      {"bootstrap", field(&C::bootstrap)},
+      {"bootstrap_expect", field(&C::bootstrap_expect)},
+      {"bind_addr", field(&C::bind_addr)},
+      {"client_addr", field(&C::client_addr)},
+      {"advertise_addr", field(&C::advertise_addr)},
+      {"log_level", field(&C::log_level)},
+      {"retry_join", field(&C::retry_join)},
+      {"start_join", readStartJoin},
+      {"pid_file", field(&C::pid_file)},
+      {"leave_on_terminate", field(&C::leave_on_terminate)},
+      {"session_ttl_min", duration(&C::session_ttl_min_ns)},
+      {"enable_script_checks", field(&C::enable_script_checks)},
+      {"check_update_interval", duration(&C::check_update_interval_ns)},
+      {"domain", field(&C::dns_domain)},
+      {"ui", field(&C::ui_enabled)},  // Consul's legacy top-level switch
+      {"ui_config.enabled", field(&C::ui_enabled)},
+      {"node_meta", field(&C::node_meta)},
+      {"recursors", field(&C::recursors)},
+      {"service", definitions(&C::services, false)},
+      {"services", definitions(&C::services, true)},
+      {"check", definitions(&C::checks, false)},
+      {"checks", definitions(&C::checks, true)},
+      {"ports.http", field(&C::http_port)},
+      {"ports.dns", field(&C::dns_port)},
+      {"ports.server", field(&C::server_port)},
+      {"ports.grpc", field(&C::grpc_port)},
+      {"addresses.http", field(&C::http_addr)},
+      {"addresses.dns", field(&C::dns_addr)},
+      {"limits.kv_max_value_size", field(&C::kv_max_value_size)},
+      {"limits.txn_max_req_len", field(&C::txn_max_req_len)},
+      {"dns_config.node_ttl", duration(&C::dns_node_ttl_ns)},
+      {"dns_config.service_ttl", readServiceTtls},
+      {"dns_config.udp_answer_limit", field(&C::dns_udp_answer_limit)},
+      {"dns_config.only_passing", field(&C::dns_only_passing)},
+      {"dns_config.enable_truncate", field(&C::dns_enable_truncate)},
   };
-  return keys;
+  return table;
 }
 
-const std::vector<Key>& topKeys() {
-  static const std::vector<Key> keys = {
-      {"datacenter", field(&AgentConfig::datacenter)},
-      {"node_name", field(&AgentConfig::node_name)},
-      {"data_dir", field(&AgentConfig::data_dir)},
-      {"server", field(&AgentConfig::server)},
-      {"bootstrap", field(&AgentConfig::bootstrap)},
-      {"bootstrap_expect", field(&AgentConfig::bootstrap_expect)},
-      {"bind_addr", field(&AgentConfig::bind_addr)},
-      {"client_addr", field(&AgentConfig::client_addr)},
-      {"advertise_addr", field(&AgentConfig::advertise_addr)},
-      {"ports", nested(&portKeys())},
-      {"log_level", field(&AgentConfig::log_level)},
-      {"retry_join", field(&AgentConfig::retry_join)},
-      {"pid_file", field(&AgentConfig::pid_file)},
-      {"leave_on_terminate", field(&AgentConfig::leave_on_terminate)},
-      {"session_ttl_min", duration(&AgentConfig::session_ttl_min_ns)},
-      {"enable_script_checks", field(&AgentConfig::enable_script_checks)},
-      {"check_update_interval", duration(&AgentConfig::check_update_interval_ns)},
-      {"limits", nested(&limitKeys())},
-      {"domain", field(&AgentConfig::dns_domain)},
-      {"dns_config", nested(&dnsKeys())},
-      {"ui_config", nested(&uiKeys())},
-      {"ui", field(&AgentConfig::ui_enabled)},  // Consul's legacy top-level switch
-  };
-  return keys;
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  return s;
 }
 
-Status applyMap(const YAML::Node& map, const std::vector<Key>& keys, const std::string& prefix,
-                AgentConfig& c) {
-  for (const auto& entry : map) {
-    std::string name = entry.first.IsScalar() ? entry.first.Scalar() : "<non-scalar key>";
-    auto key = std::find_if(keys.begin(), keys.end(), [&](const Key& k) { return k.name == name; });
-    if (key == keys.end()) return invalidArgument("unknown key \"" + prefix + name + "\"");
-    CAIRN_RETURN_IF_ERROR(key->set(entry.second, prefix + name, c));
+std::string at(const std::string& file, ConfigPos pos) {
+  return "config file " + file + ":" + std::to_string(pos.line) + ":" + std::to_string(pos.col);
+}
+
+// Walks the members of `map` (the block at `prefix`) against the key table.
+Status applyMap(const ConfigValue& map, const std::string& prefix, Context& ctx) {
+  for (const auto& [name, value] : map.members()) {
+    // Consul's decoder matches key names case-insensitively.
+    std::string path = prefix + lower(name);
+    const ConsulKey* key = findConsulKey(path);
+    if (key == nullptr) {
+      return invalidArgument(at(ctx.file, value.pos()) + ": unknown key \"" + prefix + name +
+                             "\" (not a Consul agent configuration key)");
+    }
+    if (value.isNull()) continue;  // `"acl": null` sets nothing, as in Consul
+    if (key->kind == KeyKind::kBlock) {
+      if (!value.isMap()) {
+        return invalidArgument(at(ctx.file, value.pos()) + ": key \"" + path +
+                               "\": expected a map");
+      }
+      CAIRN_RETURN_IF_ERROR(applyMap(value, path + ".", ctx));
+      continue;
+    }
+    if (key->support == Support::kNoop) continue;
+    if (key->support == Support::kIgnored || key->support == Support::kStored) {
+      ctx.ignored.push_back(path);
+      if (key->support == Support::kIgnored) continue;
+    }
+    auto setter = setters().find(key->path);
+    if (setter == setters().end()) continue;  // config_keys_test keeps the two in step
+    if (Status s = setter->second(value, ctx); !s.isOk()) {
+      return invalidArgument(at(ctx.file, value.pos()) + ": key \"" + path + "\": " + s.message());
+    }
   }
   return Status::ok();
 }
 
 std::string extensionOf(const std::string& path) {
-  std::string ext = fs::path(path).extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-  return ext;
+  return lower(fs::path(path).extension().string());
 }
 
 }  // namespace
 
-Status applyConfigText(const std::string& text, const std::string& origin, AgentConfig& config) {
-  try {
-    YAML::Node root = YAML::Load(text);
-    if (root.IsNull()) return Status::ok();
-    if (!root.IsMap()) return invalidArgument(origin + ": expected a map of config keys");
-    AgentConfig updated = config;
-    Status s = applyMap(root, topKeys(), "", updated);
-    if (!s.isOk()) return invalidArgument(origin + ": " + s.message());
-    config = std::move(updated);
-    return Status::ok();
-  } catch (const YAML::Exception& e) {
-    return invalidArgument(origin + ": cannot parse: " + e.what());
-  } catch (const std::exception& e) {
-    return invalidArgument(origin + ": " + e.what());
+Status applyConfigTree(const ConfigValue& root, const std::string& file, AgentConfig& config) {
+  if (!root.isMap()) return invalidArgument(at(file, root.pos()) + ": expected a map of keys");
+  AgentConfig updated = config;
+  Context ctx{file, updated, {}};
+  CAIRN_RETURN_IF_ERROR(applyMap(root, "", ctx));
+  if (!ctx.ignored.empty()) {
+    std::sort(ctx.ignored.begin(), ctx.ignored.end());
+    updated.ignored_keys.push_back({file, std::move(ctx.ignored)});
   }
+  config = std::move(updated);
+  return Status::ok();
+}
+
+Status applyConfigText(const std::string& text, const std::string& origin, AgentConfig& config) {
+  auto root = parseYamlConfig(text, origin);
+  if (!root.isOk()) return invalidArgument("config file " + root.status().message());
+  return applyConfigTree(*root, origin, config);
 }
 
 Status applyConfigFile(const std::string& path, AgentConfig& config) {
@@ -229,7 +263,7 @@ Status applyConfigFile(const std::string& path, AgentConfig& config) {
   std::string ext = extensionOf(path);
   if (ext == ".hcl") {
     return invalidArgument(origin +
-                           ": HCL config files are not supported; write it as JSON "
+                           ": HCL config files are not supported yet; write it as JSON "
                            "(.json) or YAML (.yaml, .yml)");
   }
   if (ext != ".json" && ext != ".yaml" && ext != ".yml") {
@@ -240,7 +274,10 @@ Status applyConfigFile(const std::string& path, AgentConfig& config) {
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) return invalidArgument(origin + ": read error");
-  return applyConfigText(text.str(), origin, config);
+  auto root =
+      ext == ".json" ? parseStrictJson(text.str(), path) : parseYamlConfig(text.str(), path);
+  if (!root.isOk()) return invalidArgument("config file " + root.status().message());
+  return applyConfigTree(*root, path, config);
 }
 
 StatusOr<std::vector<std::string>> listConfigDir(const std::string& dir) {
@@ -251,13 +288,33 @@ StatusOr<std::vector<std::string>> listConfigDir(const std::string& dir) {
     std::string ext = extensionOf(it->path().string());
     if (ext == ".hcl") {
       return invalidArgument("config dir " + dir + ": " + it->path().filename().string() +
-                             ": HCL config files are not supported; use JSON or YAML");
+                             ": HCL config files are not supported yet; use JSON or YAML");
     }
     if (ext == ".json" || ext == ".yaml" || ext == ".yml") files.push_back(it->path().string());
   }
   if (ec) return invalidArgument("config dir " + dir + ": " + ec.message());
   std::sort(files.begin(), files.end());
   return files;
+}
+
+std::string ignoredKeysWarning(const AgentConfig& config) {
+  if (config.ignored_keys.empty()) return "";
+  std::string out = "config: ignoring keys Cairn does not implement:";
+  const char* sep = " ";
+  for (const auto& group : config.ignored_keys) {
+    out += sep;
+    for (size_t i = 0; i < group.keys.size(); ++i) out += (i ? ", " : "") + group.keys[i];
+    out += " (file " + fs::path(group.file).filename().string() + ")";
+    sep = "; ";
+  }
+  return out;
+}
+
+std::vector<std::string> implementedKeyPaths() {
+  std::vector<std::string> out;
+  for (const auto& entry : setters()) out.emplace_back(entry.first);
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 }  // namespace cairn::config

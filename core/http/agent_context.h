@@ -3,6 +3,7 @@
 // no state store) to fill. Servers fill it from their ApiContext and Raft configuration.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,7 @@ struct AgentInfo {
   int64_t session_ttl_min_ns = 10'000'000'000;
   uint64_t kv_max_value_size = 512 * 1024;
   uint64_t txn_max_req_len = 512 * 1024;
+  std::map<std::string, std::string> node_meta;  // node_meta from the config
 };
 
 // Serf's member status codes, as /v1/agent/members reports them.

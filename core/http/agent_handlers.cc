@@ -312,7 +312,8 @@ void addGossipRoutes(Router& router) {
 
 }  // namespace
 
-void addAgentRoutes(Router& router, AgentApiContext& ctx, local::LocalAgent& agent) {
+void addAgentRoutes(Router& router, AgentApiContext& ctx, local::LocalAgent& agent,
+                    std::function<Status()> reload) {
   addRoute(router, "/v1/agent/services", false, {"GET"},
            [&ctx, &agent](const HttpRequest& req) { return servicesMap(ctx, agent, req); });
   static constexpr std::string_view kService = "/v1/agent/service/";
@@ -331,7 +332,11 @@ void addAgentRoutes(Router& router, AgentApiContext& ctx, local::LocalAgent& age
   });
   addRoute(router, "/v1/agent/members", false, {"GET"},
            [&ctx](const HttpRequest&) { return members(ctx); });
-  addRoute(router, "/v1/agent/reload", false, {"PUT"}, [&agent](const HttpRequest&) {
+  addRoute(router, "/v1/agent/reload", false, {"PUT"}, [&agent, reload](const HttpRequest&) {
+    if (reload) {
+      Status s = reload();
+      if (!s.isOk()) return textResponse(500, "Failed reloading config: " + s.message());
+    }
     agent.syncNow();
     return ok();
   });

@@ -5,14 +5,18 @@
 // status_handlers.cc. Servers and client agents both serve them (AgentApiContext). See
 // docs/agent.md.
 
+#include <functional>
+
 #include "core/http/agent_context.h"
 #include "core/http/router.h"
 #include "core/local/local_agent.h"
 
 namespace cairn::http {
 
-// `agent` and `ctx` outlive the router.
-void addAgentRoutes(Router& router, AgentApiContext& ctx, local::LocalAgent& agent);
+// `agent` and `ctx` outlive the router. `reload`, when set, re-reads the config files for
+// PUT /v1/agent/reload (its error is answered 500); without it the route only resyncs.
+void addAgentRoutes(Router& router, AgentApiContext& ctx, local::LocalAgent& agent,
+                    std::function<Status()> reload = nullptr);
 // GET /v1/agent/self, /v1/agent/metrics and /metrics (status_handlers.cc).
 void addAgentSelfRoutes(Router& router, AgentApiContext& ctx);
 

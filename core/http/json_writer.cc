@@ -1,5 +1,9 @@
 #include "core/http/json_writer.h"
 
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
 #include "core/base/go_encoding.h"
 
 namespace cairn::http {
@@ -65,6 +69,21 @@ JsonWriter& JsonWriter::number(uint64_t value) {
 JsonWriter& JsonWriter::number(int64_t value) {
   separate();
   out_ += std::to_string(value);
+  return *this;
+}
+
+JsonWriter& JsonWriter::number(double value) {
+  separate();
+  if (!std::isfinite(value)) {
+    out_ += "0";
+    return *this;
+  }
+  char buf[32];
+  for (int precision = 1; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof buf, "%.*g", precision, value);
+    if (std::strtod(buf, nullptr) == value) break;
+  }
+  out_ += buf;
   return *this;
 }
 

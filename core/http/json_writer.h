@@ -19,6 +19,9 @@ class JsonWriter {
   JsonWriter& string(std::string_view value);
   JsonWriter& number(uint64_t value);
   JsonWriter& number(int64_t value);
+  // The shortest text that reads back as `value` (as Go prints a float64); NaN and infinities,
+  // which JSON cannot carry, are written as 0.
+  JsonWriter& number(double value);
   JsonWriter& boolean(bool value);
   JsonWriter& null();
   // Base64 of `bytes`, or null when empty (Consul's []byte fields).

@@ -1,5 +1,7 @@
 // /v1/status/*, /v1/agent/self, /metrics: what tooling uses to find and probe the servers.
 #include <chrono>
+#include <cmath>
+#include <ctime>
 
 #include "core/http/agent_routes.h"
 #include "core/http/handlers.h"
@@ -14,6 +16,77 @@ HttpResponse prometheusText(AgentApiContext& ctx) {
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   r.body = ctx.metrics.render();
   return r;
+}
+
+// ---- GET /v1/agent/metrics in Consul's JSON (go-metrics' in-memory sink display format) ----
+
+void writeLabels(JsonWriter& w, const prometheus::ClientMetric& m) {
+  w.key("Labels").beginObject();
+  for (const auto& label : m.label) w.key(label.name).string(label.value);
+  w.endObject();
+}
+
+// One Counters or Samples entry: the fields of go-metrics' SampledValue. Cairn keeps totals since
+// start, not Consul's 10-second intervals: Count and Sum are totals, Mean is Sum / Count, and
+// Rate, Min, Max and Stddev are 0 (docs/configuration.md, "Metrics").
+void writeSampled(JsonWriter& w, const std::string& name, const prometheus::ClientMetric& m,
+                  uint64_t count, double sum) {
+  w.beginObject().key("Name").string(name).key("Count").number(count);
+  w.key("Rate").number(0.0).key("Sum").number(sum);
+  w.key("Min").number(0.0).key("Max").number(0.0);
+  w.key("Mean").number(count == 0 ? 0.0 : sum / static_cast<double>(count));
+  w.key("Stddev").number(0.0);
+  writeLabels(w, m);
+  w.endObject();
+}
+
+// Go's time.Time.String() of the current 10-second interval: "2026-12-07 13:50:10 +0000 UTC".
+std::string intervalTimestamp() {
+  std::time_t now = std::time(nullptr);
+  now -= now % 10;
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S +0000 UTC", &tm);
+  return buf;
+}
+
+std::string consulMetricsJson(const std::vector<prometheus::MetricFamily>& families) {
+  using prometheus::MetricType;
+  JsonWriter gauges, counters, samples;
+  gauges.beginArray();
+  counters.beginArray();
+  samples.beginArray();
+  for (const auto& family : families) {
+    for (const auto& m : family.metric) {
+      switch (family.type) {
+        case MetricType::Counter:
+          writeSampled(counters, family.name, m,
+                       static_cast<uint64_t>(std::llround(std::max(0.0, m.counter.value))),
+                       m.counter.value);
+          break;
+        case MetricType::Histogram:
+          writeSampled(samples, family.name, m, m.histogram.sample_count, m.histogram.sample_sum);
+          break;
+        case MetricType::Summary:
+          writeSampled(samples, family.name, m, m.summary.sample_count, m.summary.sample_sum);
+          break;
+        default:  // gauges and untyped values
+          gauges.beginObject().key("Name").string(family.name);
+          gauges.key("Value").number(family.type == MetricType::Gauge ? m.gauge.value
+                                                                      : m.untyped.value);
+          writeLabels(gauges, m);
+          gauges.endObject();
+      }
+    }
+  }
+  gauges.endArray();
+  counters.endArray();
+  samples.endArray();
+  // JsonWriter has no raw-value insertion, so the object is assembled by hand.
+  return "{\"Timestamp\":" + JsonWriter().string(intervalTimestamp()).take() +
+         ",\"Gauges\":" + gauges.take() + ",\"Points\":[],\"Counters\":" + counters.take() +
+         ",\"Samples\":" + samples.take() + "}";
 }
 
 void writeConfig(JsonWriter& w, const AgentInfo& a) {
@@ -118,7 +191,7 @@ void addAgentSelfRoutes(Router& router, AgentApiContext& ctx) {
   addGet(router, "/metrics", [&ctx](const HttpRequest&) { return prometheusText(ctx); });
   addGet(router, "/v1/agent/metrics", [&ctx](const HttpRequest& req) {
     if (req.query.get("format") == "prometheus") return prometheusText(ctx);
-    return textResponse(400, "Only ?format=prometheus is supported by this agent");
+    return jsonResponse(consulMetricsJson(ctx.metrics.collect()));
   });
 }
 

@@ -175,7 +175,9 @@ void Metrics::setStorageFaultsProbe(std::function<StorageFaults()> probe) {
   storage_faults_probe_ = std::move(probe);
 }
 
-std::string Metrics::render() {
+std::string Metrics::render() { return prometheus::TextSerializer().Serialize(collect()); }
+
+std::vector<prometheus::MetricFamily> Metrics::collect() {
   if (rocksdb_size_probe_) rocksdb_size_.Set(static_cast<double>(rocksdb_size_probe_()));
   if (storage_faults_probe_) {
     StorageFaults f = storage_faults_probe_();
@@ -183,7 +185,7 @@ std::string Metrics::render() {
     storage_write_error_.Set(f.io_error ? 1 : 0);
     storage_corrupted_.Set(f.corrupted ? 1 : 0);
   }
-  return prometheus::TextSerializer().Serialize(registry_->Collect());
+  return registry_->Collect();
 }
 
 }  // namespace cairn::metrics

@@ -6,6 +6,7 @@
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
+#include <prometheus/metric_family.h>
 #include <prometheus/registry.h>
 
 #include <cstdint>
@@ -13,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace cairn::metrics {
 
@@ -62,6 +64,9 @@ class Metrics {
 
   // The Prometheus text exposition format (version 0.0.4).
   std::string render();
+  // Every metric family with the probes read now (render() serialises these; /v1/agent/metrics
+  // turns them into Consul's JSON).
+  std::vector<prometheus::MetricFamily> collect();
   prometheus::Registry& registry() { return *registry_; }
 
  private:

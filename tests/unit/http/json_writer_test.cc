@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "core/base/go_encoding.h"
 #include "core/http/kv_json.h"
 
@@ -64,6 +66,13 @@ TEST(KvJson, TxnOutcomeShapes) {
   failed.ok = false;
   failed.errors.push_back({2, "boom"});
   EXPECT_EQ(txnOutcomeJson(failed), R"({"Results":null,"Errors":[{"OpIndex":2,"What":"boom"}]})");
+}
+
+TEST(JsonWriter, DoublesAreShortestAndFinite) {
+  JsonWriter w;
+  w.beginArray().number(0.0).number(1.0).number(0.1).number(-2.5e-7).number(1e21);
+  w.number(std::numeric_limits<double>::quiet_NaN()).endArray();
+  EXPECT_EQ(w.str(), "[0,1,0.1,-2.5e-07,1e+21,0]");
 }
 
 }  // namespace
