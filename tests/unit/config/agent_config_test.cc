@@ -336,5 +336,75 @@ TEST_F(ConfigTest, UiIsOnByDefaultAndTheFlagTurnsItOff) {
       << b.status().message();
 }
 
+TEST_F(ConfigTest, KnownButUnimplementedKeysAreGatheredForOneWarning) {
+  std::string f = write("consul.json", R"({
+    "datacenter": "dc2",
+    "primary_datacenter": "dc1",
+    "acl": {"enabled": false, "tokens": {"agent": "x"}},
+    "telemetry": {"statsite_address": "127.0.0.1:2180"},
+    "disable_update_check": true,
+    "dns_config": {"allow_stale": true, "only_passing": true}
+  })");
+  std::string g = write("more.yaml", "encrypt: abc\nrecursors: [1.1.1.1]\n");
+  AgentConfig c;
+  ASSERT_TRUE(applyConfigFile(f, c).isOk());
+  ASSERT_TRUE(applyConfigFile(g, c).isOk());
+  EXPECT_EQ(c.datacenter, "dc2");
+  EXPECT_TRUE(c.dns_only_passing);
+  EXPECT_EQ(c.recursors, std::vector<std::string>{"1.1.1.1"});
+  EXPECT_EQ(ignoredKeysWarning(c),
+            "config: ignoring keys Cairn does not implement: acl.enabled, acl.tokens.agent, "
+            "primary_datacenter, telemetry.statsite_address (file consul.json); encrypt, "
+            "recursors (file more.yaml)");
+  EXPECT_EQ(ignoredKeysWarning(AgentConfig{}), "");
+}
+
+TEST_F(ConfigTest, UnknownKeysAreErrorsWithFileLineAndColumn) {
+  std::string f = write("a.json", "{\n  \"acl\": {\"enabeld\": true}\n}");
+  AgentConfig c;
+  Status s = applyConfigFile(f, c);
+  EXPECT_EQ(s.message(), "config file " + f +
+                             ":2:22: unknown key \"acl.enabeld\" (not a Consul agent "
+                             "configuration key)");
+  std::string g = write("b.json", "{\"server\": true,}");
+  EXPECT_EQ(applyConfigFile(g, c).message(),
+            "config file " + g + ":1:17: trailing comma before '}'");
+  EXPECT_FALSE(c.server);  // nothing applied from a failed file
+}
+
+TEST_F(ConfigTest, ServiceAndCheckDefinitionsAreKeptAsJson) {
+  std::string f = write("web.json", R"({
+    "service": {"name": "web", "port": 80, "check": {"http": "http://x/", "interval": "10s"}},
+    "services": [{"name": "a"}, {"name": "b", "tags": ["t"]}],
+    "check": {"id": "disk", "name": "Disk", "ttl": "30s"},
+    "checks": [{"name": "mem", "ttl": "1m"}],
+    "node_meta": {"rack": "r1"},
+    "addresses": {"http": "127.0.0.2"}
+  })");
+  AgentConfig c;
+  ASSERT_TRUE(applyConfigFile(f, c).isOk());
+  ASSERT_EQ(c.services.size(), 3u);
+  EXPECT_EQ(c.services[0].json,
+            R"({"name":"web","port":80,"check":{"http":"http://x/","interval":"10s"}})");
+  EXPECT_EQ(c.services[0].file, f);
+  EXPECT_EQ(c.services[0].pos.line, 2);
+  EXPECT_EQ(c.services[2].json, R"({"name":"b","tags":["t"]})");
+  ASSERT_EQ(c.checks.size(), 2u);
+  EXPECT_EQ(c.checks[1].json, R"({"name":"mem","ttl":"1m"})");
+  EXPECT_EQ(c.node_meta, (std::map<std::string, std::string>{{"rack", "r1"}}));
+  EXPECT_EQ(c.http_addr, "127.0.0.2");
+  EXPECT_TRUE(c.ignored_keys.empty());
+  std::string g = write("bad.json", R"({"services": {"name": "a"}})");
+  EXPECT_NE(applyConfigFile(g, c).message().find("key \"services\": expected a list of objects"),
+            std::string::npos);
+}
+
+TEST_F(ConfigTest, StartJoinAddsToRetryJoin) {
+  AgentConfig c;
+  ASSERT_TRUE(
+      applyConfigFile(write("j.json", R"({"retry_join": ["a"], "start_join": ["b"]})"), c).isOk());
+  EXPECT_EQ(c.retry_join, (std::vector<std::string>{"a", "b"}));
+}
+
 }  // namespace
 }  // namespace cairn::config

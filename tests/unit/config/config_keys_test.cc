@@ -1,14 +1,9 @@
-// The Consul key table, the strict JSON reader, the YAML reader and the walk of a config tree:
-// implemented keys take effect, known-but-unimplemented keys are gathered for one warning,
-// unknown keys and malformed files are errors with file, line and column.
+// The Consul key table, the strict JSON reader and the YAML reader (positions in errors). The walk
+// of a config file against the table is tested in agent_config_test.cc.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
-#include <fstream>
 #include <set>
 
-#include "core/config/agent_config.h"
 #include "core/config/config_file.h"
 #include "core/config/consul_keys.h"
 #include "core/config/json_config.h"
@@ -16,8 +11,6 @@
 
 namespace cairn::config {
 namespace {
-
-namespace fs = std::filesystem;
 
 std::string jsonError(const std::string& text) {
   auto v = parseStrictJson(text, "f.json");
@@ -124,91 +117,6 @@ TEST(YamlConfig, TypesPlainScalarsAndKeepsQuotedOnesStrings) {
   auto bad = parseYamlConfig("a: [1, 2\n", "f.yaml");
   ASSERT_FALSE(bad.isOk());
   EXPECT_EQ(bad.status().message().rfind("f.yaml:", 0), 0u) << bad.status().message();
-}
-
-class ConfigWalkTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "cairn-keys-test-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string write(const std::string& name, const std::string& text) {
-    std::ofstream((dir_ / name).string()) << text;
-    return (dir_ / name).string();
-  }
-  fs::path dir_;
-};
-
-TEST_F(ConfigWalkTest, KnownButUnimplementedKeysAreGatheredForOneWarning) {
-  std::string f = write("consul.json", R"({
-    "datacenter": "dc2",
-    "primary_datacenter": "dc1",
-    "acl": {"enabled": false, "tokens": {"agent": "x"}},
-    "telemetry": {"statsite_address": "127.0.0.1:2180"},
-    "disable_update_check": true,
-    "dns_config": {"allow_stale": true, "only_passing": true}
-  })");
-  std::string g = write("more.yaml", "encrypt: abc\nrecursors: [1.1.1.1]\n");
-  AgentConfig c;
-  ASSERT_TRUE(applyConfigFile(f, c).isOk());
-  ASSERT_TRUE(applyConfigFile(g, c).isOk());
-  EXPECT_EQ(c.datacenter, "dc2");
-  EXPECT_TRUE(c.dns_only_passing);
-  EXPECT_EQ(c.recursors, std::vector<std::string>{"1.1.1.1"});
-  EXPECT_EQ(ignoredKeysWarning(c),
-            "config: ignoring keys Cairn does not implement: acl.enabled, acl.tokens.agent, "
-            "primary_datacenter, telemetry.statsite_address (file consul.json); encrypt, "
-            "recursors (file more.yaml)");
-  EXPECT_EQ(ignoredKeysWarning(AgentConfig{}), "");
-}
-
-TEST_F(ConfigWalkTest, UnknownKeysAreErrorsWithFileLineAndColumn) {
-  std::string f = write("a.json", "{\n  \"acl\": {\"enabeld\": true}\n}");
-  AgentConfig c;
-  Status s = applyConfigFile(f, c);
-  EXPECT_EQ(s.message(), "config file " + f +
-                             ":2:22: unknown key \"acl.enabeld\" (not a Consul agent "
-                             "configuration key)");
-  std::string g = write("b.json", "{\"server\": true,}");
-  EXPECT_EQ(applyConfigFile(g, c).message(),
-            "config file " + g + ":1:17: trailing comma before '}'");
-  EXPECT_FALSE(c.server);  // nothing applied from a failed file
-}
-
-TEST_F(ConfigWalkTest, ServiceAndCheckDefinitionsAreKeptAsJson) {
-  std::string f = write("web.json", R"({
-    "service": {"name": "web", "port": 80, "check": {"http": "http://x/", "interval": "10s"}},
-    "services": [{"name": "a"}, {"name": "b", "tags": ["t"]}],
-    "check": {"id": "disk", "name": "Disk", "ttl": "30s"},
-    "checks": [{"name": "mem", "ttl": "1m"}],
-    "node_meta": {"rack": "r1"},
-    "addresses": {"http": "127.0.0.2"}
-  })");
-  AgentConfig c;
-  ASSERT_TRUE(applyConfigFile(f, c).isOk());
-  ASSERT_EQ(c.services.size(), 3u);
-  EXPECT_EQ(c.services[0].json,
-            R"({"name":"web","port":80,"check":{"http":"http://x/","interval":"10s"}})");
-  EXPECT_EQ(c.services[0].file, f);
-  EXPECT_EQ(c.services[0].pos.line, 2);
-  EXPECT_EQ(c.services[2].json, R"({"name":"b","tags":["t"]})");
-  ASSERT_EQ(c.checks.size(), 2u);
-  EXPECT_EQ(c.checks[1].json, R"({"name":"mem","ttl":"1m"})");
-  EXPECT_EQ(c.node_meta, (std::map<std::string, std::string>{{"rack", "r1"}}));
-  EXPECT_EQ(c.http_addr, "127.0.0.2");
-  EXPECT_TRUE(c.ignored_keys.empty());
-  std::string g = write("bad.json", R"({"services": {"name": "a"}})");
-  EXPECT_NE(applyConfigFile(g, c).message().find("key \"services\": expected a list of objects"),
-            std::string::npos);
-}
-
-TEST_F(ConfigWalkTest, StartJoinAddsToRetryJoin) {
-  AgentConfig c;
-  ASSERT_TRUE(
-      applyConfigFile(write("j.json", R"({"retry_join": ["a"], "start_join": ["b"]})"), c).isOk());
-  EXPECT_EQ(c.retry_join, (std::vector<std::string>{"a", "b"}));
 }
 
 }  // namespace
