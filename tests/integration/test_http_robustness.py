@@ -378,8 +378,8 @@ class BlockingQueryTests(RobustnessCase):
             socks.append(s)
         return socks
 
-    def test_clients_that_close_release_their_waiting_queries(self):
-        key = "robustness/blocking/closed"
+    def hold_waiters(self, key):
+        """(index, gauge before, sockets): WAITERS clients waiting on `key`, all held."""
         self.agent.kv_put(key, b"v1")
         index = self.agent.get(kv_url(key)).index()
         base = self.held()
@@ -387,9 +387,17 @@ class BlockingQueryTests(RobustnessCase):
         try:
             harness.wait_until(lambda: self.held() >= base + self.WAITERS, 30,
                                "the waiting queries to be held")
-        finally:
+        except BaseException:
             for s in socks:
                 s.close()
+            raise
+        return index, base, socks
+
+    def test_clients_that_close_release_their_waiting_queries(self):
+        key = "robustness/blocking/closed"
+        _, base, socks = self.hold_waiters(key)
+        for s in socks:
+            s.close()
         # Each close is seen at once, not when the 5-minute wait ends.
         harness.wait_until(lambda: self.held() <= base, 10,
                            "the closed clients' queries to be released")
@@ -398,13 +406,8 @@ class BlockingQueryTests(RobustnessCase):
 
     def test_identical_waiters_get_the_same_answer(self):
         key = "robustness/blocking/fan"
-        self.agent.kv_put(key, b"v1")
-        index = self.agent.get(kv_url(key)).index()
-        base = self.held()
-        socks = self.open_waiters(key, index, self.WAITERS)
+        index, _, socks = self.hold_waiters(key)
         try:
-            harness.wait_until(lambda: self.held() >= base + self.WAITERS, 30,
-                               "the waiting queries to be held")
             self.agent.kv_put(key, b"v2")
             answers = set()
             for s in socks:

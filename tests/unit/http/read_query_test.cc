@@ -11,6 +11,8 @@
 #include <thread>
 
 #include "core/http/handlers.h"
+#include "tests/unit/http/applying_node.h"
+#include "tests/unit/http/route_call.h"
 #include "tests/unit/store/store_fixture.h"
 
 namespace cairn::http {
@@ -64,23 +66,6 @@ TEST(FanOutKeyTest, DiffersWhenTheAnswerCouldDiffer) {
   EXPECT_NE(fanOutKey(events, differs), keyOf(events));
 }
 
-// Answers reads at once; writes go straight to the store in the tests.
-class ReadyNode : public node::Node {
- public:
-  void propose(v1::Command, node::ProposeCallback done) override {
-    done(unavailable("read-only test node"));
-  }
-  void readBarrier(node::ReadMode, std::function<void(Status)> done) override { done({}); }
-  node::LeaderStatus leaderStatus() const override { return {true, 0, "127.0.0.1:8300", {}}; }
-  bool isLeader() const override { return true; }
-  node::RaftConfiguration raftConfiguration() const override { return {}; }
-  void removePeer(const std::string&, std::function<void(Status)> done) override { done({}); }
-  void transferLeadership(const std::string&, std::function<void(Status)> done) override {
-    done({});
-  }
-  StatusOr<node::AutopilotHealth> autopilotHealth() const override { return unavailable("no"); }
-};
-
 // One request's answer, collected from whichever thread sends it.
 struct Waiter {
   std::shared_ptr<std::promise<HttpResponse>> answer =
@@ -93,8 +78,9 @@ class BlockingQueryTest : public store::testing::StoreFixture {
  protected:
   void SetUp() override {
     StoreFixture::SetUp();
+    node_ = std::make_unique<testing::ApplyingNode>(*store_);
     ctx_ = std::make_unique<ApiContext>(
-        ApiContext{node_, *store_, hub_, timers_, slow_work_, metrics_, AgentInfo{}});
+        ApiContext{*node_, *store_, hub_, timers_, slow_work_, metrics_, AgentInfo{}});
     addKvRoutes(router_, *ctx_);
   }
 
@@ -129,14 +115,7 @@ class BlockingQueryTest : public store::testing::StoreFixture {
     return true;
   }
 
-  static std::string header(const HttpResponse& r, const std::string& name) {
-    for (const auto& [n, v] : r.headers) {
-      if (n == name) return v;
-    }
-    return "";
-  }
-
-  ReadyNode node_;
+  std::unique_ptr<testing::ApplyingNode> node_;
   TimerQueue timers_;
   SerialWorker slow_work_;
   metrics::Metrics metrics_{"test", "test"};
@@ -161,7 +140,7 @@ TEST_F(BlockingQueryTest, IdenticalWaitersShareOneWatchAndGetTheSameAnswer) {
   HttpResponse first = waiters[0]->future.get();
   EXPECT_EQ(first.status, 200);
   EXPECT_NE(first.body.find("\"Value\":\"djI=\""), std::string::npos) << first.body;
-  EXPECT_EQ(header(first, "X-Consul-Index"), std::to_string(index + 1));
+  EXPECT_EQ(testing::headerValue(first, "X-Consul-Index"), std::to_string(index + 1));
   for (size_t i = 1; i < waiters.size(); ++i) {
     ASSERT_EQ(waiters[i]->future.wait_for(10s), std::future_status::ready);
     HttpResponse r = waiters[i]->future.get();
@@ -183,7 +162,7 @@ TEST_F(BlockingQueryTest, AWriteElsewhereKeepsTheGroupWaiting) {
   set("fan/b", "2");
   HttpResponse ra = a->future.get(), rb = b->future.get();
   EXPECT_EQ(ra.body, rb.body);
-  EXPECT_EQ(header(ra, "X-Consul-Index"), std::to_string(index + 2));
+  EXPECT_EQ(testing::headerValue(ra, "X-Consul-Index"), std::to_string(index + 2));
 }
 
 TEST_F(BlockingQueryTest, EachWaiterEndsAtItsOwnDeadline) {
@@ -192,7 +171,7 @@ TEST_F(BlockingQueryTest, EachWaiterEndsAtItsOwnDeadline) {
   auto quick = get("/v1/kv/fan/key", "index=" + index + "&wait=50ms");
   auto slow = get("/v1/kv/fan/key", "index=" + index + "&wait=60s");
   ASSERT_EQ(quick->future.wait_for(10s), std::future_status::ready);
-  EXPECT_EQ(header(quick->future.get(), "X-Consul-Index"), index);
+  EXPECT_EQ(testing::headerValue(quick->future.get(), "X-Consul-Index"), index);
   EXPECT_EQ(slow->future.wait_for(0s), std::future_status::timeout);
   EXPECT_EQ(hub_.waiting(), 1u);  // the group still watches for the other member
   set("fan/key", "v2");
