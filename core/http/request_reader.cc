@@ -152,7 +152,7 @@ HttpResponse badRequest(std::string_view what) {
 RequestReader::Step RequestReader::advance() {
   Impl& s = *impl_;
   auto reject = [this](HttpResponse r) {
-    rejection_ = std::move(r);
+    rejection_ = std::make_unique<HttpResponse>(std::move(r));
     keep_alive_ = false;
     return Step::kReject;
   };

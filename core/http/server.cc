@@ -215,8 +215,10 @@ class Session : public std::enable_shared_from_this<Session> {
     head_only_ = request->method == "HEAD";
     const Router& router = server_->router();
     const Route* route = router.match(request->path);
-    request->route = route ? route->pattern : "unmatched";
-    Responder respond = responderFor(request->route, request->method);
+    // A view into the Router's route (it outlives the server) or a literal: small to capture.
+    std::string_view label = route ? std::string_view(route->pattern) : "unmatched";
+    request->route = std::string(label);
+    Responder respond = responderFor(label, request->method);
     handling_ = respond;
     try {
       router.dispatch(route, std::move(request), respond);
@@ -228,7 +230,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // The responder of the request being dispatched. It owns the session until it is answered
   // (the session's handling_ copy is dropped on answer or close, which ends the cycle).
-  Responder responderFor(const std::string& route, const std::string& method) {
+  Responder responderFor(std::string_view route, const std::string& method) {
     auto start = Clock::now();
     uint64_t gen = ++request_gen_;
     return Responder(
@@ -253,6 +255,13 @@ class Session : public std::enable_shared_from_this<Session> {
   void watchPeer(uint64_t gen) {
     if (closed_ || gen != request_gen_ || !handling_ || watching_peer_) return;
     watching_peer_ = true;
+    // The request may wait for minutes with no deadline: drop the timer's pending wait (a
+    // stale header deadline) now rather than keep it queued for the whole wait.
+    if (timer_armed_) {
+      timer_armed_ = false;
+      ++timer_gen_;
+      timer_.cancel();
+    }
     socket_.async_wait(tcp::socket::wait_read,
                        [self = shared_from_this(), gen](const boost::system::error_code& ec) {
                          self->onPeerReadable(ec, gen);
