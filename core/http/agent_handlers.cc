@@ -26,6 +26,20 @@ void addRoute(Router& router, std::string path, bool prefix, std::vector<std::st
                    }});
 }
 
+// A route whose handler writes the local registry to disk with a synced RocksDB write: it runs
+// on `worker`, since an fsync must not hold one of the few HTTP pool threads.
+void addDiskRoute(Router& router, SerialWorker& worker, std::string path, bool prefix,
+                  std::vector<std::string> methods, Fn fn) {
+  router.add(Route{std::move(path), prefix, std::move(methods),
+                   [&worker, fn = std::move(fn)](RequestPtr req, Responder respond) {
+                     worker.post([fn, req = std::move(req), respond = std::move(respond)] {
+                       HttpResponse r = fn(*req);
+                       applyPretty(*req, r);
+                       respond(std::move(r));
+                     });
+                   }});
+}
+
 HttpResponse ok() { return HttpResponse{200, "application/json", {}, ""}; }
 HttpResponse answer(const Status& s) { return s.isOk() ? ok() : errorResponse(s); }
 
@@ -262,37 +276,40 @@ void addTtlRoutes(Router& router, local::LocalAgent& agent) {
   });
 }
 
-void addRegistrationRoutes(Router& router, local::LocalAgent& agent) {
-  addRoute(router, "/v1/agent/service/register", false, {"PUT"},
-           [&agent](const HttpRequest& req) { return registerService(agent, req); });
+void addRegistrationRoutes(Router& router, SerialWorker& disk, local::LocalAgent& agent) {
+  addDiskRoute(router, disk, "/v1/agent/service/register", false, {"PUT"},
+               [&agent](const HttpRequest& req) { return registerService(agent, req); });
   static constexpr std::string_view kDeregService = "/v1/agent/service/deregister/";
-  addRoute(router, std::string(kDeregService), true, {"PUT", "GET"},
-           [&agent](const HttpRequest& req) {
-             return answer(agent.removeService(suffixAfter(req, kDeregService)));
-           });
-  addRoute(router, "/v1/agent/check/register", false, {"PUT"},
-           [&agent](const HttpRequest& req) { return registerCheck(agent, req); });
+  addDiskRoute(router, disk, std::string(kDeregService), true, {"PUT", "GET"},
+               [&agent](const HttpRequest& req) {
+                 return answer(agent.removeService(suffixAfter(req, kDeregService)));
+               });
+  addDiskRoute(router, disk, "/v1/agent/check/register", false, {"PUT"},
+               [&agent](const HttpRequest& req) { return registerCheck(agent, req); });
   static constexpr std::string_view kDeregCheck = "/v1/agent/check/deregister/";
-  addRoute(router, std::string(kDeregCheck), true, {"PUT", "GET"},
-           [&agent](const HttpRequest& req) {
-             return answer(agent.removeCheck(suffixAfter(req, kDeregCheck)));
-           });
+  addDiskRoute(router, disk, std::string(kDeregCheck), true, {"PUT", "GET"},
+               [&agent](const HttpRequest& req) {
+                 return answer(agent.removeCheck(suffixAfter(req, kDeregCheck)));
+               });
 }
 
-void addMaintenanceRoutes(Router& router, local::LocalAgent& agent) {
-  addRoute(router, "/v1/agent/maintenance", false, {"PUT"}, [&agent](const HttpRequest& req) {
-    auto enable = enableParam(req.query);
-    if (!enable.isOk()) return errorResponse(enable.status());
-    return answer(agent.setNodeMaintenance(*enable, req.query.get("reason").value_or("")));
-  });
+void addMaintenanceRoutes(Router& router, SerialWorker& disk, local::LocalAgent& agent) {
+  addDiskRoute(
+      router, disk, "/v1/agent/maintenance", false, {"PUT"}, [&agent](const HttpRequest& req) {
+        auto enable = enableParam(req.query);
+        if (!enable.isOk()) return errorResponse(enable.status());
+        return answer(agent.setNodeMaintenance(*enable, req.query.get("reason").value_or("")));
+      });
   static constexpr std::string_view kService = "/v1/agent/service/maintenance/";
-  addRoute(router, std::string(kService), true, {"PUT"}, [&agent](const HttpRequest& req) {
-    std::string id = suffixAfter(req, kService);
-    if (id.empty()) return textResponse(400, "Missing service ID");
-    auto enable = enableParam(req.query);
-    if (!enable.isOk()) return errorResponse(enable.status());
-    return answer(agent.setServiceMaintenance(id, *enable, req.query.get("reason").value_or("")));
-  });
+  addDiskRoute(
+      router, disk, std::string(kService), true, {"PUT"}, [&agent](const HttpRequest& req) {
+        std::string id = suffixAfter(req, kService);
+        if (id.empty()) return textResponse(400, "Missing service ID");
+        auto enable = enableParam(req.query);
+        if (!enable.isOk()) return errorResponse(enable.status());
+        return answer(
+            agent.setServiceMaintenance(id, *enable, req.query.get("reason").value_or("")));
+      });
 }
 
 // Gossip operations: Cairn has no Serf layer (servers join through -retry-join and Raft), so
@@ -340,9 +357,9 @@ void addAgentRoutes(Router& router, AgentApiContext& ctx, local::LocalAgent& age
     agent.syncNow();
     return ok();
   });
-  addRegistrationRoutes(router, agent);
+  addRegistrationRoutes(router, ctx.slow_work, agent);
   addTtlRoutes(router, agent);
-  addMaintenanceRoutes(router, agent);
+  addMaintenanceRoutes(router, ctx.slow_work, agent);
   addGossipRoutes(router);
 }
 

@@ -2,6 +2,7 @@
 // ApiContext: what every HTTP handler may use. Built once by the agent's composition root.
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "core/base/serial_worker.h"
@@ -15,6 +16,10 @@
 
 namespace cairn::http {
 
+// Groups identical blocking queries (read_query.cc): one answer per watch and index.
+class FanOut;
+std::shared_ptr<FanOut> newFanOut();
+
 struct ApiContext {
   node::Node& node;
   store::StateStore& store;
@@ -25,6 +30,7 @@ struct ApiContext {
   AgentInfo agent;
   // The agent's disk (/v1/agent/self Stats.storage; reads report corruption here). May be null.
   storage::StorageHealth* storage = nullptr;
+  std::shared_ptr<FanOut> fan_out = newFanOut();
 };
 
 }  // namespace cairn::http

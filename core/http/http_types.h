@@ -41,10 +41,26 @@ HttpResponse jsonResponse(std::string body, int status = 200);
 
 // Sends the response for one request. Copyable; the first call wins and later calls are ignored.
 // Thread-safe: may be called from any thread, long after the handler returned.
+//
+// Cancellation: a transport that sees its client go away (it closed the connection) calls
+// cancel(); a handler that holds resources while it waits (a blocking query) registers
+// onCancel() to give them back at once instead of when the wait ends. A transport without a
+// client to lose (an in-process call) never cancels.
 class Responder {
  public:
-  explicit Responder(std::function<void(HttpResponse)> send);
+  // `waiting`, if given, is called (once, on the registering thread) when a handler registers
+  // onCancel(): the transport may then start watching for its client leaving.
+  explicit Responder(std::function<void(HttpResponse)> send,
+                     std::function<void()> waiting = nullptr);
   void operator()(HttpResponse response) const;
+
+  // Runs `fn` once if the request is cancelled before it is answered (at once, on this thread,
+  // when it already was). A later call replaces an earlier `fn`. Answering drops `fn`.
+  void onCancel(std::function<void()> fn) const;
+  // The client is gone. Runs the onCancel function, if any, on this thread, and returns true
+  // when there was one (a waiting handler stopped: no answer will come). A handler that did not
+  // register one may still answer; the transport decides what to do with it.
+  bool cancel() const;
 
  private:
   struct State;

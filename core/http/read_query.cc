@@ -1,12 +1,30 @@
 #include "core/http/read_query.h"
 
+#include <algorithm>
+#include <atomic>
 #include <mutex>
+#include <optional>
 #include <random>
+#include <unordered_map>
+#include <vector>
 
 #include "core/http/io_pool.h"
 #include "core/http/json_writer.h"
 
 namespace cairn::http {
+
+// Blocking queries waiting with the same fan-out key share one WaitGroup: one WatchHub entry, one
+// query run and one rendered answer per wake-up. Everything here is guarded by `mu`, including
+// the membership fields of every BlockingQuery. Lock order: FanOut::mu, then the WatchHub's and
+// the TimerQueue's own locks (they never call out while holding them).
+class FanOut {
+ public:
+  std::mutex mu;
+  std::unordered_map<std::string, std::shared_ptr<class WaitGroup>> groups;  // open groups
+};
+
+std::shared_ptr<FanOut> newFanOut() { return std::make_shared<FanOut>(); }
+
 namespace {
 
 const char* consistencyName(node::ReadMode mode) {
@@ -40,83 +58,295 @@ Nanos jitterFor(Nanos wait) {
   return Nanos(std::uniform_int_distribution<int64_t>(0, bound - 1)(rng));
 }
 
-// One blocking query in flight. Owned by whichever closure will run it next (a WatchHub waiter,
-// a posted task); the timer holds only a weak reference.
+// Appends `part` so that no two different sequences of parts give the same key.
+void addKeyPart(std::string& key, std::string_view part) {
+  key += std::to_string(part.size());
+  key += ':';
+  key += part;
+}
+
+std::string_view rawParamName(std::string_view piece) { return piece.substr(0, piece.find('=')); }
+
+}  // namespace
+
+// What every member of a group shares: the query and how to answer it. Immutable.
+struct QuerySpec {
+  ApiContext& ctx;
+  std::string key;  // fanOutKey(); empty for a query that does not block
+  store::WatchTarget target;
+  QueryOptions opts;
+  bool pretty;
+  QueryFn query;
+
+  bool satisfied(const QueryAnswer& answer) const {
+    return opts.until_index_differs ? answer.index != opts.min_index
+                                    : answer.index > opts.min_index;
+  }
+
+  // The final answer: the read headers and ?pretty applied.
+  HttpResponse finish(QueryAnswer answer) const {
+    addReadHeaders(ctx, opts.mode, answer.index, answer.response);
+    if (pretty && answer.response.content_type == "application/json" &&
+        !answer.response.body.empty()) {
+      answer.response.body = prettyJson(answer.response.body);
+    }
+    return std::move(answer.response);
+  }
+};
+
+class BlockingQuery;
+using QueryPtr = std::shared_ptr<BlockingQuery>;
+
+// Blocking queries with one key, waiting on one WatchHub entry. Owned by the FanOut registry
+// while open and by its hub callback; a wake-up closes it and hands its members to one task.
+class WaitGroup : public std::enable_shared_from_this<WaitGroup> {
+ public:
+  explicit WaitGroup(std::shared_ptr<const QuerySpec> spec) : spec(std::move(spec)) {}
+
+  // On the notifying thread: must be quick. Takes the members and posts one round for them all.
+  void woken();
+
+  const std::shared_ptr<const QuerySpec> spec;
+  // Guarded by FanOut::mu.
+  std::vector<QueryPtr> members;
+  store::WatchHub::WatchId watch_id = 0;
+  bool open = true;  // in the registry, taking members
+};
+
+// One request served by serveRead. A blocking one (?index=N) that has to wait becomes a member of
+// the WaitGroup of its key; it holds its responder, its deadline and its timer, and shares the
+// query with the group. Owned by whichever closure runs it next (the read barrier's callback, a
+// posted task) or by its group; the timer and the responder's cancel hook hold weak references.
 class BlockingQuery : public std::enable_shared_from_this<BlockingQuery> {
  public:
-  BlockingQuery(ApiContext& ctx, RequestPtr request, QueryOptions opts, store::WatchTarget target,
-                QueryFn query, Responder respond)
-      : ctx_(ctx),
-        request_(std::move(request)),
-        opts_(opts),
-        target_(std::move(target)),
-        query_(std::move(query)),
-        respond_(std::move(respond)),
-        deadline_(std::chrono::steady_clock::now() + opts.wait + jitterFor(opts.wait)) {}
+  BlockingQuery(std::shared_ptr<const QuerySpec> spec, Responder respond)
+      : ctx_(spec->ctx),
+        blocking_(spec->opts.blocking),
+        spec_(std::move(spec)),
+        respond_(std::move(respond)) {
+    if (blocking_) ctx_.metrics.incHttpBlockingQueries();
+  }
+  ~BlockingQuery() {
+    if (blocking_) ctx_.metrics.decHttpBlockingQueries();
+  }
+
+  // Before the read barrier: the deadline's timer and the hook a departing client pulls.
+  void arm() {
+    if (!blocking_) return;
+    const QueryOptions& opts = spec_->opts;
+    deadline_ = std::chrono::steady_clock::now() + opts.wait + jitterFor(opts.wait);
+    std::weak_ptr<BlockingQuery> weak = shared_from_this();
+    timer_id_ = ctx_.timers.schedule(deadline_, [weak] {
+      if (auto query = weak.lock()) query->expired();
+    });
+    respond_.onCancel([weak] {
+      if (auto query = weak.lock()) query->cancelled();
+    });
+  }
 
   // Runs the query; replies if it is done, otherwise waits for a change or the deadline.
   void round() {
+    if (cancelled_) return;
     uint64_t seen = ctx_.watches.lastIndex();
     bool failed = false;
-    QueryAnswer answer = runQuery(query_, &failed);
-    bool timed_out = std::chrono::steady_clock::now() >= deadline_;
-    bool changed = opts_.until_index_differs ? answer.index != opts_.min_index
-                                             : answer.index > opts_.min_index;
-    if (!opts_.blocking || changed || timed_out || failed) {
-      reply(std::move(answer));
-      return;
+    QueryAnswer answer = runQuery(spec_->query, &failed);
+    if (!blocking_ || failed || spec_->satisfied(answer) || timedOut()) {
+      return reply(spec_->finish(std::move(answer)));
     }
-    auto self = shared_from_this();
-    // No lock held here: watch() may call woken() at once on this thread.
-    auto id = ctx_.watches.watch(target_, seen, [self] { self->woken(); });
-    if (id == 0) return;  // Already woken: a posted round owns the query now.
-    std::weak_ptr<BlockingQuery> weak = self;
-    auto timer = ctx_.timers.schedule(deadline_, [weak, id] {
-      if (auto query = weak.lock()) query->expired(id);
-    });
-    // A stale timer (its wake-up already happened) is harmless: expired() finds the watch gone.
-    std::lock_guard lock(mu_);
-    timer_id_ = timer;
+    if (!wait(seen)) reply(spec_->finish(std::move(answer)));
   }
+
+  // Joins (or opens) the group of its key, which watches for changes after `seen`. False when
+  // the deadline passed meanwhile: the caller replies.
+  bool wait(uint64_t seen);
+
+  bool timedOut() const { return std::chrono::steady_clock::now() >= deadline_; }
+
+  void reply(HttpResponse response) {
+    if (timer_id_ != 0) ctx_.timers.cancel(timer_id_);
+    respond_(std::move(response));
+  }
+
+  // Group membership, guarded by FanOut::mu.
+  WaitGroup* group_ = nullptr;
+  size_t slot_ = 0;  // index in group_->members
 
  private:
-  void woken() {
-    {
-      std::lock_guard lock(mu_);
-      if (timer_id_ != 0) ctx_.timers.cancel(timer_id_);
-      timer_id_ = 0;
-    }
-    auto self = shared_from_this();
-    postWork([self] { self->round(); });
-  }
+  FanOut& fanOut() const { return *ctx_.fan_out; }
 
-  void expired(store::WatchHub::WatchId id) {
-    if (!ctx_.watches.cancel(id)) return;  // The wake-up won the race.
-    auto self = shared_from_this();
-    postWork([self] {
-      bool failed = false;
-      self->reply(runQuery(self->query_, &failed));
-    });
-  }
-
-  void reply(QueryAnswer answer) {
-    addReadHeaders(ctx_, opts_.mode, answer.index, answer.response);
-    applyPretty(*request_, answer.response);
-    respond_(std::move(answer.response));
-  }
+  void expired();
+  void cancelled();
+  // Leaves the group (under FanOut::mu). Returns a hub watch to cancel once unlocked, and keeps
+  // what must be destroyed unlocked in `keep`.
+  store::WatchHub::WatchId leaveLocked(std::shared_ptr<WaitGroup>& keep);
 
   ApiContext& ctx_;
-  RequestPtr request_;
-  QueryOptions opts_;
-  store::WatchTarget target_;
-  QueryFn query_;
+  const bool blocking_;
+  // Written only by the thread that runs the query's round (wait() swaps in the group's copy).
+  std::shared_ptr<const QuerySpec> spec_;
   Responder respond_;
-  SteadyTime deadline_;
-  std::mutex mu_;  // guards timer_id_
-  TimerQueue::TimerId timer_id_ = 0;
+  SteadyTime deadline_{};
+  TimerQueue::TimerId timer_id_ = 0;  // set in arm(), before any other thread sees the query
+  std::atomic<bool> expired_{false};
+  std::atomic<bool> cancelled_{false};
 };
 
+namespace {
+
+// One round for the members of a woken group: the query runs once and its answer is rendered
+// once; members whose index moved (or whose wait ended) get copies of it, the others wait again.
+void runGroup(const std::shared_ptr<const QuerySpec>& spec, std::vector<QueryPtr> members) {
+  uint64_t seen = spec->ctx.watches.lastIndex();
+  bool failed = false;
+  QueryAnswer answer = runQuery(spec->query, &failed);
+  bool done = failed || spec->satisfied(answer);
+  std::optional<HttpResponse> rendered;
+  auto response = [&]() -> const HttpResponse& {
+    if (!rendered) rendered = spec->finish(answer);
+    return *rendered;
+  };
+  for (auto& member : members) {
+    if (done || member->timedOut() || !member->wait(seen)) member->reply(response());
+  }
+}
+
 }  // namespace
+
+void WaitGroup::woken() {
+  std::vector<QueryPtr> taken;
+  FanOut& fan_out = *spec->ctx.fan_out;
+  {
+    std::lock_guard lock(fan_out.mu);
+    open = false;
+    watch_id = 0;
+    auto it = fan_out.groups.find(spec->key);
+    if (it != fan_out.groups.end() && it->second.get() == this) fan_out.groups.erase(it);
+    taken.swap(members);
+    for (auto& member : taken) member->group_ = nullptr;
+  }
+  if (taken.empty()) return;
+  postWork([spec = spec, taken = std::move(taken)]() mutable { runGroup(spec, std::move(taken)); });
+}
+
+bool BlockingQuery::wait(uint64_t seen) {
+  std::shared_ptr<WaitGroup> created;
+  FanOut& fan_out = fanOut();
+  {
+    std::lock_guard lock(fan_out.mu);
+    if (cancelled_) return true;  // the client is gone: nothing to answer
+    if (expired_) return false;
+    auto& group = fan_out.groups[spec_->key];
+    if (!group) {
+      group = std::make_shared<WaitGroup>(spec_);
+      created = group;
+    } else {
+      spec_ = group->spec;  // one copy of the query for the whole group
+    }
+    group_ = group.get();
+    slot_ = group->members.size();
+    group->members.push_back(shared_from_this());
+  }
+  if (!created) return true;
+  // Unlocked: watch() may call woken() at once, on this thread.
+  auto id = ctx_.watches.watch(spec_->target, seen, [created] { created->woken(); });
+  if (id == 0) return true;
+  {
+    std::lock_guard lock(fan_out.mu);
+    if (created->open) {
+      created->watch_id = id;
+      return true;
+    }
+  }
+  ctx_.watches.cancel(id);  // every member left before the watch was recorded
+  return true;
+}
+
+store::WatchHub::WatchId BlockingQuery::leaveLocked(std::shared_ptr<WaitGroup>& keep) {
+  WaitGroup* group = group_;
+  if (!group) return 0;
+  auto& members = group->members;
+  auto self = std::move(members[slot_]);
+  if (slot_ + 1 != members.size()) {
+    members[slot_] = std::move(members.back());
+    members[slot_]->slot_ = slot_;
+  }
+  members.pop_back();
+  group_ = nullptr;
+  if (!members.empty()) return 0;
+  // The last member left: close the group and drop its hub entry.
+  FanOut& fan_out = fanOut();
+  group->open = false;
+  auto it = fan_out.groups.find(group->spec->key);
+  if (it != fan_out.groups.end() && it->second.get() == group) {
+    keep = std::move(it->second);
+    fan_out.groups.erase(it);
+  }
+  return std::exchange(group->watch_id, 0);
+}
+
+void BlockingQuery::expired() {
+  auto self = shared_from_this();  // leaving the group drops its reference
+  std::shared_ptr<WaitGroup> keep;
+  store::WatchHub::WatchId watch = 0;
+  bool was_waiting = false;
+  {
+    std::lock_guard lock(fanOut().mu);
+    expired_ = true;
+    was_waiting = group_ != nullptr;
+    watch = leaveLocked(keep);
+  }
+  if (watch != 0) ctx_.watches.cancel(watch);
+  // Not in a group: a round is running for it and will see the deadline.
+  if (!was_waiting) return;
+  postWork([self] {
+    bool failed = false;
+    self->reply(self->spec_->finish(runQuery(self->spec_->query, &failed)));
+  });
+}
+
+void BlockingQuery::cancelled() {
+  auto self = shared_from_this();
+  std::shared_ptr<WaitGroup> keep;
+  store::WatchHub::WatchId watch = 0;
+  {
+    std::lock_guard lock(fanOut().mu);
+    cancelled_ = true;
+    watch = leaveLocked(keep);
+  }
+  if (watch != 0) ctx_.watches.cancel(watch);
+  ctx_.timers.cancel(timer_id_);
+}
+
+std::string fanOutKey(const HttpRequest& request, const QueryOptions& opts) {
+  // The query string without the parameters that do not change the answer (wait) or that are
+  // taken from opts (index), in a fixed order. Values are compared raw: two spellings of one
+  // value only miss a chance to share, they never share wrongly. Repeated names keep their order.
+  std::vector<std::string_view> params;
+  std::string_view raw = request.raw_query;
+  while (!raw.empty()) {
+    size_t amp = raw.find('&');
+    std::string_view piece = raw.substr(0, amp);
+    raw = amp == std::string_view::npos ? std::string_view() : raw.substr(amp + 1);
+    std::string_view name = rawParamName(piece);
+    if (piece.empty() || name == "wait" || name == "index") continue;
+    params.push_back(piece);
+  }
+  std::stable_sort(params.begin(), params.end(), [](std::string_view a, std::string_view b) {
+    return rawParamName(a) < rawParamName(b);
+  });
+  std::string key;
+  addKeyPart(key, request.method);
+  addKeyPart(key, request.path);
+  for (std::string_view p : params) addKeyPart(key, p);
+  addKeyPart(key, consistencyName(opts.mode));
+  addKeyPart(key, (opts.until_index_differs ? "!=" : ">") + std::to_string(opts.min_index));
+  // The ACL token (ACLs will filter answers by it): the header forms; ?token= is a parameter.
+  for (const char* header : {"x-consul-token", "authorization"}) {
+    auto it = request.headers.find(header);
+    addKeyPart(key, it == request.headers.end() ? std::string_view() : it->second);
+  }
+  return key;
+}
 
 void postWork(std::function<void()> work) { sharedIoPool().post(std::move(work)); }
 
@@ -137,11 +367,15 @@ void applyPretty(const HttpRequest& request, HttpResponse& response) {
 
 void serveRead(ApiContext& ctx, const RequestPtr& request, const QueryOptions& opts,
                store::WatchTarget target, QueryFn query, Responder respond) {
-  auto blocking = std::make_shared<BlockingQuery>(ctx, request, opts, std::move(target),
-                                                  std::move(query), respond);
-  ctx.node.readBarrier(opts.mode, [blocking, respond](Status status) {
+  // Only what answering needs is kept, not the request: a waiting query must stay small.
+  auto spec = std::make_shared<const QuerySpec>(
+      QuerySpec{ctx, opts.blocking ? fanOutKey(*request, opts) : std::string(), std::move(target),
+                opts, request->query.has("pretty"), std::move(query)});
+  auto blocking = std::make_shared<BlockingQuery>(std::move(spec), respond);
+  blocking->arm();
+  ctx.node.readBarrier(opts.mode, [blocking](Status status) {
     if (!status.isOk()) {
-      respond(textResponse(500, status.message()));
+      blocking->reply(textResponse(500, status.message()));
       return;
     }
     blocking->round();

@@ -23,8 +23,19 @@ using QueryFn = std::function<QueryAnswer()>;
 // instead re-runs `query` whenever `target` changes until the answer's index exceeds
 // opts.min_index or the wait (plus up to wait/16 jitter) elapses. Adds X-Consul-Index,
 // X-Consul-KnownLeader, X-Consul-LastContact and X-Consul-Effective-Consistency.
+//
+// Waiting queries with the same fanOutKey() form one group: one WatchHub entry, and on a change
+// the query runs once and its rendered answer goes to every member. A waiting query keeps only
+// its responder, deadline and timer (not the request); if the client goes away
+// (Responder::cancel) it leaves its group and is released at once.
 void serveRead(ApiContext& ctx, const RequestPtr& request, const QueryOptions& opts,
                store::WatchTarget target, QueryFn query, Responder respond);
+
+// The fan-out key of a blocking query: requests with equal keys get the same answer, so waiters
+// that share a key share one watch and one rendered answer per wake-up. Method, decoded path,
+// query parameters (raw, sorted by name; `wait` left out since it changes only the deadline),
+// consistency mode, target index and the ACL token (X-Consul-Token, Authorization).
+std::string fanOutKey(const HttpRequest& request, const QueryOptions& opts);
 
 // Adds the index and leadership headers of a read answered at `index`.
 void addReadHeaders(ApiContext& ctx, node::ReadMode mode, uint64_t index, HttpResponse& response);

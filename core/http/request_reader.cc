@@ -46,7 +46,8 @@ class RequestReader::Impl {
   }
 
   beast::flat_buffer buf;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser;
+  // Allocated per request: an idle connection or one waiting for its answer holds none.
+  std::unique_ptr<bhttp::request_parser<bhttp::string_body>> parser;
   std::shared_ptr<HttpRequest> request;  // built when the header is complete
   bool continue_sent = false;
   bool too_large = false;
@@ -56,7 +57,7 @@ class RequestReader::Impl {
   const ReaderLimits& limits() const { return limits_; }
 
   void startParser() {
-    parser.emplace();
+    parser = std::make_unique<bhttp::request_parser<bhttp::string_body>>();
     parser->header_limit(static_cast<uint32_t>(limits_.max_header_bytes));
     // Ours is per route, enforced below. Not boost::none: Beast 1.74 compares `len > none`, which
     // is true, and would refuse every body.
@@ -151,7 +152,7 @@ HttpResponse badRequest(std::string_view what) {
 RequestReader::Step RequestReader::advance() {
   Impl& s = *impl_;
   auto reject = [this](HttpResponse r) {
-    rejection_ = std::move(r);
+    rejection_ = std::make_unique<HttpResponse>(std::move(r));
     keep_alive_ = false;
     return Step::kReject;
   };

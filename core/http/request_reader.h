@@ -52,7 +52,7 @@ class RequestReader {
   std::shared_ptr<HttpRequest> take();
   bool keepAlive() const { return keep_alive_; }
   // After kReject: the answer to send before closing.
-  const HttpResponse& rejection() const { return rejection_; }
+  const HttpResponse& rejection() const { return *rejection_; }
 
   // Some bytes of a request that is not complete yet have arrived (for timeouts).
   bool midRequest() const;
@@ -65,7 +65,7 @@ class RequestReader {
   class Impl;
   std::unique_ptr<Impl> impl_;
   bool keep_alive_ = false;
-  HttpResponse rejection_;
+  std::unique_ptr<HttpResponse> rejection_;  // only once rejected: sessions stay small
 };
 
 }  // namespace cairn::http

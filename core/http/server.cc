@@ -150,6 +150,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void closeNow() {
     if (closed_) return;
     closed_ = true;
+    if (handling_) {  // a waiting handler releases what it holds now, not when its wait ends
+      auto handling = std::move(*handling_);
+      handling_.reset();
+      handling.cancel();
+    }
     boost::system::error_code ignored;
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
@@ -210,8 +215,11 @@ class Session : public std::enable_shared_from_this<Session> {
     head_only_ = request->method == "HEAD";
     const Router& router = server_->router();
     const Route* route = router.match(request->path);
-    request->route = route ? route->pattern : "unmatched";
-    Responder respond = responderFor(request->route, request->method);
+    // A view into the Router's route (it outlives the server) or a literal: small to capture.
+    std::string_view label = route ? std::string_view(route->pattern) : "unmatched";
+    request->route = std::string(label);
+    Responder respond = responderFor(label, request->method);
+    handling_ = respond;
     try {
       router.dispatch(route, std::move(request), respond);
     } catch (const std::exception& e) {
@@ -220,15 +228,68 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
-  Responder responderFor(const std::string& route, const std::string& method) {
+  // The responder of the request being dispatched. It owns the session until it is answered
+  // (the session's handling_ copy is dropped on answer or close, which ends the cycle).
+  Responder responderFor(std::string_view route, const std::string& method) {
     auto start = Clock::now();
+    uint64_t gen = ++request_gen_;
     return Responder(
         [self = shared_from_this(), route, method = methodLabel(method), start](HttpResponse r) {
           double secs = std::chrono::duration<double>(Clock::now() - start).count();
           self->server_->metrics().observeHttpRequest(route, method, r.status, secs);
           auto ex = self->executor();
           asio::post(ex, [self, r = std::move(r)]() mutable { self->send(std::move(r), false); });
+        },
+        [weak = weak_from_this(), gen] {  // the handler waits: watch for the client leaving
+          if (auto self = weak.lock()) {
+            asio::post(self->executor(), [self, gen] { self->watchPeer(gen); });
+          }
         });
+  }
+
+  // ---- a client leaving while its request waits (a blocking query) ----
+  // Nothing is read while a request is handled, so a closed connection would go unnoticed until
+  // the answer. A waiting request therefore watches its socket: EOF or an error cancels it (its
+  // record leaves the WatchHub and the TimerQueue at once). Bytes of a next, pipelined request
+  // end the watch: they stay unread until the answer is written.
+  void watchPeer(uint64_t gen) {
+    if (closed_ || gen != request_gen_ || !handling_ || watching_peer_) return;
+    watching_peer_ = true;
+    // The request may wait for minutes with no deadline: drop the timer's pending wait (a
+    // stale header deadline) now rather than keep it queued for the whole wait.
+    if (timer_armed_) {
+      timer_armed_ = false;
+      ++timer_gen_;
+      timer_.cancel();
+    }
+    socket_.async_wait(tcp::socket::wait_read,
+                       [self = shared_from_this(), gen](const boost::system::error_code& ec) {
+                         self->onPeerReadable(ec, gen);
+                       });
+  }
+
+  void onPeerReadable(const boost::system::error_code& ec, uint64_t gen) {
+    if (gen == request_gen_) watching_peer_ = false;
+    if (closed_ || gen != request_gen_ || !handling_ || ec == asio::error::operation_aborted) {
+      return;
+    }
+    if (ec) return peerGone();
+    char byte = 0;
+    boost::system::error_code peek;
+    socket_.non_blocking(true, peek);
+    size_t n = peek ? 0 : socket_.receive(asio::buffer(&byte, 1), tcp::socket::message_peek, peek);
+    if (peek == asio::error::would_block || peek == asio::error::try_again) return watchPeer(gen);
+    if (peek || n == 0) return peerGone();
+    // A pipelined request is waiting behind this one: the client is still there.
+  }
+
+  void peerGone() {
+    auto handling = *handling_;
+    if (handling.cancel()) return closeNow();  // the waiting handler stopped: no answer comes
+    // The handler may still answer (a read in its barrier); send it, then close, but do not
+    // wait for it beyond io_timeout.
+    keep_alive_ = false;
+    setDeadline(server_->options().io_timeout);
   }
 
   // ---- writing ----
@@ -240,6 +301,12 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void send(HttpResponse r, bool then_linger) {
     if (closed_) return;
+    handling_.reset();
+    if (watching_peer_) {  // the only operation pending while a request is handled
+      boost::system::error_code ignored;
+      socket_.cancel(ignored);
+      watching_peer_ = false;
+    }
     bool keep = keep_alive_ && !then_linger && !server_->stopping();
     keep_alive_ = keep;
     out_head_ = responseHead(r, keep, server_->extraHeaders());
@@ -342,6 +409,9 @@ class Session : public std::enable_shared_from_this<Session> {
   bool in_request_ = true;  // from accept, the first request's header is due
   bool keep_alive_ = false;
   bool head_only_ = false;
+  std::optional<Responder> handling_;  // the request being handled, until it is answered
+  uint64_t request_gen_ = 0;           // tells a stale peer watch from the current one
+  bool watching_peer_ = false;
   std::string out_head_;
   std::string out_body_;
   std::unique_ptr<std::array<char, 4096>> discard_;

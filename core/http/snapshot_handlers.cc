@@ -40,8 +40,8 @@ void snapshotGet(ApiContext& ctx, RequestPtr req, Responder respond) {
   });
 }
 
-void snapshotPut(ApiContext& ctx, RequestPtr req, Responder respond) {
-  if (Status s = checkDatacenter(ctx, req->query); !s.isOk()) return respond(errorResponse(s));
+// Runs on ctx.slow_work: gunzipping and checking an image of up to 256 MiB takes a while.
+void restoreSnapshot(ApiContext& ctx, RequestPtr req, Responder respond) {
   // Validated here, before anything is proposed; apply() checks again (deterministically).
   auto image = store::decodeSnapshot(req->body);
   if (!image.isOk()) return respond(errorResponse(image.status()));
@@ -56,6 +56,13 @@ void snapshotPut(ApiContext& ctx, RequestPtr req, Responder respond) {
     }
     ctx.metrics.observeSnapshotRestore(secondsSince(start));
     respond(textResponse(200, ""));
+  });
+}
+
+void snapshotPut(ApiContext& ctx, RequestPtr req, Responder respond) {
+  if (Status s = checkDatacenter(ctx, req->query); !s.isOk()) return respond(errorResponse(s));
+  ctx.slow_work.post([&ctx, req = std::move(req), respond = std::move(respond)] {
+    restoreSnapshot(ctx, req, respond);
   });
 }
 

@@ -58,6 +58,9 @@ Metrics::Metrics(std::string_view version, std::string_view revision)
                          .Name("cairn_http_request_duration_seconds")
                          .Help("Time from receiving an HTTP request to replying, by route template")
                          .Register(*registry_)),
+      http_blocking_queries_(
+          gauge(*registry_, "cairn_http_blocking_queries",
+                "Blocking queries (?index=) held, waiting for a change or being answered")),
       kv_operations_(BuildCounter()
                          .Name("cairn_kv_operations_total")
                          .Help("KV operations served, by operation")
@@ -129,6 +132,10 @@ void Metrics::observeHttpRequest(std::string_view route, std::string_view method
       .Increment();
   http_duration_.Add({{"route", std::string(route)}}, latencyBuckets()).Observe(seconds);
 }
+
+void Metrics::incHttpBlockingQueries() { http_blocking_queries_.Increment(); }
+
+void Metrics::decHttpBlockingQueries() { http_blocking_queries_.Decrement(); }
 
 void Metrics::countKvOperation(std::string_view op) {
   kv_operations_.Add({{"op", std::string(op)}}).Increment();

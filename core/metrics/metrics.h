@@ -41,6 +41,9 @@ class Metrics {
   // `route` is the matched route template (e.g. "/v1/kv/"), or "unmatched".
   void observeHttpRequest(std::string_view route, std::string_view method, int code,
                           double seconds);
+  // A blocking query record was created / released (cairn_http_blocking_queries).
+  void incHttpBlockingQueries();
+  void decHttpBlockingQueries();
   // op: get, list, keys, put, cas, delete, delete_tree, txn.
   void countKvOperation(std::string_view op);
   // One apply() batch of `entries` log entries that took `seconds`.
@@ -73,6 +76,7 @@ class Metrics {
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>& http_requests_;
   prometheus::Family<prometheus::Histogram>& http_duration_;
+  prometheus::Gauge& http_blocking_queries_;
   prometheus::Family<prometheus::Counter>& kv_operations_;
   prometheus::Histogram& apply_duration_;
   prometheus::Counter& applied_entries_;

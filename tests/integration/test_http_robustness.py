@@ -354,6 +354,76 @@ class ConnectionTests(RobustnessCase):
         self.assertAgentHealthy()
 
 
+class BlockingQueryTests(RobustnessCase):
+    """Waiting requests (?index=) as the edge holds them: a client that leaves is noticed at
+    once, and identical waiters get one answer rendered once (docs/http.md)."""
+
+    WAITERS = 200
+
+    def held(self):
+        """The agent's cairn_http_blocking_queries gauge."""
+        text = self.agent.get("/metrics", timeout=10).text()
+        for line in text.splitlines():
+            if line.startswith("cairn_http_blocking_queries "):
+                return int(float(line.split()[1]))
+        raise AssertionError("no cairn_http_blocking_queries in /metrics")
+
+    def open_waiters(self, key, index, count):
+        request = (f"GET /v1/kv/{key}?index={index}&wait=5m HTTP/1.1\r\nHost: x\r\n\r\n"
+                   .encode())
+        socks = []
+        for _ in range(count):
+            s = connect(self.agent.http_port, timeout=30)
+            s.sendall(request)
+            socks.append(s)
+        return socks
+
+    def hold_waiters(self, key):
+        """(index, gauge before, sockets): WAITERS clients waiting on `key`, all held."""
+        self.agent.kv_put(key, b"v1")
+        index = self.agent.get(kv_url(key)).index()
+        base = self.held()
+        socks = self.open_waiters(key, index, self.WAITERS)
+        try:
+            harness.wait_until(lambda: self.held() >= base + self.WAITERS, 30,
+                               "the waiting queries to be held")
+        except BaseException:
+            for s in socks:
+                s.close()
+            raise
+        return index, base, socks
+
+    def test_clients_that_close_release_their_waiting_queries(self):
+        key = "robustness/blocking/closed"
+        _, base, socks = self.hold_waiters(key)
+        for s in socks:
+            s.close()
+        # Each close is seen at once, not when the 5-minute wait ends.
+        harness.wait_until(lambda: self.held() <= base, 10,
+                           "the closed clients' queries to be released")
+        self.agent.kv_put(key, b"v2")  # nobody left to wake; the agent serves on
+        self.assertAgentHealthy()
+
+    def test_identical_waiters_get_the_same_answer(self):
+        key = "robustness/blocking/fan"
+        index, _, socks = self.hold_waiters(key)
+        try:
+            self.agent.kv_put(key, b"v2")
+            answers = set()
+            for s in socks:
+                status, headers, body = Reader(s).response()
+                answers.add((status, headers["x-consul-index"], body))
+        finally:
+            for s in socks:
+                s.close()
+        self.assertEqual(len(answers), 1, f"different answers: {sorted(answers)[:3]}")
+        status, got_index, body = answers.pop()
+        self.assertEqual(status, 200)
+        self.assertGreater(int(got_index), index)
+        self.assertIn(b'"Value":"djI="', body)  # base64 of v2
+        self.assertAgentHealthy()
+
+
 class LimitedAgent(harness.Agent):
     """An agent started with a soft descriptor limit of 256 and a hard limit of 512: it must
     raise the soft limit to 512 itself, and cannot go beyond."""

@@ -28,4 +28,12 @@ inline HttpResponse callRoute(const Router& router, std::string method, std::str
   return future.get();
 }
 
+// The value of response header `name` ("" when absent).
+inline std::string headerValue(const HttpResponse& r, const std::string& name) {
+  for (const auto& [n, v] : r.headers) {
+    if (n == name) return v;
+  }
+  return "";
+}
+
 }  // namespace cairn::http::testing

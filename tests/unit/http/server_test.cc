@@ -115,6 +115,10 @@ class Deferred {
     std::unique_lock lock(mu_);
     ASSERT_TRUE(cv_.wait_for(lock, 10s, [&] { return pending_.size() >= n; }));
   }
+  size_t count() {
+    std::lock_guard lock(mu_);
+    return pending_.size();
+  }
   void releaseAll() {
     std::vector<Responder> all;
     {
@@ -137,6 +141,10 @@ class ServerTest : public ::testing::Test {
                         respond(textResponse(200, r->path + "|" + r->body));
                       }});
     router_.add(Route{"/slow", false, {"GET"}, [this](RequestPtr, Responder respond) {
+                        deferred_.add(std::move(respond));
+                      }});
+    router_.add(Route{"/waits", false, {"GET"}, [this](RequestPtr, Responder respond) {
+                        respond.onCancel([this] { cancels_.add(Responder([](HttpResponse) {})); });
                         deferred_.add(std::move(respond));
                       }});
     router_.add(Route{"/small",
@@ -163,6 +171,7 @@ class ServerTest : public ::testing::Test {
   Router router_;
   metrics::Metrics metrics_{"test", "test"};
   Deferred deferred_;
+  Deferred cancels_;  // one entry per request of /waits cancelled by the server
   std::optional<HttpServer> server_;
 };
 
@@ -270,6 +279,27 @@ TEST_F(ServerTest, ABlockingRequestHasNoTimeout) {
   std::this_thread::sleep_for(400ms);  // several timeouts long: the wait itself is the test
   deferred_.releaseAll();
   EXPECT_EQ(c.read().body, "late");
+}
+
+TEST_F(ServerTest, AClientThatClosesCancelsItsWaitingRequest) {
+  HttpServer& server = start();
+  {
+    Client c(server.port());
+    c.send(get("/waits"));
+    deferred_.waitFor(1);
+  }  // closed while its request waits
+  cancels_.waitFor(1);
+}
+
+TEST_F(ServerTest, PipelinedBytesBehindAWaitingRequestDoNotCancelIt) {
+  Client c(start().port());
+  c.send(get("/waits") + get("/echo/next"));
+  deferred_.waitFor(1);
+  std::this_thread::sleep_for(100ms);  // room for a wrong cancel to happen; none may
+  deferred_.releaseAll();
+  EXPECT_EQ(c.read().body, "late");
+  EXPECT_EQ(c.read().body, "/echo/next|");
+  EXPECT_EQ(cancels_.count(), 0u);
 }
 
 TEST_F(ServerTest, ConnectionsOverTheLimitGet503) {

@@ -7,6 +7,7 @@
 
 #include "core/http/handlers.h"
 #include "core/http/session_json.h"
+#include "tests/unit/http/applying_node.h"
 #include "tests/unit/http/route_call.h"
 #include "tests/unit/store/store_fixture.h"
 
@@ -152,36 +153,11 @@ TEST(UuidTest, RandomVersion4) {
   EXPECT_NE(a, b);
 }
 
-// Applies every proposal to the store at once, at the next index.
-class ApplyingNode : public node::Node {
- public:
-  explicit ApplyingNode(store::StateStore& store) : store_(store) {}
-  void propose(v1::Command command, node::ProposeCallback done) override {
-    ++proposals;
-    store::LogEntry entry{store_.appliedIndex() + 1, &command};
-    auto outcomes = store_.apply(std::span(&entry, 1), false);
-    done(node::ProposeResult{entry.index, std::move(outcomes[0])});
-  }
-  void readBarrier(node::ReadMode, std::function<void(Status)> done) override { done({}); }
-  node::LeaderStatus leaderStatus() const override { return {true, 0, "127.0.0.1:8300", {}}; }
-  bool isLeader() const override { return true; }
-  node::RaftConfiguration raftConfiguration() const override { return {}; }
-  void removePeer(const std::string&, std::function<void(Status)> done) override { done({}); }
-  void transferLeadership(const std::string&, std::function<void(Status)> done) override {
-    done({});
-  }
-  StatusOr<node::AutopilotHealth> autopilotHealth() const override { return unavailable("no"); }
-  int proposals = 0;
-
- private:
-  store::StateStore& store_;
-};
-
 class SessionHandlersTest : public store::testing::StoreFixture {
  protected:
   void SetUp() override {
     StoreFixture::SetUp();
-    node_ = std::make_unique<ApplyingNode>(*store_);
+    node_ = std::make_unique<testing::ApplyingNode>(*store_);
     ctx_ = std::make_unique<ApiContext>(
         ApiContext{*node_, *store_, hub_, timers_, slow_work_, metrics_, AgentInfo{}});
     ctx_->agent.node_name = "agent-node";
@@ -223,7 +199,7 @@ class SessionHandlersTest : public store::testing::StoreFixture {
   TimerQueue timers_;
   SerialWorker slow_work_;
   metrics::Metrics metrics_{"test", "test"};
-  std::unique_ptr<ApplyingNode> node_;
+  std::unique_ptr<testing::ApplyingNode> node_;
   std::unique_ptr<ApiContext> ctx_;
   Router router_;
 };
