@@ -29,6 +29,8 @@ struct AgentInfo {
   uint64_t txn_max_req_len = 512 * 1024;
 };
 
+class AclResolver;
+
 struct ApiContext {
   node::Node& node;
   store::StateStore& store;
@@ -39,6 +41,8 @@ struct ApiContext {
   AgentInfo agent;
   // The agent's disk (/v1/agent/self Stats.storage; reads report corruption here). May be null.
   storage::StorageHealth* storage = nullptr;
+  // Tokens and what they may do (core/http/acl_resolver.h). Null: ACLs disabled.
+  const AclResolver* acl = nullptr;
 };
 
 }  // namespace cairn::http
