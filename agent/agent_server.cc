@@ -27,6 +27,8 @@
 #include "core/dns/dns_server.h"
 #include "core/health/async_prober_factory.h"
 #include "core/health/scheduler.h"
+#include "core/http/acl_enforcer.h"
+#include "core/http/acl_resolver.h"
 #include "core/http/agent_routes.h"
 #include "core/http/handlers.h"
 #include "core/http/server.h"
@@ -126,12 +128,25 @@ void raiseDescriptorLimit() {
   LOG_DEBUG("agent", "descriptor limit raised from " << before << " to " << rl.rlim_cur);
 }
 
+http::AclSettings aclSettings(const config::AgentConfig& config) {
+  http::AclSettings s;
+  s.enabled = config.acl_enabled;
+  auto policy = acl::parseDefaultPolicy(config.acl_default_policy);
+  s.default_policy = policy.isOk() ? *policy : acl::DefaultPolicy::kDeny;  // validated by config
+  s.down_policy = config.acl_down_policy;
+  s.enable_token_persistence = config.acl_enable_token_persistence;
+  s.initial_management = config.acl_initial_management;
+  s.agent_token = config.acl_agent_token;
+  s.default_token = config.acl_default_token;
+  return s;
+}
+
 // The HTTP edge's limits. CAIRN_HTTP_HEADER_TIMEOUT_MS, CAIRN_HTTP_IDLE_TIMEOUT_MS and
 // CAIRN_HTTP_MAX_CONNS override the defaults (tests use short ones; docs/http.md).
-http::HttpServerOptions httpOptions() {
+http::HttpServerOptions httpOptions(const std::string& acl_default_policy) {
   http::HttpServerOptions o;
   o.pool = &http::sharedIoPool();
-  o.response_headers = {{"X-Consul-Default-ACL-Policy", "allow"}};
+  o.response_headers = {{"X-Consul-Default-ACL-Policy", acl_default_policy}};
   auto env = [](const char* name, int64_t fallback) {
     const char* v = std::getenv(name);
     if (!v || !*v) return fallback;
@@ -238,7 +253,14 @@ int runAgent(const config::AgentConfig& config) {
   if (const char* f = std::getenv("CAIRN_FAULT_INJECTION"); f && std::string(f) == "1") {
     (*server_node)->addFaultInjectionRoutes(router);
   }
-  http::HttpServer server(router, metrics, httpOptions());
+  // ACLs (docs/security.md): the guard is installed only when they are enabled, so with ACLs off
+  // (the default) no request is looked at and /v1/acl/* answers 401.
+  http::AclResolver acl_resolver(state, aclSettings(config));
+  ctx.acl = &acl_resolver;
+  http::addAclRoutes(router, ctx);
+  if (config.acl_enabled) router.setGuard(http::aclGuard(acl_resolver, state, info.node_name));
+  http::HttpServer server(router, metrics,
+                          httpOptions(config.acl_enabled ? config.acl_default_policy : "allow"));
   if (Status s = server.start(config.client_addr, config.http_port); !s.isOk()) return fail(s);
   node::Node& raft = ctx.node;
   StoreDnsCatalog dns_catalog(state, [&raft] {

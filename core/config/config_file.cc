@@ -144,6 +144,45 @@ const std::vector<Key>& uiKeys() {
   return keys;
 }
 
+// A string that must be one of `allowed`.
+Setter oneOf(std::string AgentConfig::*member, std::vector<std::string> allowed) {
+  return [member, allowed](const YAML::Node& n, const std::string& path, AgentConfig& c) {
+    std::string value;
+    Status s = read(n, &value);
+    if (s.isOk() && std::find(allowed.begin(), allowed.end(), value) == allowed.end()) {
+      std::string list;
+      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + goQuote(a);
+      s = invalidArgument("expected one of " + list + ", got " + goQuote(value));
+    }
+    if (s.isOk()) c.*member = std::move(value);
+    return keyError(path, s);
+  };
+}
+
+// acl.tokens: the agent's own tokens (docs/security.md).
+const std::vector<Key>& aclTokenKeys() {
+  static const std::vector<Key> keys = {
+      {"initial_management", field(&AgentConfig::acl_initial_management)},
+      {"master", field(&AgentConfig::acl_initial_management)},  // Consul's name before 1.11
+      {"agent", field(&AgentConfig::acl_agent_token)},
+      {"default", field(&AgentConfig::acl_default_token)},
+  };
+  return keys;
+}
+
+// acl: Consul's ACL block (docs/security.md).
+const std::vector<Key>& aclKeys() {
+  static const std::vector<Key> keys = {
+      {"enabled", field(&AgentConfig::acl_enabled)},
+      {"default_policy", oneOf(&AgentConfig::acl_default_policy, {"allow", "deny"})},
+      {"down_policy",
+       oneOf(&AgentConfig::acl_down_policy, {"allow", "deny", "extend-cache", "async-cache"})},
+      {"enable_token_persistence", field(&AgentConfig::acl_enable_token_persistence)},
+      {"tokens", nested(&aclTokenKeys())},
+  };
+  return keys;
+}
+
 const std::vector<Key>& dnsKeys() {
   static const std::vector<Key> keys = {
       {"allow_stale",
@@ -183,6 +222,7 @@ const std::vector<Key>& topKeys() {
       {"dns_config", nested(&dnsKeys())},
       {"ui_config", nested(&uiKeys())},
       {"ui", field(&AgentConfig::ui_enabled)},  // Consul's legacy top-level switch
+      {"acl", nested(&aclKeys())},
   };
   return keys;
 }

@@ -7,6 +7,8 @@
 #include <optional>
 #include <utility>
 
+#include "core/base/go_encoding.h"
+
 namespace cairn::hcl {
 
 const char* kindName(Kind kind) {
@@ -86,24 +88,6 @@ bool isIdentChar(char c) {
 }
 bool isDigit(char c) { return c >= '0' && c <= '9'; }
 bool isHexDigit(char c) { return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
-
-void appendUtf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 std::string describe(const Token& tok) {
   switch (tok.type) {
@@ -271,7 +255,7 @@ class Lexer {
         if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
           throw ParseError{pos, "expected a unicode escape of a valid code point"};
         }
-        appendUtf8(out, cp);
+        appendUtf8(cp, out);
         return;
       }
       default:

@@ -439,7 +439,13 @@ Router::Guard aclGuard(const AclResolver& resolver, const store::StateStore& sto
       respond = Responder([inner, authz = caller->authz, filter = required.filter, agent_node,
                            pretty = req.query.has("pretty")](HttpResponse response) {
         if (response.status == 200 && filterResults(filter, *authz, agent_node, &response.body)) {
-          if (pretty) response.body = prettyJson(response.body);
+          bool kv = filter == ResultFilter::kKvEntries || filter == ResultFilter::kKvKeys;
+          if (kv && response.body == "[]") {
+            response.status = 404;  // as for a prefix with no keys (Consul filters first too)
+            response.body.clear();
+          } else if (pretty) {
+            response.body = prettyJson(response.body);
+          }
           response.setHeader("X-Consul-Results-Filtered-By-ACLs", "true");
         }
         inner(std::move(response));

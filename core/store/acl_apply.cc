@@ -1,5 +1,7 @@
 #include "core/store/acl_apply.h"
 
+#include <cctype>
+#include <optional>
 #include <string>
 
 namespace cairn::store {
@@ -9,11 +11,33 @@ TxnOutcome refused(std::string what) {
   return TxnOutcome{false, {}, {TxnError{0, std::move(what), {}}}};
 }
 
+std::string lower(std::string s) {
+  for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return s;
+}
+
 // Stamps `row` with `index`, keeping the create index of the row it replaces.
 template <typename Row>
 void stamp(Row& row, uint64_t index, const std::optional<Row>& existing) {
   row.set_create_index(existing ? existing->create_index() : index);
   row.set_modify_index(index);
+}
+
+// Creates or replaces a policy or role (`kind`): IDs must exist (or not, on create) and names
+// stay unique.
+template <typename Row, typename Get, typename ByName, typename Put>
+TxnOutcome setNamed(Row row, bool create, uint64_t index, const std::string& kind, Get get,
+                    ByName by_name, Put put) {
+  std::optional<Row> existing = get(row.id());
+  if (create && existing) return refused("Invalid " + kind + ": ID is already in use");
+  if (!create && !existing) return refused("Cannot find " + lower(kind) + " " + row.id());
+  if (auto named = by_name(row.name()); named && named->id() != row.id()) {
+    return refused("Invalid " + kind + ": A " + kind + " with Name \"" + row.name() +
+                   "\" already exists");
+  }
+  stamp(row, index, existing);
+  put(row);
+  return {};
 }
 
 }  // namespace
@@ -66,16 +90,10 @@ TxnOutcome applyAclTokenDelete(Tables& t, uint64_t index, const v1::AclTokenDele
 
 TxnOutcome applyAclPolicySet(Tables& t, uint64_t index, const v1::AclPolicySet& cmd) {
   CatalogTable& c = t.catalog;
-  v1::AclPolicy policy = cmd.policy();
-  auto existing = c.aclPolicy(policy.id());
-  if (cmd.create() && existing) return refused("Invalid Policy: ID is already in use");
-  if (!cmd.create() && !existing) return refused("Cannot find policy " + policy.id());
-  if (auto named = c.aclPolicyByName(policy.name()); named && named->id() != policy.id()) {
-    return refused("Invalid Policy: A Policy with Name \"" + policy.name() + "\" already exists");
-  }
-  stamp(policy, index, existing);
-  c.putAclPolicy(policy);
-  return {};
+  return setNamed(
+      cmd.policy(), cmd.create(), index, "Policy", [&](const auto& id) { return c.aclPolicy(id); },
+      [&](const auto& name) { return c.aclPolicyByName(name); },
+      [&](const v1::AclPolicy& p) { c.putAclPolicy(p); });
 }
 
 TxnOutcome applyAclPolicyDelete(Tables& t, uint64_t index, const v1::AclPolicyDelete& cmd) {
@@ -88,16 +106,10 @@ TxnOutcome applyAclPolicyDelete(Tables& t, uint64_t index, const v1::AclPolicyDe
 
 TxnOutcome applyAclRoleSet(Tables& t, uint64_t index, const v1::AclRoleSet& cmd) {
   CatalogTable& c = t.catalog;
-  v1::AclRole role = cmd.role();
-  auto existing = c.aclRole(role.id());
-  if (cmd.create() && existing) return refused("Invalid Role: ID is already in use");
-  if (!cmd.create() && !existing) return refused("Cannot find role " + role.id());
-  if (auto named = c.aclRoleByName(role.name()); named && named->id() != role.id()) {
-    return refused("Invalid Role: A Role with Name \"" + role.name() + "\" already exists");
-  }
-  stamp(role, index, existing);
-  c.putAclRole(role);
-  return {};
+  return setNamed(
+      cmd.role(), cmd.create(), index, "Role", [&](const auto& id) { return c.aclRole(id); },
+      [&](const auto& name) { return c.aclRoleByName(name); },
+      [&](const v1::AclRole& r) { c.putAclRole(r); });
 }
 
 TxnOutcome applyAclRoleDelete(Tables& t, uint64_t index, const v1::AclRoleDelete& cmd) {

@@ -331,5 +331,39 @@ TEST_F(ConfigTest, UiIsOnByDefaultAndTheFlagTurnsItOff) {
       << b.status().message();
 }
 
+TEST_F(ConfigTest, AclBlock) {
+  auto off = load({"-dev"});
+  ASSERT_TRUE(off.isOk()) << off.status().message();
+  EXPECT_FALSE(off->acl_enabled);
+  EXPECT_EQ(off->acl_default_policy, "allow");
+  std::string file = write("acl.json", R"({"acl": {"enabled": true, "default_policy": "deny",
+      "down_policy": "async-cache", "enable_token_persistence": true,
+      "tokens": {"initial_management": "m-secret", "agent": "a-secret", "default": "d-secret"}}})");
+  auto on = load({"-dev", "-config-file=" + file});
+  ASSERT_TRUE(on.isOk()) << on.status().message();
+  EXPECT_TRUE(on->acl_enabled);
+  EXPECT_EQ(on->acl_default_policy, "deny");
+  EXPECT_EQ(on->acl_down_policy, "async-cache");
+  EXPECT_TRUE(on->acl_enable_token_persistence);
+  EXPECT_EQ(on->acl_initial_management, "m-secret");
+  EXPECT_EQ(on->acl_agent_token, "a-secret");
+  EXPECT_EQ(on->acl_default_token, "d-secret");
+  std::string legacy = write("master.yaml", "acl:\n  tokens:\n    master: old-name\n");
+  auto from_legacy = load({"-dev", "-config-file=" + legacy});
+  ASSERT_TRUE(from_legacy.isOk()) << from_legacy.status().message();
+  EXPECT_EQ(from_legacy->acl_initial_management, "old-name");
+  std::string bad = write("bad-acl.json", R"({"acl": {"default_policy": "maybe"}})");
+  auto b = load({"-dev", "-config-file=" + bad});
+  ASSERT_FALSE(b.isOk());
+  EXPECT_NE(b.status().message().find("key \"acl.default_policy\": expected one of \"allow\", "
+                                      "\"deny\", got \"maybe\""),
+            std::string::npos)
+      << b.status().message();
+  std::string unknown = write("unknown-acl.json", R"({"acl": {"tokens": {"replication": "x"}}})");
+  auto u = load({"-dev", "-config-file=" + unknown});
+  ASSERT_FALSE(u.isOk());
+  EXPECT_NE(u.status().message().find("acl.tokens.replication"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace cairn::config
