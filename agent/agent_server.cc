@@ -16,28 +16,10 @@
 #include <random>
 #include <thread>
 
-#include "agent/data_dir.h"
-#include "agent/server_health_monitor.h"
-#include "agent/server_node.h"
-#include "agent/store_dns_catalog.h"
-#include "agent/version.h"
+#include "agent/server_agent.h"
 #include "core/base/crash_handler.h"
 #include "core/base/logging.h"
-#include "core/base/timer_queue.h"
-#include "core/dns/dns_server.h"
-#include "core/health/async_prober_factory.h"
-#include "core/health/scheduler.h"
-#include "core/http/acl_enforcer.h"
-#include "core/http/acl_resolver.h"
-#include "core/http/agent_routes.h"
-#include "core/http/handlers.h"
-#include "core/http/server.h"
-#include "core/http/ui_handlers.h"
-#include "core/local/local_agent.h"
-#include "core/metrics/metrics.h"
-#include "core/node/session_reaper.h"
-#include "core/storage/rocks_db.h"
-#include "core/store/state_store.h"
+#include "core/http/io_pool.h"
 
 namespace cairn::agent {
 namespace {
@@ -51,22 +33,6 @@ Status checkSupported(const config::AgentConfig& c) {
   return Status::ok();
 }
 
-http::AgentInfo agentInfo(const config::AgentConfig& c, std::string node_id) {
-  http::AgentInfo a;
-  a.node_name = c.node_name;
-  a.node_id = std::move(node_id);
-  a.datacenter = c.datacenter;
-  a.version = kVersion;
-  a.revision = kRevision;
-  a.advertise_addr = c.advertise_addr.empty() ? "127.0.0.1" : c.advertise_addr;
-  a.server_port = c.server_port;
-  a.server = true;
-  a.session_ttl_min_ns = c.session_ttl_min_ns;
-  a.kv_max_value_size = c.kv_max_value_size;
-  a.txn_max_req_len = c.txn_max_req_len;
-  return a;
-}
-
 // Blocks until SIGINT or SIGTERM. Signals must already be blocked in every thread.
 int waitForSignal(const sigset_t& signals) {
   int sig = 0;
@@ -77,26 +43,6 @@ int waitForSignal(const sigset_t& signals) {
 int fail(const Status& status) {
   LOG_ERROR("agent", status.message());
   return 1;
-}
-
-// The DNS interface on client_addr:dns_port (-1: off). Its catalog view outlives the server.
-StatusOr<std::unique_ptr<dns::DnsServer>> startDns(const config::AgentConfig& config,
-                                                   const dns::DnsCatalog& catalog) {
-  if (config.dns_port < 0) return std::unique_ptr<dns::DnsServer>();
-  auto seconds = [](int64_t ns) { return static_cast<uint32_t>(ns / 1'000'000'000); };
-  dns::DnsConfig dns_config;
-  dns_config.domain = config.dns_domain;
-  dns_config.datacenter = config.datacenter;
-  dns_config.node_ttl = seconds(config.dns_node_ttl_ns);
-  for (const auto& [name, ns] : config.dns_service_ttl_ns) {
-    dns_config.service_ttl_by_name[name] = seconds(ns);
-  }
-  dns_config.udp_answer_limit = config.dns_udp_answer_limit;
-  dns_config.only_passing = config.dns_only_passing;
-  dns_config.enable_truncate = config.dns_enable_truncate;
-  auto normalized = dns::normalizeConfig(dns_config);
-  if (!normalized.isOk()) return invalidArgument("dns_config: " + normalized.status().message());
-  return dns::DnsServer::start(config.client_addr, config.dns_port, *normalized, catalog);
 }
 
 // cpprestsdk's shared pool now runs only our HTTP *client* work (HTTP health checks, the checks'
@@ -128,46 +74,6 @@ void raiseDescriptorLimit() {
   LOG_DEBUG("agent", "descriptor limit raised from " << before << " to " << rl.rlim_cur);
 }
 
-http::AclSettings aclSettings(const config::AgentConfig& config) {
-  http::AclSettings s;
-  s.enabled = config.acl_enabled;
-  auto policy = acl::parseDefaultPolicy(config.acl_default_policy);
-  s.default_policy = policy.isOk() ? *policy : acl::DefaultPolicy::kDeny;  // validated by config
-  s.down_policy = config.acl_down_policy;
-  s.enable_token_persistence = config.acl_enable_token_persistence;
-  s.initial_management = config.acl_initial_management;
-  s.agent_token = config.acl_agent_token;
-  s.default_token = config.acl_default_token;
-  return s;
-}
-
-// The HTTP edge's limits. CAIRN_HTTP_HEADER_TIMEOUT_MS, CAIRN_HTTP_IDLE_TIMEOUT_MS and
-// CAIRN_HTTP_MAX_CONNS override the defaults (tests use short ones; docs/http.md).
-http::HttpServerOptions httpOptions(const std::string& acl_default_policy) {
-  http::HttpServerOptions o;
-  o.pool = &http::sharedIoPool();
-  o.response_headers = {{"X-Consul-Default-ACL-Policy", acl_default_policy}};
-  auto env = [](const char* name, int64_t fallback) {
-    const char* v = std::getenv(name);
-    if (!v || !*v) return fallback;
-    char* end = nullptr;
-    long long n = std::strtoll(v, &end, 10);
-    return (*end == '\0' && n > 0) ? static_cast<int64_t>(n) : fallback;
-  };
-  o.header_timeout =
-      std::chrono::milliseconds(env("CAIRN_HTTP_HEADER_TIMEOUT_MS", o.header_timeout.count()));
-  o.idle_timeout =
-      std::chrono::milliseconds(env("CAIRN_HTTP_IDLE_TIMEOUT_MS", o.idle_timeout.count()));
-  o.max_connections =
-      static_cast<size_t>(env("CAIRN_HTTP_MAX_CONNS", static_cast<int64_t>(o.max_connections)));
-  return o;
-}
-
-void writePidFile(const std::string& path) {
-  if (path.empty()) return;
-  std::ofstream(path, std::ios::trunc) << getpid() << "\n";
-}
-
 }  // namespace
 
 int runAgent(const config::AgentConfig& config) {
@@ -192,106 +98,13 @@ int runAgent(const config::AgentConfig& config) {
     caught->set_value(sig);
   }).detach();
 
-  auto data_dir = DataDir::prepare(config.data_dir, config.dev);
-  if (!data_dir.isOk()) return fail(data_dir.status());
-  bool had_identity = data_dir->hasNodeId();
-  auto node_id = data_dir->nodeId();
-  if (!node_id.isOk()) return fail(node_id.status());
-  auto db = storage::RocksDb::open(data_dir->path() + "/db", nullptr, had_identity);
-  if (!db.isOk()) return fail(db.status());
-
-  http::AgentInfo info = agentInfo(config, *node_id);
-  metrics::Metrics metrics(kVersion, kRevision);
-  metrics.setRocksDbSizeProbe([&db] { return (*db)->approximateSizeBytes(); });
-  metrics.setStorageFaultsProbe([&db] {
-    auto v = (*db)->health().view();
-    return metrics::StorageFaults{
-        v.diskFull(), v.write_fault == storage::StorageHealth::WriteFault::kIoError, v.corrupted};
-  });
-  store::WatchHub watches;
-  store::StateStore state(**db, watches);
-  TimerQueue timers;
-  SerialWorker slow_work;
-  node::SessionReaper session_reaper(timers);
-  state.setSessionObserver(&session_reaper);
-  auto server_node = ServerNode::start(config, *node_id, **db, state, metrics, *stopping);
-  if (!server_node.isOk()) return fail(server_node.status());
-  http::ApiContext ctx{(*server_node)->node(), state, watches, timers, slow_work, metrics, info,
-                       &(*db)->health()};
-  http::Router router;
-  http::addKvRoutes(router, ctx);
-  http::addTxnRoutes(router, ctx);
-  http::addStatusRoutes(router, ctx);
-  http::addOperatorRoutes(router, ctx);
-  http::addSnapshotRoutes(router, ctx);
-  http::addCatalogRoutes(router, ctx);
-  http::addHealthRoutes(router, ctx);
-  // The local agent (own services and checks, anti-entropy); scheduler and probers outlive it.
-  SystemClock clock;
-  health::TimerQueueScheduler scheduler(clock, timers);
-  health::AsyncProberFactory probers;
-  local::AgentIdentity identity{info.node_name,
-                                info.node_id,
-                                info.datacenter,
-                                info.advertise_addr,
-                                local::defaultTaggedAddresses(info.advertise_addr),
-                                {}};
-  local::LocalOptions local_options;
-  local_options.enable_script_checks = config.enable_script_checks;
-  local_options.check_update_interval = Nanos(config.check_update_interval_ns);
-  auto local_agent = local::LocalAgent::open(
-      identity, local_options,
-      {&ctx.node, &state, db->get(), &scheduler, &probers, std::random_device{}()});
-  if (!local_agent.isOk()) return fail(local_agent.status());
-  http::addAgentRoutes(router, ctx, **local_agent);
-  http::addSessionRoutes(router, ctx);
-  http::addEventRoutes(router, ctx);
-  if (config.ui_enabled) {
-    http::addUiRoutes(router, http::embeddedUiAssets(), http::embeddedUiVersion());
-  }
-  session_reaper.start(ctx.node, state);
-  if (const char* f = std::getenv("CAIRN_FAULT_INJECTION"); f && std::string(f) == "1") {
-    (*server_node)->addFaultInjectionRoutes(router);
-  }
-  // ACLs (docs/security.md): the guard is installed only when they are enabled, so with ACLs off
-  // (the default) no request is looked at and /v1/acl/* answers 401.
-  http::AclResolver acl_resolver(state, aclSettings(config));
-  ctx.acl = &acl_resolver;
-  http::addAclRoutes(router, ctx);
-  if (config.acl_enabled) router.setGuard(http::aclGuard(acl_resolver, state, info.node_name));
-  http::HttpServer server(router, metrics,
-                          httpOptions(config.acl_enabled ? config.acl_default_policy : "allow"));
-  if (Status s = server.start(config.client_addr, config.http_port); !s.isOk()) return fail(s);
-  node::Node& raft = ctx.node;
-  StoreDnsCatalog dns_catalog(state, [&raft] {
-    std::vector<std::string> names;
-    for (const auto& s : raft.raftConfiguration().servers) names.push_back(s.node);
-    return names;
-  });
-  auto dns_server = startDns(config, dns_catalog);
-  if (!dns_server.isOk()) return fail(dns_server.status());
-  writePidFile(config.pid_file);
-  (*local_agent)->start();
-  ServerHealthMonitor server_health(ctx.node, state, timers, {});
-  server_health.start();
-  LOG_INFO("agent",
-           "Cairn agent running: node="
-               << info.node_name << " dc=" << info.datacenter << " http=" << config.client_addr
-               << ":" << config.http_port << " dns=" << config.client_addr << ":" << config.dns_port
-               << " data-dir=" << data_dir->path() << " applied-index=" << state.appliedIndex());
+  auto agent = ServerAgent::start(config, *stopping);
+  if (!agent.isOk()) return fail(agent.status());
   int sig = caught->get_future().get();
   LOG_INFO("agent", "caught signal " << sig << ", shutting down");
-  (*local_agent)->stop();
-  server_health.stop();
-  (*server_node)->shutdown(config.leave_on_terminate);
-  server.stop();
-  if (*dns_server) (*dns_server)->stop();
-  if (!config.pid_file.empty()) unlink(config.pid_file.c_str());
-  // The next start then replays no WAL. Raft has stopped; reads still in flight do not mind.
-  if (Status flushed = (*db)->flush(); !flushed.isOk()) LOG_WARN("agent", flushed.message());
-  data_dir->removeIfTemporary();
+  (*agent)->stop();
   // Requests still in flight on the I/O pool's threads (blocking queries, replies being sent)
-  // reference the components above, so running their destructors now would race with those
+  // reference the agent's parts, so running their destructors now would race with those
   // threads. Every acknowledged write is already synced to RocksDB, so the process leaves here.
   std::fflush(nullptr);
   _exit(0);

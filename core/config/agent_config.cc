@@ -210,17 +210,20 @@ Status validateNames(const AgentConfig& c) {
 
 }  // namespace
 
-std::string agentFlagsUsage() {
+std::string agentFlagsUsage(const ExtraFlags& extra) {
   FlagSet fs;
+  if (extra) extra(fs);
   ParsedFlags p;
   defineFlags(fs, p);
   return fs.usage();
 }
 
-StatusOr<AgentConfig> loadAgentConfig(const std::vector<std::string>& args, bool* help) {
+StatusOr<AgentConfig> loadAgentConfig(const std::vector<std::string>& args, bool* help,
+                                      const ExtraFlags& extra) {
   FlagSet fs;
   ParsedFlags p;
   defineFlags(fs, p);
+  if (extra) extra(fs);
   CAIRN_RETURN_IF_ERROR(fs.parse(args));
   if (fs.helpRequested()) {
     if (help != nullptr) *help = true;

@@ -4,11 +4,13 @@
 // earlier ones (files in -config-dir are read in lexical order).
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "core/base/status.h"
+#include "core/config/flag_set.h"
 
 namespace cairn::config {
 
@@ -65,10 +67,15 @@ struct AgentConfig {
 // Parses `cairn agent` arguments (without the leading "agent"), reading every -config-file and
 // -config-dir given, then applying flags. Errors name the offending flag, file or key.
 StatusOr<AgentConfig> loadAgentConfig(const std::vector<std::string>& args);
-// As above; when the arguments ask for help (-h, -help) sets *help and returns an error.
-StatusOr<AgentConfig> loadAgentConfig(const std::vector<std::string>& args, bool* help);
+// Adds a binary's own flags next to the agent's (cairn-sidecar's -podinfo-dir, for example).
+using ExtraFlags = std::function<void(FlagSet& flags)>;
 
-// The flags of `cairn agent`, one entry per flag, for `cairn agent -h`.
-std::string agentFlagsUsage();
+// As above; when the arguments ask for help (-h, -help) sets *help and returns an error.
+// `extra` adds flags parsed together with the agent's.
+StatusOr<AgentConfig> loadAgentConfig(const std::vector<std::string>& args, bool* help,
+                                      const ExtraFlags& extra = {});
+
+// The flags of `cairn agent` (and `extra`'s), one entry per flag, for `-h`.
+std::string agentFlagsUsage(const ExtraFlags& extra = {});
 
 }  // namespace cairn::config

@@ -9,6 +9,7 @@
 #include "core/http/json_reader.h"
 #include "core/http/json_writer.h"
 #include "core/http/session_json.h"
+#include "core/store/kv_txn.h"
 
 namespace cairn::http {
 namespace {
@@ -66,22 +67,9 @@ Requirement txn(const HttpRequest& req) {
   Requirement out;
   for (const auto& op : decoded->ops()) {
     const v1::KvOp& kv = op.kv();
-    switch (kv.verb()) {
-      case v1::KV_GET:
-      case v1::KV_GET_OR_EMPTY:
-      case v1::KV_GET_TREE:
-      case v1::KV_CHECK_INDEX:
-      case v1::KV_CHECK_SESSION:
-      case v1::KV_CHECK_NOT_EXISTS:
-        out.permissions.push_back(need(Resource::kKey, kv.key(), Access::kRead));
-        break;
-      case v1::KV_DELETE_TREE:
-        out.permissions.push_back(need(Resource::kKey, kv.key(), Access::kWrite, true));
-        break;
-      default:
-        out.permissions.push_back(need(Resource::kKey, kv.key(), Access::kWrite));
-        break;
-    }
+    Access access = store::isReadVerb(kv.verb()) ? Access::kRead : Access::kWrite;
+    out.permissions.push_back(
+        need(Resource::kKey, kv.key(), access, kv.verb() == v1::KV_DELETE_TREE));
   }
   return out;
 }

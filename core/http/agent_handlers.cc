@@ -54,7 +54,7 @@ StatusOr<web::json::value> bodyJson(const HttpRequest& req) {
 
 // ---- reads ----
 
-HttpResponse servicesMap(ApiContext& ctx, local::LocalAgent& agent, const HttpRequest& req) {
+HttpResponse servicesMap(AgentApiContext& ctx, local::LocalAgent& agent, const HttpRequest& req) {
   auto filter = ResultFilter::parse(req.query);
   if (!filter.isOk()) return errorResponse(filter.status());
   // JsonWriter has no raw-value insertion, so the map is assembled by hand.
@@ -89,7 +89,7 @@ HttpResponse checksMap(local::LocalAgent& agent, const HttpRequest& req) {
   return jsonResponse(out);
 }
 
-HttpResponse oneService(ApiContext& ctx, local::LocalAgent& agent, const std::string& id) {
+HttpResponse oneService(AgentApiContext& ctx, local::LocalAgent& agent, const std::string& id) {
   auto s = agent.service(id);
   if (!s) return textResponse(404, "unknown service ID: " + id);
   JsonWriter w;
@@ -131,7 +131,7 @@ bool wantsText(const HttpRequest& req) {
 }
 
 // One {AggregatedStatus, Service, Checks} object; returns its status.
-std::string writeHealthEntry(JsonWriter& w, ApiContext& ctx, local::LocalAgent& agent,
+std::string writeHealthEntry(JsonWriter& w, AgentApiContext& ctx, local::LocalAgent& agent,
                              const v1::CatalogService& s) {
   std::vector<v1::CatalogCheck> checks = agent.nodeChecks();
   for (auto& c : agent.serviceChecks(s.id())) checks.push_back(std::move(c));
@@ -149,7 +149,7 @@ HttpResponse healthResponse(const HttpRequest& req, const std::string& status, s
   return jsonResponse(std::move(json), healthCode(status));
 }
 
-HttpResponse healthById(ApiContext& ctx, local::LocalAgent& agent, const HttpRequest& req,
+HttpResponse healthById(AgentApiContext& ctx, local::LocalAgent& agent, const HttpRequest& req,
                         const std::string& id) {
   if (id.empty()) return textResponse(400, "Missing serviceID");
   auto s = agent.service(id);
@@ -159,7 +159,7 @@ HttpResponse healthById(ApiContext& ctx, local::LocalAgent& agent, const HttpReq
   return healthResponse(req, status, w.take());
 }
 
-HttpResponse healthByName(ApiContext& ctx, local::LocalAgent& agent, const HttpRequest& req,
+HttpResponse healthByName(AgentApiContext& ctx, local::LocalAgent& agent, const HttpRequest& req,
                           const std::string& name) {
   if (name.empty()) return textResponse(400, "Missing service Name");
   JsonWriter w;
@@ -177,21 +177,17 @@ HttpResponse healthByName(ApiContext& ctx, local::LocalAgent& agent, const HttpR
 
 // ---- members ----
 
-void writeMember(JsonWriter& w, const ApiContext& ctx, const node::RaftServer& s, int status) {
-  std::string host = s.address, port = std::to_string(ctx.agent.server_port);
-  if (auto colon = s.address.rfind(':'); colon != std::string::npos) {
-    host = s.address.substr(0, colon);
-    port = s.address.substr(colon + 1);
-  }
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  w.beginObject().key("Name").string(s.node.empty() ? s.id : s.node).key("Addr").string(host);
-  w.key("Port").number(static_cast<uint64_t>(std::stoul(port.empty() ? "0" : port)));
-  w.key("Tags").beginObject().key("role").string("consul").key("dc").string(ctx.agent.datacenter);
-  w.key("port").string(port).key("id").string(s.id).key("build").string(ctx.agent.version);
-  w.key("vsn").string("2").key("raft_vsn").string("3").endObject();
-  w.key("Status").number(static_cast<uint64_t>(status));
+void writeMember(JsonWriter& w, const AgentApiContext& ctx, const AgentMember& m) {
+  w.beginObject().key("Name").string(m.name).key("Addr").string(m.addr);
+  w.key("Port").number(static_cast<uint64_t>(m.port));
+  w.key("Tags").beginObject().key("role").string(m.server ? "consul" : "node");
+  w.key("dc").string(ctx.agent.datacenter);
+  if (m.server) w.key("port").string(std::to_string(m.port));
+  w.key("id").string(m.id).key("build").string(ctx.agent.version);
+  w.key("vsn").string("2");
+  if (m.server) w.key("raft_vsn").string("3");
+  w.endObject();
+  w.key("Status").number(static_cast<uint64_t>(m.status));
   for (const char* k :
        {"ProtocolMin", "ProtocolMax", "ProtocolCur", "DelegateMin", "DelegateMax", "DelegateCur"}) {
     uint64_t v = std::string_view(k).find("Min") != std::string_view::npos   ? 1
@@ -202,40 +198,10 @@ void writeMember(JsonWriter& w, const ApiContext& ctx, const node::RaftServer& s
   w.endObject();
 }
 
-// Serf's member status codes.
-constexpr int kMemberAlive = 1;
-constexpr int kMemberFailed = 4;
-
-// A server's status from the replicated catalog, so that every server gives the same answer:
-// failed once the leader turned its serfHealth check critical (agent/server_health_monitor.cc,
-// ~10 s after it last heard from it), alive otherwise. This agent is always alive to itself.
-int memberStatus(const ApiContext& ctx, const node::RaftServer& s) {
-  if (s.id == ctx.agent.node_id || s.node.empty()) return kMemberAlive;
-  for (const auto& check : ctx.store.nodeChecks(s.node).checks) {
-    if (check.check_id() == "serfHealth") {
-      return check.status() == "critical" ? kMemberFailed : kMemberAlive;
-    }
-  }
-  return kMemberAlive;  // not registered yet
-}
-
-// This server and the other Raft servers, with their status from the local catalog replica.
-HttpResponse members(ApiContext& ctx) {
-  node::RaftConfiguration conf = ctx.node.raftConfiguration();
-  bool self_listed = false;
+HttpResponse members(AgentApiContext& ctx) {
   JsonWriter w;
   w.beginArray();
-  for (const auto& s : conf.servers) {
-    self_listed |= s.id == ctx.agent.node_id;
-    writeMember(w, ctx, s, memberStatus(ctx, s));
-  }
-  if (!self_listed) {
-    node::RaftServer self;
-    self.id = ctx.agent.node_id;
-    self.node = ctx.agent.node_name;
-    self.address = ctx.agent.advertise_addr + ":" + std::to_string(ctx.agent.server_port);
-    writeMember(w, ctx, self, kMemberAlive);
-  }
+  for (const auto& m : ctx.members.members()) writeMember(w, ctx, m);
   w.endArray();
   return jsonResponse(w.take());
 }
@@ -346,7 +312,7 @@ void addGossipRoutes(Router& router) {
 
 }  // namespace
 
-void addAgentRoutes(Router& router, ApiContext& ctx, local::LocalAgent& agent) {
+void addAgentRoutes(Router& router, AgentApiContext& ctx, local::LocalAgent& agent) {
   addRoute(router, "/v1/agent/services", false, {"GET"},
            [&ctx, &agent](const HttpRequest& req) { return servicesMap(ctx, agent, req); });
   static constexpr std::string_view kService = "/v1/agent/service/";

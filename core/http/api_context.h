@@ -6,6 +6,7 @@
 
 #include "core/base/serial_worker.h"
 #include "core/base/timer_queue.h"
+#include "core/http/agent_context.h"
 #include "core/metrics/metrics.h"
 #include "core/node/node.h"
 #include "core/storage/storage_health.h"
@@ -13,21 +14,6 @@
 #include "core/store/watch_hub.h"
 
 namespace cairn::http {
-
-// The local agent's identity and limits, as /v1/agent/self reports them.
-struct AgentInfo {
-  std::string node_name;
-  std::string node_id;
-  std::string datacenter;
-  std::string version;
-  std::string revision;
-  std::string advertise_addr;
-  int server_port = 8300;
-  bool server = true;
-  int64_t session_ttl_min_ns = 10'000'000'000;
-  uint64_t kv_max_value_size = 512 * 1024;
-  uint64_t txn_max_req_len = 512 * 1024;
-};
 
 class AclResolver;
 

@@ -1,6 +1,7 @@
 // /v1/status/*, /v1/agent/self, /metrics: what tooling uses to find and probe the servers.
 #include <chrono>
 
+#include "core/http/agent_routes.h"
 #include "core/http/handlers.h"
 #include "core/http/json_writer.h"
 #include "core/http/read_query.h"
@@ -8,7 +9,7 @@
 namespace cairn::http {
 namespace {
 
-HttpResponse prometheusText(ApiContext& ctx) {
+HttpResponse prometheusText(AgentApiContext& ctx) {
   HttpResponse r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   r.body = ctx.metrics.render();
@@ -108,6 +109,9 @@ void addStatusRoutes(Router& router, ApiContext& ctx) {
     w.endArray();
     return jsonResponse(w.take());
   });
+}
+
+void addAgentSelfRoutes(Router& router, AgentApiContext& ctx) {
   addGet(router, "/v1/agent/self", [&ctx](const HttpRequest&) {
     return jsonResponse(agentSelfJson(ctx.agent, ctx.storage));
   });

@@ -2,8 +2,8 @@
 // LocalAgent: this agent's own services and checks (local registry, docs/consul-api.md §6) and the
 // anti-entropy that keeps the catalog's view of this node equal to it. The registry is
 // authoritative for the node: it is persisted in the "local" column family, its checks run in an
-// owned health::CheckRunner, and every change is pushed to the catalog through Node::propose.
-// See docs/agent.md.
+// owned health::CheckRunner, and every change is pushed to the catalog through a CatalogPort
+// (in-process on a server, gRPC to a server on a client agent). See docs/agent.md.
 //
 // Threading: every public method is thread-safe. Anti-entropy and the reaper run as tasks on the
 // injected Scheduler's thread; proposal results hop back onto it. No method blocks on the network.
@@ -20,10 +20,9 @@
 #include "core/health/prober.h"
 #include "core/health/scheduler.h"
 #include "core/local/catalog_compare.h"
+#include "core/local/catalog_port.h"
 #include "core/local/registration.h"
-#include "core/node/node.h"
 #include "core/storage/rocks_db.h"
-#include "core/store/state_store.h"
 
 namespace cairn::local {
 
@@ -43,8 +42,7 @@ struct LocalOptions {
 
 // Everything must outlive the LocalAgent. `db` may be null (nothing persisted).
 struct LocalDeps {
-  node::Node* node = nullptr;
-  const store::StateStore* store = nullptr;  // the catalog anti-entropy compares with
+  CatalogPort* catalog = nullptr;  // where anti-entropy reads and writes this node's rows
   storage::RocksDb* db = nullptr;
   health::Scheduler* scheduler = nullptr;
   health::ProberFactory* probers = nullptr;
@@ -54,7 +52,7 @@ struct LocalDeps {
 // Counters for tests and logs.
 struct SyncStats {
   uint64_t proposals = 0;        // commands proposed
-  uint64_t failures = 0;         // proposals that failed (retried)
+  uint64_t failures = 0;         // proposals or catalog reads that failed (retried)
   uint64_t full_syncs = 0;       // reconciliations with the catalog
   bool node_registered = false;  // the node and serfHealth are in the catalog
 };

@@ -4,7 +4,7 @@
 // core/local.
 //
 // Locks: reg_mu_ serialises registry mutations and is held while calling the CheckRunner; mu_
-// guards the state below and is never held while calling the runner or Node::propose (the
+// guards the state below and is never held while calling the runner or the CatalogPort (the
 // runner's callback takes mu_ while holding the runner's delivery lock). Order: reg_mu_ → mu_.
 
 #include <map>
@@ -76,6 +76,8 @@ class LocalAgent::Impl : public std::enable_shared_from_this<LocalAgent::Impl> {
     uint64_t version = 0;
     std::vector<std::pair<std::string, uint64_t>> checks;  // kService: its checks' versions
     v1::Command command;
+    // kService with EnableTagOverride: the catalog's tags must be read before proposing.
+    bool needs_catalog = false;
   };
 
   // local_registry.cc. Require reg_mu_.
@@ -92,9 +94,15 @@ class LocalAgent::Impl : public std::enable_shared_from_this<LocalAgent::Impl> {
   // local_sync.cc. *Locked require mu_.
   void post(std::function<void(Impl&)> fn, SteadyTime when);
   void runRound();
-  void onProposed(const Action& action, const StatusOr<node::ProposeResult>& result);
-  void reconcileLocked();
-  std::optional<Action> nextActionLocked();
+  // Reads this node's catalog rows, then continues the round (reconciling first when `full`).
+  void readCatalog(bool full);
+  void onCatalogRead(const StatusOr<NodeCatalog>& rows, bool full);
+  // Proposes the next out-of-sync entry; `rows` (may be null) is a fresh read of the catalog.
+  void continueRound(const NodeCatalog* rows, bool full);
+  void onProposed(const Action& action, const Status& result);
+  void scheduleRetryLocked(const std::string& why);
+  void reconcileLocked(const NodeCatalog& catalog);
+  std::optional<Action> nextActionLocked(const NodeCatalog* rows);
   void markSyncedLocked(const Action& action);
   v1::CatalogCheck catalogCheckLocked(const CheckEntry& e) const;
   void scheduleFullSyncLocked();

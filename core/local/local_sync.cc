@@ -88,7 +88,7 @@ void LocalAgent::Impl::requestSync(bool full) {
 }
 
 void LocalAgent::Impl::runRound() {
-  std::optional<Action> action;
+  bool full = false;
   {
     std::lock_guard lock(mu_);
     retry_timer_ = 0;
@@ -96,21 +96,58 @@ void LocalAgent::Impl::runRound() {
       round_running_ = false;
       return;
     }
-    if (full_pending_) {
-      full_pending_ = false;
-      reconcileLocked();
+    full = full_pending_;
+    full_pending_ = false;
+  }
+  if (full) return readCatalog(true);
+  continueRound(nullptr, false);
+}
+
+void LocalAgent::Impl::readCatalog(bool full) {
+  std::weak_ptr<Impl> weak = weak_from_this();
+  deps_.catalog->readNode(identity_.node_name, [weak, full](StatusOr<NodeCatalog> rows) {
+    auto self = weak.lock();
+    if (!self) return;
+    self->post([rows = std::move(rows), full](Impl& me) { me.onCatalogRead(rows, full); },
+               self->deps_.scheduler->now());
+  });
+}
+
+void LocalAgent::Impl::onCatalogRead(const StatusOr<NodeCatalog>& rows, bool full) {
+  if (rows.isOk()) return continueRound(&*rows, full);
+  std::lock_guard lock(mu_);
+  if (stopped_) {
+    round_running_ = false;
+    return;
+  }
+  ++stats_.failures;
+  if (full) full_pending_ = true;
+  scheduleRetryLocked("reading the catalog: " + rows.status().message());
+}
+
+void LocalAgent::Impl::continueRound(const NodeCatalog* rows, bool full) {
+  std::optional<Action> action;
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) {
+      round_running_ = false;
+      return;
+    }
+    if (full && rows != nullptr) {
+      reconcileLocked(*rows);
       ++stats_.full_syncs;
     }
-    action = nextActionLocked();
+    action = nextActionLocked(rows);
     if (!action) {
       round_running_ = false;
       return;
     }
-    ++stats_.proposals;
+    if (!action->needs_catalog) ++stats_.proposals;
   }
+  if (action->needs_catalog) return readCatalog(false);
   std::weak_ptr<Impl> weak = weak_from_this();
   Action sent = *action;
-  deps_.node->propose(action->command, [weak, sent](StatusOr<node::ProposeResult> result) {
+  deps_.catalog->propose(action->command, [weak, sent](Status result) {
     auto self = weak.lock();
     if (!self) return;
     self->post([sent, result](Impl& me) { me.onProposed(sent, result); },
@@ -118,31 +155,31 @@ void LocalAgent::Impl::runRound() {
   });
 }
 
-void LocalAgent::Impl::onProposed(const Action& action,
-                                  const StatusOr<node::ProposeResult>& result) {
+void LocalAgent::Impl::onProposed(const Action& action, const Status& result) {
   std::lock_guard lock(mu_);
   if (stopped_) {
     round_running_ = false;
     return;
   }
-  bool ok = result.isOk() && result->outcome.ok;
-  if (!ok) {
+  if (!result.isOk()) {
     ++stats_.failures;
-    std::string why = !result.isOk()                   ? result.status().message()
-                      : result->outcome.errors.empty() ? "refused"
-                                                       : result->outcome.errors[0].what;
-    LOG_DEBUG(kComponent, "anti-entropy: proposal failed (" << why << "), retrying in "
-                                                            << formatGoDuration(retry_delay_));
-    std::weak_ptr<Impl> weak = weak_from_this();
-    retry_timer_ = deps_.scheduler->runAt(deps_.scheduler->now() + retry_delay_, [weak] {
-      if (auto self = weak.lock()) self->runRound();
-    });
-    retry_delay_ = std::min(retry_delay_ * 2, options_.retry_max);
-    return;  // round_running_ stays set until the retry runs
+    return scheduleRetryLocked("proposal failed: " + result.message());
   }
   retry_delay_ = options_.retry_min;
   markSyncedLocked(action);
   post([](Impl& self) { self.runRound(); }, deps_.scheduler->now());
+}
+
+// No leader during cluster formation, or an unreachable server on a client, is normal: the round
+// waits (round_running_ stays set) and starts again with a doubled delay.
+void LocalAgent::Impl::scheduleRetryLocked(const std::string& why) {
+  LOG_DEBUG(kComponent,
+            "anti-entropy: " << why << ", retrying in " << formatGoDuration(retry_delay_));
+  std::weak_ptr<Impl> weak = weak_from_this();
+  retry_timer_ = deps_.scheduler->runAt(deps_.scheduler->now() + retry_delay_, [weak] {
+    if (auto self = weak.lock()) self->runRound();
+  });
+  retry_delay_ = std::min(retry_delay_ * 2, options_.retry_max);
 }
 
 v1::CatalogCheck LocalAgent::Impl::catalogCheckLocked(const CheckEntry& e) const {
@@ -151,14 +188,12 @@ v1::CatalogCheck LocalAgent::Impl::catalogCheckLocked(const CheckEntry& e) const
   return c;
 }
 
-void LocalAgent::Impl::reconcileLocked() {
+void LocalAgent::Impl::reconcileLocked(const NodeCatalog& catalog) {
   const std::string& node = identity_.node_name;
-  store::NodeServices catalog = deps_.store->nodeServices(node);
-  store::CheckList catalog_checks = deps_.store->nodeChecks(node);
   std::map<std::string, const v1::CatalogService*> have_services;
   for (const auto& s : catalog.services) have_services[s.id()] = &s;
   std::map<std::string, const v1::CatalogCheck*> have_checks;
-  for (const auto& c : catalog_checks.checks) have_checks[c.check_id()] = &c;
+  for (const auto& c : catalog.checks) have_checks[c.check_id()] = &c;
 
   auto serf = have_checks.find(kSerfHealthCheckId);
   node_in_sync_ = catalog.node && sameNode(catalogNodeOf(identity_), *catalog.node) &&
@@ -185,7 +220,8 @@ void LocalAgent::Impl::reconcileLocked() {
   }
 }
 
-std::optional<LocalAgent::Impl::Action> LocalAgent::Impl::nextActionLocked() {
+std::optional<LocalAgent::Impl::Action> LocalAgent::Impl::nextActionLocked(
+    const NodeCatalog* rows) {
   const std::string& node = identity_.node_name;
   Action a;
   if (!node_in_sync_) {
@@ -206,7 +242,11 @@ std::optional<LocalAgent::Impl::Action> LocalAgent::Impl::nextActionLocked() {
     a.version = e.version;
     v1::CatalogService svc = e.service;
     if (svc.enable_tag_override()) {
-      for (const auto& have : deps_.store->nodeServices(node).services) {
+      if (rows == nullptr) {  // the tags to keep are the catalog's current ones
+        a.needs_catalog = true;
+        return a;
+      }
+      for (const auto& have : rows->services) {
         if (have.id() == id) svc.mutable_tags()->CopyFrom(have.tags());
       }
     }

@@ -6,6 +6,8 @@
 
 #include <filesystem>
 
+#include "agent/node_catalog_port.h"
+
 namespace cairn::local {
 namespace {
 
@@ -65,10 +67,12 @@ class LocalAgentTest : public ::testing::Test {
     db_ = std::move(*db);
     store_ = std::make_unique<store::StateStore>(*db_, hub_);
     node_ = std::make_unique<FakeNode>(*store_);
+    port_ = std::make_unique<agent::NodeCatalogPort>(*node_, *store_);
     open();
   }
   void TearDown() override {
     agent_.reset();
+    port_.reset();
     node_.reset();
     store_.reset();
     db_.reset();
@@ -81,7 +85,7 @@ class LocalAgentTest : public ::testing::Test {
     LocalOptions o;
     o.check_update_interval = 5min;
     o.reaper_interval = 30s;
-    auto a = LocalAgent::open(id, o, {node_.get(), store_.get(), db_.get(), &sched_, &probers_, 7});
+    auto a = LocalAgent::open(id, o, {port_.get(), db_.get(), &sched_, &probers_, 7});
     ASSERT_TRUE(a.isOk()) << a.status().message();
     agent_ = std::move(*a);
   }
@@ -116,6 +120,7 @@ class LocalAgentTest : public ::testing::Test {
   std::unique_ptr<storage::RocksDb> db_;
   std::unique_ptr<store::StateStore> store_;
   std::unique_ptr<FakeNode> node_;
+  std::unique_ptr<agent::NodeCatalogPort> port_;
   health::ManualScheduler sched_;
   NoProbers probers_;
   std::unique_ptr<LocalAgent> agent_;

@@ -64,8 +64,8 @@ TEST(Registrar, ChangedAnnotationsReplaceAndRemovedServicesGo) {
   FakeRegistry registry;
   Registrar registrar(registry);
   registrar.apply(planOf({{"cairn.io/service-names", "a,b"}}));
-  ApplyResult r = registrar.apply(planOf({{"cairn.io/service-names", "a"},
-                                          {"cairn.io/service-tags", "v2"}}));
+  ApplyResult r =
+      registrar.apply(planOf({{"cairn.io/service-names", "a"}, {"cairn.io/service-tags", "v2"}}));
   EXPECT_EQ(r.registered, 1);  // a, with its new tag
   EXPECT_EQ(r.removed, 1);     // b
   EXPECT_EQ(registry.services.count("web-1-b"), 0u);

@@ -1,0 +1,88 @@
+#include "agent/agent_common.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "agent/version.h"
+#include "core/http/io_pool.h"
+
+namespace cairn::agent {
+
+http::AgentInfo agentInfo(const config::AgentConfig& c, std::string node_id) {
+  http::AgentInfo a;
+  a.node_name = c.node_name;
+  a.node_id = std::move(node_id);
+  a.datacenter = c.datacenter;
+  a.version = kVersion;
+  a.revision = kRevision;
+  a.advertise_addr = c.advertise_addr.empty() ? "127.0.0.1" : c.advertise_addr;
+  a.server_port = c.server_port;
+  a.server = c.server || c.dev;
+  a.session_ttl_min_ns = c.session_ttl_min_ns;
+  a.kv_max_value_size = c.kv_max_value_size;
+  a.txn_max_req_len = c.txn_max_req_len;
+  return a;
+}
+
+local::AgentIdentity localIdentity(const http::AgentInfo& info) {
+  return local::AgentIdentity{info.node_name,
+                              info.node_id,
+                              info.datacenter,
+                              info.advertise_addr,
+                              local::defaultTaggedAddresses(info.advertise_addr),
+                              {}};
+}
+
+http::HttpServerOptions httpOptions(const std::string& acl_default_policy) {
+  http::HttpServerOptions o;
+  o.pool = &http::sharedIoPool();
+  o.response_headers = {{"X-Consul-Default-ACL-Policy", acl_default_policy}};
+  auto env = [](const char* name, int64_t fallback) {
+    const char* v = std::getenv(name);
+    if (!v || !*v) return fallback;
+    char* end = nullptr;
+    long long n = std::strtoll(v, &end, 10);
+    return (*end == '\0' && n > 0) ? static_cast<int64_t>(n) : fallback;
+  };
+  o.header_timeout =
+      std::chrono::milliseconds(env("CAIRN_HTTP_HEADER_TIMEOUT_MS", o.header_timeout.count()));
+  o.idle_timeout =
+      std::chrono::milliseconds(env("CAIRN_HTTP_IDLE_TIMEOUT_MS", o.idle_timeout.count()));
+  o.max_connections =
+      static_cast<size_t>(env("CAIRN_HTTP_MAX_CONNS", static_cast<int64_t>(o.max_connections)));
+  return o;
+}
+
+StatusOr<dns::DnsConfig> dnsConfig(const config::AgentConfig& config) {
+  auto seconds = [](int64_t ns) { return static_cast<uint32_t>(ns / 1'000'000'000); };
+  dns::DnsConfig dns_config;
+  dns_config.domain = config.dns_domain;
+  dns_config.datacenter = config.datacenter;
+  dns_config.node_ttl = seconds(config.dns_node_ttl_ns);
+  for (const auto& [name, ns] : config.dns_service_ttl_ns) {
+    dns_config.service_ttl_by_name[name] = seconds(ns);
+  }
+  dns_config.udp_answer_limit = config.dns_udp_answer_limit;
+  dns_config.only_passing = config.dns_only_passing;
+  dns_config.enable_truncate = config.dns_enable_truncate;
+  auto normalized = dns::normalizeConfig(dns_config);
+  if (!normalized.isOk()) return invalidArgument("dns_config: " + normalized.status().message());
+  return normalized;
+}
+
+StatusOr<std::unique_ptr<dns::DnsServer>> startDns(const config::AgentConfig& config,
+                                                   const dns::DnsCatalog& catalog) {
+  if (config.dns_port < 0) return std::unique_ptr<dns::DnsServer>();
+  auto normalized = dnsConfig(config);
+  if (!normalized.isOk()) return normalized.status();
+  return dns::DnsServer::start(config.client_addr, config.dns_port, *normalized, catalog);
+}
+
+void writePidFile(const std::string& path) {
+  if (path.empty()) return;
+  std::ofstream(path, std::ios::trunc) << getpid() << "\n";
+}
+
+}  // namespace cairn::agent

@@ -1,0 +1,35 @@
+#pragma once
+// What server and client agents assemble alike: the identity /v1/agent/self reports, the HTTP
+// edge's options, the DNS interface and the pid file.
+
+#include <memory>
+#include <string>
+
+#include "core/config/agent_config.h"
+#include "core/dns/dns_server.h"
+#include "core/http/agent_context.h"
+#include "core/http/server.h"
+#include "core/local/local_agent.h"
+
+namespace cairn::agent {
+
+http::AgentInfo agentInfo(const config::AgentConfig& c, std::string node_id);
+
+// The local agent's identity in the catalog.
+local::AgentIdentity localIdentity(const http::AgentInfo& info);
+
+// The HTTP edge's limits. CAIRN_HTTP_HEADER_TIMEOUT_MS, CAIRN_HTTP_IDLE_TIMEOUT_MS and
+// CAIRN_HTTP_MAX_CONNS override the defaults (tests use short ones; docs/http.md). Every answer
+// carries X-Consul-Default-ACL-Policy: `acl_default_policy` ("allow" while ACLs are off).
+http::HttpServerOptions httpOptions(const std::string& acl_default_policy = "allow");
+
+// The resolver's settings from the agent config (dns_config).
+StatusOr<dns::DnsConfig> dnsConfig(const config::AgentConfig& config);
+
+// The DNS interface on client_addr:dns_port (-1: off, a null server). `catalog` outlives it.
+StatusOr<std::unique_ptr<dns::DnsServer>> startDns(const config::AgentConfig& config,
+                                                   const dns::DnsCatalog& catalog);
+
+void writePidFile(const std::string& path);
+
+}  // namespace cairn::agent
