@@ -38,10 +38,10 @@ local::AgentIdentity localIdentity(const http::AgentInfo& info) {
                               info.node_meta};
 }
 
-http::HttpServerOptions httpOptions() {
+http::HttpServerOptions httpOptions(const std::string& acl_default_policy) {
   http::HttpServerOptions o;
   o.pool = &http::sharedIoPool();
-  o.response_headers = {{"X-Consul-Default-ACL-Policy", "allow"}};
+  o.response_headers = {{"X-Consul-Default-ACL-Policy", acl_default_policy}};
   auto env = [](const char* name, int64_t fallback) {
     const char* v = std::getenv(name);
     if (!v || !*v) return fallback;

@@ -20,8 +20,9 @@ http::AgentInfo agentInfo(const config::AgentConfig& c, std::string node_id);
 local::AgentIdentity localIdentity(const http::AgentInfo& info);
 
 // The HTTP edge's limits. CAIRN_HTTP_HEADER_TIMEOUT_MS, CAIRN_HTTP_IDLE_TIMEOUT_MS and
-// CAIRN_HTTP_MAX_CONNS override the defaults (tests use short ones; docs/http.md).
-http::HttpServerOptions httpOptions();
+// CAIRN_HTTP_MAX_CONNS override the defaults (tests use short ones; docs/http.md). Every answer
+// carries X-Consul-Default-ACL-Policy: `acl_default_policy` ("allow" while ACLs are off).
+http::HttpServerOptions httpOptions(const std::string& acl_default_policy = "allow");
 
 // The resolver's settings from the agent config (dns_config).
 StatusOr<dns::DnsConfig> dnsConfig(const config::AgentConfig& config);

@@ -7,11 +7,28 @@
 #include "agent/agent_common.h"
 #include "agent/version.h"
 #include "core/base/logging.h"
+#include "core/http/acl_enforcer.h"
 #include "core/http/agent_routes.h"
 #include "core/http/handlers.h"
 #include "core/http/ui_handlers.h"
 
 namespace cairn::agent {
+namespace {
+
+http::AclSettings aclSettings(const config::AgentConfig& config) {
+  http::AclSettings s;
+  s.enabled = config.acl_enabled;
+  auto policy = acl::parseDefaultPolicy(config.acl_default_policy);
+  s.default_policy = policy.isOk() ? *policy : acl::DefaultPolicy::kDeny;  // validated by config
+  s.down_policy = config.acl_down_policy;
+  s.enable_token_persistence = config.acl_enable_token_persistence;
+  s.initial_management = config.acl_initial_management;
+  s.agent_token = config.acl_agent_token;
+  s.default_token = config.acl_default_token;
+  return s;
+}
+
+}  // namespace
 
 StatusOr<std::unique_ptr<ServerAgent>> ServerAgent::start(const config::AgentConfig& config,
                                                           const std::atomic<bool>& stopping) {
@@ -69,6 +86,10 @@ Status ServerAgent::startServer(const std::atomic<bool>& stopping) {
   http::addSnapshotRoutes(router_, *ctx_);
   http::addCatalogRoutes(router_, *ctx_);
   http::addHealthRoutes(router_, *ctx_);
+  // ACLs (docs/security.md): /v1/acl/* answers 401 while they are off.
+  acl_resolver_ = std::make_unique<http::AclResolver>(*state_, aclSettings(config_));
+  ctx_->acl = acl_resolver_.get();
+  http::addAclRoutes(router_, *ctx_);
   return Status::ok();
 }
 
@@ -107,7 +128,13 @@ Status ServerAgent::startInterfaces() {
   if (const char* f = std::getenv("CAIRN_FAULT_INJECTION"); f && std::string(f) == "1") {
     server_node_->addFaultInjectionRoutes(router_);
   }
-  http_server_ = std::make_unique<http::HttpServer>(router_, *metrics_, httpOptions());
+  // The ACL guard sees every route, so it is installed once all are registered; with ACLs off
+  // (the default) there is none and no request is looked at.
+  if (config_.acl_enabled) {
+    router_.setGuard(http::aclGuard(*acl_resolver_, *state_, info_.node_name));
+  }
+  http_server_ = std::make_unique<http::HttpServer>(
+      router_, *metrics_, httpOptions(config_.acl_enabled ? config_.acl_default_policy : "allow"));
   CAIRN_RETURN_IF_ERROR(http_server_->start(config_.http_addr, config_.http_port));
   node::Node& raft = ctx_->node;
   dns_catalog_ = std::make_unique<StoreDnsCatalog>(*state_, [&raft] {

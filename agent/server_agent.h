@@ -19,6 +19,7 @@
 #include "core/dns/dns_server.h"
 #include "core/health/async_prober_factory.h"
 #include "core/health/scheduler.h"
+#include "core/http/acl_resolver.h"
 #include "core/http/api_context.h"
 #include "core/http/router.h"
 #include "core/http/server.h"
@@ -55,6 +56,7 @@ class ServerAgent final : public RunningAgent {
   std::unique_ptr<node::SessionReaper> session_reaper_;
   std::unique_ptr<ServerNode> server_node_;
   std::unique_ptr<http::ApiContext> ctx_;
+  std::unique_ptr<http::AclResolver> acl_resolver_;
   http::Router router_;
   SystemClock clock_;
   std::unique_ptr<health::TimerQueueScheduler> scheduler_;

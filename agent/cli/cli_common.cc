@@ -67,4 +67,23 @@ std::optional<int> parseFlags(FlagSet& fs, const std::vector<std::string>& args,
   return std::nullopt;
 }
 
+int dispatchSubcommand(const std::string& group, const char* usage,
+                       const std::map<std::string, Subcommand>& commands,
+                       const std::vector<std::string>& args, CliIo& io) {
+  if (args.empty()) {
+    io.err << usage;
+    return 1;
+  }
+  if (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+    io.out << usage;
+    return 0;
+  }
+  auto it = commands.find(args[0]);
+  if (it == commands.end()) {
+    io.err << "Unknown command: " << group << " " << args[0] << "\n\n" << usage;
+    return 1;
+  }
+  return it->second({args.begin() + 1, args.end()}, io);
+}
+
 }  // namespace cairn::cli

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -50,6 +51,13 @@ StatusOr<std::string> loadDataSource(const std::string& arg, std::istream& in);
 // printing `help` for -h, 1 after printing a flag error and `help` to io.err.
 std::optional<int> parseFlags(FlagSet& fs, const std::vector<std::string>& args,
                               const std::string& help, CliIo& io);
+// A group of subcommands ("operator raft", "acl token"): runs the one args[0] names with the
+// rest; prints `usage` for no argument (exit 1) or -h (exit 0), and an unknown one (exit 1).
+using Subcommand = int (*)(const std::vector<std::string>& args, CliIo& io);
+int dispatchSubcommand(const std::string& group, const char* usage,
+                       const std::map<std::string, Subcommand>& commands,
+                       const std::vector<std::string>& args, CliIo& io);
+
 // A command's help: its description, then its flags.
 std::string commandHelp(const std::string& description, const FlagSet& fs);
 

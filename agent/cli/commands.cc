@@ -11,6 +11,7 @@ namespace {
 constexpr char kUsage[] = R"(Usage: cairn [--version] [--help] <command> [<args>]
 
 Available commands are:
+    acl         Interact with Cairn's ACLs
     agent       Runs a Cairn agent
     event       Fire a new event
     kv          Interact with the key-value store
@@ -130,6 +131,7 @@ int runCli(const std::vector<std::string>& args, CliIo& io, const AgentRunner& r
   if (command == "lock") return runLock(rest, io);
   if (command == "event") return runEvent(rest, io);
   if (command == "watch") return runWatch(rest, io);
+  if (command == "acl") return runAcl(rest, io);
   io.err << "Unknown command: " << command << "\n\n" << kUsage;
   return 1;
 }

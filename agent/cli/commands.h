@@ -1,6 +1,7 @@
 #pragma once
 // The `cairn` command line: `cairn agent`, `cairn version`, `cairn kv ...`, `cairn members`,
-// `cairn operator raft ...`, `cairn snapshot ...`, `cairn lock`, `cairn event`, `cairn watch`.
+// `cairn operator raft ...`, `cairn snapshot ...`, `cairn lock`, `cairn event`, `cairn watch`,
+// `cairn acl ...`.
 // Each command returns the process exit code (0 success, 1 error or usage error; `lock` 2 for a
 // failed child with -child-exit-code) and writes only to its CliIo.
 
@@ -39,5 +40,7 @@ int runSnapshotRestore(const std::vector<std::string>& args, CliIo& io);
 int runLock(const std::vector<std::string>& args, CliIo& io);
 int runEvent(const std::vector<std::string>& args, CliIo& io);
 int runWatch(const std::vector<std::string>& args, CliIo& io);
+// `cairn acl bootstrap|token|policy ...` (acl.cc).
+int runAcl(const std::vector<std::string>& args, CliIo& io);
 
 }  // namespace cairn::cli

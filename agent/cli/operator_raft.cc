@@ -50,30 +50,6 @@ constexpr char kTransferLeaderHelp[] = R"(Usage: cairn operator raft transfer-le
   up-to-date voter.
 )";
 
-using Command = int (*)(const std::vector<std::string>&, CliIo&);
-
-bool isHelp(const std::string& arg) { return arg == "-h" || arg == "-help" || arg == "--help"; }
-
-// Dispatches to a subcommand of `group` ("operator", "operator raft").
-int dispatch(const std::string& group, const char* usage,
-             const std::map<std::string, Command>& commands, const std::vector<std::string>& args,
-             CliIo& io) {
-  if (args.empty()) {
-    io.err << usage;
-    return 1;
-  }
-  if (isHelp(args[0])) {
-    io.out << usage;
-    return 0;
-  }
-  auto it = commands.find(args[0]);
-  if (it == commands.end()) {
-    io.err << "Unknown command: " << group << " " << args[0] << "\n\n" << usage;
-    return 1;
-  }
-  return it->second({args.begin() + 1, args.end()}, io);
-}
-
 std::optional<int> noArguments(const FlagSet& fs, CliIo& io) {
   if (fs.args().empty()) return std::nullopt;
   io.err << "Too many arguments (expected 0, got " << fs.args().size() << ")\n";
@@ -159,17 +135,17 @@ int runOperatorRaftTransferLeader(const std::vector<std::string>& args, CliIo& i
 }
 
 int runOperatorRaft(const std::vector<std::string>& args, CliIo& io) {
-  static const std::map<std::string, Command> kCommands = {
+  static const std::map<std::string, Subcommand> kCommands = {
       {"list-peers", runOperatorRaftListPeers},
       {"remove-peer", runOperatorRaftRemovePeer},
       {"transfer-leader", runOperatorRaftTransferLeader},
   };
-  return dispatch("operator raft", kRaftUsage, kCommands, args, io);
+  return dispatchSubcommand("operator raft", kRaftUsage, kCommands, args, io);
 }
 
 int runOperator(const std::vector<std::string>& args, CliIo& io) {
-  static const std::map<std::string, Command> kCommands = {{"raft", runOperatorRaft}};
-  return dispatch("operator", kOperatorUsage, kCommands, args, io);
+  static const std::map<std::string, Subcommand> kCommands = {{"raft", runOperatorRaft}};
+  return dispatchSubcommand("operator", kOperatorUsage, kCommands, args, io);
 }
 
 }  // namespace cairn::cli

@@ -220,8 +220,6 @@ std::string goQuote(std::string_view s) {
   return out + "\"";
 }
 
-namespace {
-
 void appendUtf8(uint32_t cp, std::string& out) {
   if (cp < 0x80) {
     out += static_cast<char>(cp);
@@ -239,6 +237,8 @@ void appendUtf8(uint32_t cp, std::string& out) {
     out += static_cast<char>(0x80 | (cp & 0x3F));
   }
 }
+
+namespace {
 
 // Reads `digits` digits of `base` at s[*i]; false when they are not all there.
 bool readDigits(std::string_view s, size_t* i, int digits, int base, uint32_t* value) {

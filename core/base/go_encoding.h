@@ -21,6 +21,8 @@ StatusOr<std::string> base64Decode(std::string_view text);
 
 // Length of the valid UTF-8 sequence starting at s[i], or 0 when it is not valid UTF-8.
 size_t utf8Length(std::string_view s, size_t i);
+// Appends code point `cp` (at most 0x10FFFF) to `out` as UTF-8.
+void appendUtf8(uint32_t cp, std::string& out);
 
 // Go's strconv.ParseBool: 1 t T TRUE true True 0 f F FALSE false False.
 bool parseGoBool(std::string_view text, bool* out);

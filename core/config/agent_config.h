@@ -83,6 +83,15 @@ struct AgentConfig {
   // The arguments this config was loaded from: a reload (SIGHUP, PUT /v1/agent/reload) loads
   // them again to pick up edited, added and removed files.
   std::vector<std::string> args;
+  // ACLs (docs/security.md; Consul's `acl` block). default_policy: allow | deny; down_policy:
+  // allow | deny | extend-cache | async-cache (accepted; servers always read their own replica).
+  bool acl_enabled = false;
+  std::string acl_default_policy = "allow";
+  std::string acl_down_policy = "extend-cache";
+  bool acl_enable_token_persistence = false;
+  std::string acl_initial_management;  // acl.tokens.initial_management (legacy: master)
+  std::string acl_agent_token;         // acl.tokens.agent
+  std::string acl_default_token;       // acl.tokens.default
 };
 
 // Parses `cairn agent` arguments (without the leading "agent"), reading every -config-file and

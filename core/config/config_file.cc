@@ -111,6 +111,21 @@ Setter duration(int64_t AgentConfig::*member) {
   };
 }
 
+// A string that must be one of `allowed` (acl.default_policy, acl.down_policy).
+Setter oneOf(std::string AgentConfig::*member, std::vector<std::string> allowed) {
+  return [member, allowed](const ConfigValue& v, Context& ctx) -> Status {
+    std::string value;
+    CAIRN_RETURN_IF_ERROR(read(v, &value));
+    if (std::find(allowed.begin(), allowed.end(), value) == allowed.end()) {
+      std::string list;
+      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + goQuote(a);
+      return invalidArgument("expected one of " + list + ", got " + goQuote(value));
+    }
+    ctx.config.*member = std::move(value);
+    return Status::ok();
+  };
+}
+
 // dns_config.service_ttl: {"<service or prefix*>": "<duration>"}.
 Status readServiceTtls(const ConfigValue& v, Context& ctx) {
   if (!v.isMap()) return expected("a map of service names to durations", v);
@@ -167,6 +182,16 @@ const std::unordered_map<std::string_view, Setter>& setters() {
       {"domain", field(&C::dns_domain)},
       {"ui", field(&C::ui_enabled)},  // Consul's legacy top-level switch
       {"ui_config.enabled", field(&C::ui_enabled)},
+      // ACLs (docs/security.md).
+      {"acl.enabled", field(&C::acl_enabled)},
+      {"acl.default_policy", oneOf(&C::acl_default_policy, {"allow", "deny"})},
+      {"acl.down_policy",
+       oneOf(&C::acl_down_policy, {"allow", "deny", "extend-cache", "async-cache"})},
+      {"acl.enable_token_persistence", field(&C::acl_enable_token_persistence)},
+      {"acl.tokens.initial_management", field(&C::acl_initial_management)},
+      {"acl.tokens.master", field(&C::acl_initial_management)},  // Consul's name before 1.11
+      {"acl.tokens.agent", field(&C::acl_agent_token)},
+      {"acl.tokens.default", field(&C::acl_default_token)},
       {"node_meta", field(&C::node_meta)},
       {"recursors", field(&C::recursors)},
       {"service", definitions(&C::services, false)},

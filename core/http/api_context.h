@@ -19,6 +19,7 @@ namespace cairn::http {
 // Groups identical blocking queries (read_query.cc): one answer per watch and index.
 class FanOut;
 std::shared_ptr<FanOut> newFanOut();
+class AclResolver;
 
 struct ApiContext {
   node::Node& node;
@@ -31,6 +32,8 @@ struct ApiContext {
   // The agent's disk (/v1/agent/self Stats.storage; reads report corruption here). May be null.
   storage::StorageHealth* storage = nullptr;
   std::shared_ptr<FanOut> fan_out = newFanOut();
+  // Tokens and what they may do (core/http/acl_resolver.h). Null: ACLs disabled.
+  const AclResolver* acl = nullptr;
 };
 
 }  // namespace cairn::http

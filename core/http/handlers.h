@@ -23,6 +23,13 @@ void addEventRoutes(Router& router, ApiContext& ctx);
 void addCatalogRoutes(Router& router, ApiContext& ctx);
 void addHealthRoutes(Router& router, ApiContext& ctx);
 
+// /v1/acl/* (acl_handlers.cc): bootstrap, tokens, policies, roles. 401 "ACL support disabled"
+// while ctx.acl is null or disabled.
+void addAclRoutes(Router& router, ApiContext& ctx);
+
+// The body of PUT /v1/txn decoded (txn_handler.cc); the ACL guard reads the ops' keys with it.
+StatusOr<v1::Txn> decodeTxn(const std::string& body, uint64_t max_value);
+
 // Proposes `command` and answers `true` once applied; a command the state machine refused
 // (TxnOutcome not ok) answers 400 with its error text, a node error (no leader, ...) as
 // errorResponse() maps it.

@@ -12,6 +12,10 @@
 
 #include "core/http/query.h"
 
+namespace cairn::acl {
+class Authorizer;
+}
+
 namespace cairn::http {
 
 struct HttpRequest {
@@ -22,6 +26,10 @@ struct HttpRequest {
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string body;
   std::string route;  // the matched route template, for metrics
+  // What the caller may do (docs/security.md): set by the ACL guard in Router::dispatch, before
+  // the handler runs, when ACLs are enabled; null when they are not (everything is allowed).
+  // Handlers filter lists with it. Written once before the handler runs, read-only after.
+  mutable std::shared_ptr<const acl::Authorizer> authz;
 };
 using RequestPtr = std::shared_ptr<const HttpRequest>;
 

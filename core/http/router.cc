@@ -49,6 +49,9 @@ void Router::dispatch(const Route* route, RequestPtr request, Responder respond)
     respond(std::move(r));
     return;
   }
+  if (guard_) {
+    if (auto refused = guard_(*route, *request, respond)) return respond(std::move(*refused));
+  }
   route->handler(std::move(request), std::move(respond));
 }
 

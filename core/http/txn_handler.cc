@@ -82,6 +82,8 @@ Status decodeKvOp(const web::json::value& element, uint64_t max_value, v1::KvOp&
   return Status::ok();
 }
 
+}  // namespace
+
 StatusOr<v1::Txn> decodeTxn(const std::string& body, uint64_t max_value) {
   auto json = parseJson(body);
   if (!json.isOk()) return parseFailure(json.status().message());
@@ -97,6 +99,8 @@ StatusOr<v1::Txn> decodeTxn(const std::string& body, uint64_t max_value) {
   }
   return txn;
 }
+
+namespace {
 
 HttpResponse outcomeResponse(const store::TxnOutcome& outcome) {
   return jsonResponse(txnOutcomeJson(outcome), outcome.ok ? 200 : 409);

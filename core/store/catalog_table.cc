@@ -22,6 +22,12 @@ const char* indexName(CatalogIndex table) {
       return "sessions_index";
     case CatalogIndex::kEvents:
       return "events_index";
+    case CatalogIndex::kAclTokens:
+      return "acl_tokens_index";
+    case CatalogIndex::kAclPolicies:
+      return "acl_policies_index";
+    case CatalogIndex::kAclRoles:
+      return "acl_roles_index";
   }
   return "unknown_index";
 }

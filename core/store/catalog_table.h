@@ -14,6 +14,12 @@
 //   N/<node>\0<session id>        ""  (sessions by node)
 //   l/<session id>\0<kv key>      ""  (keys a session holds)
 //   e/<ltime, 8 bytes BE>         UserEvent
+//   a/<accessor id>               AclToken        (ACL rows: acl_table.cc)
+//   A/<secret id>                 accessor id     (tokens by secret)
+//   p/<policy id>                 AclPolicy
+//   P/<policy name>               policy id       (policies by name)
+//   r/<role id>                   AclRole
+//   R/<role name>                 role id         (roles by name)
 // Table indexes live in the meta family (see CatalogIndex); every write also records watch keys
 // (see catalogWatchKey) for the WatchHub.
 
@@ -25,12 +31,22 @@
 #include <string>
 #include <string_view>
 
+#include "cairn/v1/acl.pb.h"
 #include "cairn/v1/catalog.pb.h"
 #include "core/storage/rocks_db.h"
 
 namespace cairn::store {
 
-enum class CatalogIndex { kNodes, kServices, kChecks, kSessions, kEvents };
+enum class CatalogIndex {
+  kNodes,
+  kServices,
+  kChecks,
+  kSessions,
+  kEvents,
+  kAclTokens,
+  kAclPolicies,
+  kAclRoles,
+};
 
 // The WatchHub key of a catalog table, or of one service's instances (ServiceWatch) or one node's
 // entries (NodeWatch). They start with '\x01', which no KV key validated by the HTTP layer does.
@@ -88,6 +104,28 @@ class CatalogTable {
   uint64_t lastEventTime();
   // Stores `event` (its ltime set) and drops events older than the newest `keep`.
   void putEvent(const v1::UserEvent& event, size_t keep, uint64_t index);
+
+  // ACL tokens, policies and roles (acl_table.cc). put* keep the by-secret and by-name rows in
+  // step (dropping the old ones when a secret or name changes) and bump the table's index to the
+  // row's modify index.
+  std::optional<v1::AclToken> aclToken(std::string_view accessor_id);
+  std::optional<v1::AclToken> aclTokenBySecret(std::string_view secret_id);
+  void scanAclTokens(const std::function<void(const v1::AclToken&)>& visit);
+  void putAclToken(const v1::AclToken& token);
+  void removeAclToken(const v1::AclToken& token, uint64_t index);
+  std::optional<v1::AclPolicy> aclPolicy(std::string_view id);
+  std::optional<v1::AclPolicy> aclPolicyByName(std::string_view name);
+  void scanAclPolicies(const std::function<void(const v1::AclPolicy&)>& visit);
+  void putAclPolicy(const v1::AclPolicy& policy);
+  void removeAclPolicy(const v1::AclPolicy& policy, uint64_t index);
+  std::optional<v1::AclRole> aclRole(std::string_view id);
+  std::optional<v1::AclRole> aclRoleByName(std::string_view name);
+  void scanAclRoles(const std::function<void(const v1::AclRole&)>& visit);
+  void putAclRole(const v1::AclRole& role);
+  void removeAclRole(const v1::AclRole& role, uint64_t index);
+  // The index PUT /v1/acl/bootstrap succeeded at; 0 before.
+  uint64_t aclBootstrapIndex() { return metaIndex("acl_bootstrap_index"); }
+  void setAclBootstrapIndex(uint64_t index) { bumpMeta("acl_bootstrap_index", index); }
 
   // The index of the latest change to a table (0 when never changed), and of one service's
   // instances (their registration, checks or nodes).

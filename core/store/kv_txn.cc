@@ -223,19 +223,23 @@ TxnOutcome executeTxn(Tables& t, uint64_t index, const v1::Txn& txn) {
   return outcome;
 }
 
+bool isReadVerb(v1::KvVerb verb) {
+  switch (verb) {
+    case v1::KV_GET:
+    case v1::KV_GET_OR_EMPTY:
+    case v1::KV_GET_TREE:
+    case v1::KV_CHECK_INDEX:
+    case v1::KV_CHECK_SESSION:
+    case v1::KV_CHECK_NOT_EXISTS:
+      return true;
+    default:
+      return false;
+  }
+}
+
 bool isReadOnly(const v1::Txn& txn) {
   for (const auto& op : txn.ops()) {
-    switch (op.kv().verb()) {
-      case v1::KV_GET:
-      case v1::KV_GET_OR_EMPTY:
-      case v1::KV_GET_TREE:
-      case v1::KV_CHECK_INDEX:
-      case v1::KV_CHECK_SESSION:
-      case v1::KV_CHECK_NOT_EXISTS:
-        break;
-      default:
-        return false;
-    }
+    if (!isReadVerb(op.kv().verb())) return false;
   }
   return true;
 }

@@ -20,5 +20,7 @@ TxnOutcome executeTxn(Tables& t, uint64_t index, const v1::Txn& txn);
 // True when every op only reads (get, get-or-empty, get-tree, check-*): such a txn is served as a
 // read, without going through the log.
 bool isReadOnly(const v1::Txn& txn);
+// True for the verbs that only read (the ACL guard asks key:read for them, key:write otherwise).
+bool isReadVerb(v1::KvVerb verb);
 
 }  // namespace cairn::store

@@ -94,6 +94,16 @@ bool validCatalogRow(const v1::ImageRow& row) {
     case 'N':
     case 'l':
       return row.value().empty();
+    case 'a':
+      return parses<v1::AclToken>(row.value());
+    case 'p':
+      return parses<v1::AclPolicy>(row.value());
+    case 'r':
+      return parses<v1::AclRole>(row.value());
+    case 'A':  // secret -> accessor, name -> ID
+    case 'P':
+    case 'R':
+      return !row.value().empty();
     default:
       return false;
   }

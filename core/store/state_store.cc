@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "core/base/check.h"
+#include "core/store/acl_apply.h"
 #include "core/store/kv_table.h"
 #include "core/store/kv_txn.h"
 #include "core/store/state_image.h"
@@ -159,6 +160,20 @@ TxnOutcome StateStore::applyCommand(Tables& t, const LogEntry& entry, ApplyEffec
       return applySessionRenew(t, c.session_renew(), effects);
     case v1::Command::kEventFire:
       return applyEventFire(t, entry.index, c.event_fire());
+    case v1::Command::kAclBootstrap:
+      return applyAclBootstrap(t, entry.index, c.acl_bootstrap());
+    case v1::Command::kAclTokenSet:
+      return applyAclTokenSet(t, entry.index, c.acl_token_set());
+    case v1::Command::kAclTokenDelete:
+      return applyAclTokenDelete(t, entry.index, c.acl_token_delete());
+    case v1::Command::kAclPolicySet:
+      return applyAclPolicySet(t, entry.index, c.acl_policy_set());
+    case v1::Command::kAclPolicyDelete:
+      return applyAclPolicyDelete(t, entry.index, c.acl_policy_delete());
+    case v1::Command::kAclRoleSet:
+      return applyAclRoleSet(t, entry.index, c.acl_role_set());
+    case v1::Command::kAclRoleDelete:
+      return applyAclRoleDelete(t, entry.index, c.acl_role_delete());
     default:
       return TxnOutcome{};  // Unknown or empty commands only advance the index.
   }

@@ -17,6 +17,7 @@
 #include "cairn/v1/state_image.pb.h"
 #include "core/base/clock.h"
 #include "core/storage/rocks_db.h"
+#include "core/store/acl_types.h"
 #include "core/store/catalog_apply.h"
 #include "core/store/catalog_types.h"
 #include "core/store/kv_types.h"
@@ -109,6 +110,18 @@ class StateStore {
   EventList events() const;
   // Every service instance, for anti-entropy and the DNS PTR lookups (no index).
   std::vector<NodeEntry> allNodes() const;
+
+  // ACL reads (acl_reads.cc). Policies and roles are found by ID, or by name when `by_name`.
+  AclRead<v1::AclToken> aclToken(std::string_view accessor_id) const;
+  AclList<v1::AclToken> aclTokens() const;
+  AclRead<v1::AclPolicy> aclPolicy(std::string_view id, bool by_name = false) const;
+  AclList<v1::AclPolicy> aclPolicies() const;
+  AclRead<v1::AclRole> aclRole(std::string_view id, bool by_name = false) const;
+  AclList<v1::AclRole> aclRoles() const;
+  // The token holding `secret_id` with its policies and roles, from one snapshot.
+  std::optional<AclIdentity> aclIdentity(std::string_view secret_id) const;
+  // The index bootstrap succeeded at, 0 before.
+  uint64_t aclBootstrapIndex() const;
 
  private:
   class Snapshot;

@@ -353,9 +353,8 @@ TEST_F(ConfigTest, KnownButUnimplementedKeysAreGatheredForOneWarning) {
   EXPECT_TRUE(c.dns_only_passing);
   EXPECT_EQ(c.recursors, std::vector<std::string>{"1.1.1.1"});
   EXPECT_EQ(ignoredKeysWarning(c),
-            "config: ignoring keys Cairn does not implement: acl.enabled, acl.tokens.agent, "
-            "primary_datacenter, telemetry.statsite_address (file consul.json); encrypt, "
-            "recursors (file more.yaml)");
+            "config: ignoring keys Cairn does not implement: primary_datacenter, "
+            "telemetry.statsite_address (file consul.json); encrypt, recursors (file more.yaml)");
   EXPECT_EQ(ignoredKeysWarning(AgentConfig{}), "");
 }
 
@@ -404,6 +403,36 @@ TEST_F(ConfigTest, StartJoinAddsToRetryJoin) {
   ASSERT_TRUE(
       applyConfigFile(write("j.json", R"({"retry_join": ["a"], "start_join": ["b"]})"), c).isOk());
   EXPECT_EQ(c.retry_join, (std::vector<std::string>{"a", "b"}));
+}
+
+TEST_F(ConfigTest, AclBlock) {
+  auto off = load({"-dev"});
+  ASSERT_TRUE(off.isOk()) << off.status().message();
+  EXPECT_FALSE(off->acl_enabled);
+  EXPECT_EQ(off->acl_default_policy, "allow");
+  std::string file = write("acl.json", R"({"acl": {"enabled": true, "default_policy": "deny",
+      "down_policy": "async-cache", "enable_token_persistence": true,
+      "tokens": {"initial_management": "m-secret", "agent": "a-secret", "default": "d-secret"}}})");
+  auto on = load({"-dev", "-config-file=" + file});
+  ASSERT_TRUE(on.isOk()) << on.status().message();
+  EXPECT_TRUE(on->acl_enabled);
+  EXPECT_EQ(on->acl_default_policy, "deny");
+  EXPECT_EQ(on->acl_down_policy, "async-cache");
+  EXPECT_TRUE(on->acl_enable_token_persistence);
+  EXPECT_EQ(on->acl_initial_management, "m-secret");
+  EXPECT_EQ(on->acl_agent_token, "a-secret");
+  EXPECT_EQ(on->acl_default_token, "d-secret");
+  EXPECT_EQ(ignoredKeysWarning(*on), "");
+  std::string legacy = write("master.yaml", "acl:\n  tokens:\n    master: old-name\n");
+  auto from_legacy = load({"-dev", "-config-file=" + legacy});
+  ASSERT_TRUE(from_legacy.isOk()) << from_legacy.status().message();
+  EXPECT_EQ(from_legacy->acl_initial_management, "old-name");
+  std::string bad = write("bad-acl.json", R"({"acl": {"default_policy": "maybe"}})");
+  auto b = load({"-dev", "-config-file=" + bad});
+  ASSERT_FALSE(b.isOk());
+  EXPECT_NE(b.status().message().find("expected one of \"allow\", \"deny\", got \"maybe\""),
+            std::string::npos)
+      << b.status().message();
 }
 
 }  // namespace
