@@ -16,6 +16,7 @@
 #include <random>
 #include <thread>
 
+#include "agent/client/client_agent.h"
 #include "agent/server_agent.h"
 #include "core/base/crash_handler.h"
 #include "core/base/logging.h"
@@ -23,15 +24,6 @@
 
 namespace cairn::agent {
 namespace {
-
-Status checkSupported(const config::AgentConfig& c) {
-  if (!c.dev && !c.server) {
-    return invalidArgument(
-        "client agents (without -server) are not supported yet: run "
-        "`cairn agent -dev` or `-server -bootstrap`");
-  }
-  return Status::ok();
-}
 
 // Blocks until SIGINT or SIGTERM. Signals must already be blocked in every thread.
 int waitForSignal(const sigset_t& signals) {
@@ -80,7 +72,6 @@ int runAgent(const config::AgentConfig& config) {
   installCrashHandler();
   LogLevel level = LogLevel::kInfo;
   if (parseLogLevel(config.log_level, level)) setLogLevel(level);
-  if (Status s = checkSupported(config); !s.isOk()) return fail(s);
   // Block the stop signals before any thread starts, so only sigwait() sees them.
   sigset_t signals;
   sigemptyset(&signals);
@@ -98,11 +89,19 @@ int runAgent(const config::AgentConfig& config) {
     caught->set_value(sig);
   }).detach();
 
-  auto agent = ServerAgent::start(config, *stopping);
-  if (!agent.isOk()) return fail(agent.status());
+  std::unique_ptr<RunningAgent> agent;
+  if (config.server || config.dev) {
+    auto server = ServerAgent::start(config, *stopping);
+    if (!server.isOk()) return fail(server.status());
+    agent = std::move(*server);
+  } else {
+    auto client = client::ClientAgent::start(config, {});
+    if (!client.isOk()) return fail(client.status());
+    agent = std::move(*client);
+  }
   int sig = caught->get_future().get();
   LOG_INFO("agent", "caught signal " << sig << ", shutting down");
-  (*agent)->stop();
+  agent->stop();
   // Requests still in flight on the I/O pool's threads (blocking queries, replies being sent)
   // reference the agent's parts, so running their destructors now would race with those
   // threads. Every acknowledged write is already synced to RocksDB, so the process leaves here.

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 
+#include "agent/client_rpc_service.h"
 #include "agent/data_dir.h"
 #include "agent/node_catalog_port.h"
 #include "agent/running_agent.h"
@@ -51,6 +52,7 @@ class ServerAgent final : public RunningAgent {
   TimerQueue timers_;
   SerialWorker slow_work_;
   std::unique_ptr<node::SessionReaper> session_reaper_;
+  ClientRpcService client_rpc_;  // client agents' requests, served on the server port
   std::unique_ptr<ServerNode> server_node_;
   std::unique_ptr<http::ApiContext> ctx_;
   http::Router router_;
