@@ -62,8 +62,9 @@ class ClientAgent final : public RunningAgent {
   void stop() override;
 
   int httpPort() const;
-  // The hook for membership: heartbeat replies that list the servers call
-  // connection().setServers().
+  // The hook for membership (HeartbeatSender on the members branch): its `channel` is
+  // connection().channel(), `on_failure` calls connection().reportChannelFailure(channel), and
+  // `on_servers` passes the reply's server RPC addresses to connection().setServers().
   ServerConnection& connection() { return *connection_; }
   local::LocalAgent& localAgent() { return *local_agent_; }
 

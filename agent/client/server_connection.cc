@@ -59,6 +59,21 @@ void ServerConnection::reportFailure(const Target& target) {
   openLocked();
 }
 
+std::shared_ptr<grpc::Channel> ServerConnection::channel() {
+  std::lock_guard lock(mu_);
+  return target_ ? target_->channel : nullptr;
+}
+
+void ServerConnection::reportChannelFailure(const std::shared_ptr<grpc::Channel>& channel) {
+  std::optional<Target> failed;
+  {
+    std::lock_guard lock(mu_);
+    if (!target_ || target_->channel != channel) return;
+    failed = target_;
+  }
+  reportFailure(*failed);
+}
+
 grpc_connectivity_state ServerConnection::state(const Target& target, bool connect) {
   return target.channel->GetState(connect);
 }

@@ -46,6 +46,11 @@ class ServerConnection {
   std::optional<Target> target();
   // `target` failed: move to the next server (once per generation).
   void reportFailure(const Target& target);
+  // The hook for membership heartbeats (HeartbeatSenderDeps: `channel`, `on_failure`): the
+  // current channel (null while no server is known), and a failure of the call made on
+  // `channel` (ignored when the connection already moved on).
+  std::shared_ptr<grpc::Channel> channel();
+  void reportChannelFailure(const std::shared_ptr<grpc::Channel>& channel);
   // The channel's state; `connect` starts connecting an idle channel.
   static grpc_connectivity_state state(const Target& target, bool connect);
 
