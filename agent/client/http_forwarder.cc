@@ -13,7 +13,10 @@ struct HttpForwarder::Attempt {
   v1::HttpEnvelope envelope;
   bool read = false;
   int retries = 0;
-  std::optional<SteadyTime> deadline;  // set when the attempt starts waiting or retrying
+  std::optional<SteadyTime> deadline;
+  // A write waiting for a connection: since when it waits on the channel of `waiting_generation`.
+  uint64_t waiting_generation = 0;
+  SteadyTime waiting_since;  // set when the attempt starts waiting or retrying
   // Per call; gRPC needs both alive until its callback ran.
   grpc::ClientContext context;
   v1::HttpReply reply;
@@ -95,7 +98,15 @@ void HttpForwarder::start(std::shared_ptr<Attempt> attempt) {
     // A write goes only on a connected channel: until then it has not left this process.
     grpc_connectivity_state state = ServerConnection::state(*target, true);
     if (state != GRPC_CHANNEL_READY) {
-      if (state == GRPC_CHANNEL_TRANSIENT_FAILURE) connection_.reportFailure(*target);
+      SteadyTime now = clock_.now();
+      if (attempt->waiting_generation != target->generation) {
+        attempt->waiting_generation = target->generation;
+        attempt->waiting_since = now;
+      }
+      if (state == GRPC_CHANNEL_TRANSIENT_FAILURE ||
+          now - attempt->waiting_since >= options_.connect_timeout) {
+        connection_.reportFailure(*target);
+      }
       return retry(std::move(attempt), options_.poll,
                    "no server reachable (last tried " + target->address + ")");
     }

@@ -29,6 +29,8 @@ class HttpForwarder {
     Nanos read_retry_for = std::chrono::seconds(30);
     Nanos connect_wait = std::chrono::seconds(15);
     std::chrono::milliseconds poll{20};  // how often a waiting write looks at the channel again
+    // A write that waited this long for one server's channel to connect moves to the next.
+    Nanos connect_timeout = std::chrono::seconds(2);
     // This agent's node: a session created through it without a Node belongs to it (Consul's
     // agent fills in its own node name), not to the server that runs the request.
     std::string node_name;

@@ -35,6 +35,10 @@ void ServerConnection::openLocked() {
   // A failed server is replaced by another, not retried by the channel: keep reconnects short.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  // Also the connect attempt's deadline (gRPC's default is 20 s): a server that drops SYNs must
+  // not hold a client's reads that long before they move on.
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS,
+              static_cast<int>(options_.connect_timeout.count()));
   // A distinct channel per generation, so a failed server's subchannel is not shared.
   args.SetInt("cairn.client_generation", static_cast<int>(picker_.generation()));
   Target t;

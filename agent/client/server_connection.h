@@ -29,6 +29,8 @@ class ServerConnection {
     std::chrono::milliseconds keepalive_time{2000};
     std::chrono::milliseconds keepalive_timeout{2000};
     int max_message_bytes = 300 << 20;  // snapshots (256 MiB) plus the envelope
+    // A channel still not connected after this long counts as failed.
+    std::chrono::milliseconds connect_timeout{2000};
   };
   struct Target {
     std::shared_ptr<v1::ClientRpc::Stub> stub;
