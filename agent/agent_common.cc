@@ -76,11 +76,13 @@ StatusOr<dns::DnsConfig> dnsConfig(const config::AgentConfig& config) {
 }
 
 StatusOr<std::unique_ptr<dns::DnsServer>> startDns(const config::AgentConfig& config,
-                                                   const dns::DnsCatalog& catalog) {
+                                                   const dns::DnsCatalog& catalog,
+                                                   dns::DnsServerOptions options) {
   if (config.dns_port < 0) return std::unique_ptr<dns::DnsServer>();
   auto normalized = dnsConfig(config);
   if (!normalized.isOk()) return normalized.status();
-  return dns::DnsServer::start(config.dns_addr, config.dns_port, *normalized, catalog);
+  return dns::DnsServer::start(config.dns_addr, config.dns_port, *normalized, catalog,
+                               std::move(options));
 }
 
 void writePidFile(const std::string& path) {

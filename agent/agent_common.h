@@ -29,7 +29,8 @@ StatusOr<dns::DnsConfig> dnsConfig(const config::AgentConfig& config);
 
 // The DNS interface on client_addr:dns_port (-1: off, a null server). `catalog` outlives it.
 StatusOr<std::unique_ptr<dns::DnsServer>> startDns(const config::AgentConfig& config,
-                                                   const dns::DnsCatalog& catalog);
+                                                   const dns::DnsCatalog& catalog,
+                                                   dns::DnsServerOptions options = {});
 
 void writePidFile(const std::string& path);
 

@@ -17,6 +17,7 @@
 #include <random>
 #include <thread>
 
+#include "agent/client/client_agent.h"
 #include "agent/server_agent.h"
 #include "core/base/crash_handler.h"
 #include "core/base/logging.h"
@@ -25,15 +26,6 @@
 
 namespace cairn::agent {
 namespace {
-
-Status checkSupported(const config::AgentConfig& c) {
-  if (!c.dev && !c.server) {
-    return invalidArgument(
-        "client agents (without -server) are not supported yet: run "
-        "`cairn agent -dev` or `-server -bootstrap`");
-  }
-  return Status::ok();
-}
 
 // Blocks until SIGINT, SIGTERM or SIGHUP. Signals must already be blocked in every thread.
 int waitForSignal(const sigset_t& signals) {
@@ -105,7 +97,6 @@ int runAgent(const config::AgentConfig& config) {
   installCrashHandler();
   LogLevel level = LogLevel::kInfo;
   if (parseLogLevel(config.log_level, level)) setLogLevel(level);
-  if (Status s = checkSupported(config); !s.isOk()) return fail(s);
   if (std::string w = config::ignoredKeysWarning(config); !w.empty()) LOG_WARN("agent", w);
   // Block the stop signals before any thread starts, so only sigwait() sees them.
   sigset_t signals;
@@ -127,13 +118,21 @@ int runAgent(const config::AgentConfig& config) {
     caught->set_value(sig);
   }).detach();
 
-  auto agent = ServerAgent::start(config, *stopping);
-  if (!agent.isOk()) return fail(agent.status());
-  reload_hook->set(agent->get());
+  std::unique_ptr<RunningAgent> agent;
+  if (config.server || config.dev) {
+    auto server = ServerAgent::start(config, *stopping);
+    if (!server.isOk()) return fail(server.status());
+    agent = std::move(*server);
+  } else {
+    auto client = client::ClientAgent::start(config, {});
+    if (!client.isOk()) return fail(client.status());
+    agent = std::move(*client);
+  }
+  reload_hook->set(agent.get());
   int sig = caught->get_future().get();
   LOG_INFO("agent", "caught signal " << sig << ", shutting down");
   reload_hook->set(nullptr);
-  (*agent)->stop();
+  agent->stop();
   // Requests still in flight on the I/O pool's threads (blocking queries, replies being sent)
   // reference the agent's parts, so running their destructors now would race with those
   // threads. Every acknowledged write is already synced to RocksDB, so the process leaves here.

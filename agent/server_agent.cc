@@ -73,7 +73,8 @@ Status ServerAgent::startStorage() {
 
 // Raft (entering the cluster) and the server-side HTTP routes.
 Status ServerAgent::startServer(const std::atomic<bool>& stopping) {
-  auto server_node = ServerNode::start(config_, info_.node_id, *db_, *state_, *metrics_, stopping);
+  auto server_node =
+      ServerNode::start(config_, info_.node_id, *db_, *state_, *metrics_, stopping, {&client_rpc_});
   if (!server_node.isOk()) return server_node.status();
   server_node_ = std::move(*server_node);
   ctx_ = std::make_unique<http::ApiContext>(http::ApiContext{server_node_->node(), *state_,
@@ -145,6 +146,9 @@ Status ServerAgent::startInterfaces() {
   auto dns_server = startDns(config_, *dns_catalog_);
   if (!dns_server.isOk()) return dns_server.status();
   dns_server_ = std::move(*dns_server);
+  auto dns_config = dnsConfig(config_);
+  if (!dns_config.isOk()) return dns_config.status();
+  client_rpc_.attach({&router_, &ctx_->node, state_.get(), dns_catalog_.get(), *dns_config});
   writePidFile(config_.pid_file);
   local_agent_->start();
   server_health_ = std::make_unique<ServerHealthMonitor>(ctx_->node, *state_, timers_,

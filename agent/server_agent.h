@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "agent/config_registrations.h"
+#include "agent/client_rpc_service.h"
 #include "agent/data_dir.h"
 #include "agent/node_catalog_port.h"
 #include "agent/running_agent.h"
@@ -54,6 +55,7 @@ class ServerAgent final : public RunningAgent {
   TimerQueue timers_;
   SerialWorker slow_work_;
   std::unique_ptr<node::SessionReaper> session_reaper_;
+  ClientRpcService client_rpc_;  // client agents' requests, served on the server port
   std::unique_ptr<ServerNode> server_node_;
   std::unique_ptr<http::ApiContext> ctx_;
   std::unique_ptr<http::AclResolver> acl_resolver_;

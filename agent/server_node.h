@@ -4,6 +4,8 @@
 // how it enters a cluster: bootstrap (-dev, -bootstrap, -bootstrap-expect 1), discovery of
 // -bootstrap-expect N servers through -retry-join, or joining an existing cluster.
 
+#include <grpcpp/grpcpp.h>
+
 #include <atomic>
 #include <memory>
 #include <thread>
@@ -21,11 +23,13 @@ class ServerNode {
  public:
   // Opens the log, enters the cluster (blocking until the plan is known, or `stopping` turns
   // true) and starts Raft. Refuses a data dir whose cluster differs from the -retry-join servers'.
+  // `extra_services` are served on the server port too (not owned; outlive the ServerNode).
   static StatusOr<std::unique_ptr<ServerNode>> start(const config::AgentConfig& config,
                                                      const std::string& node_id,
                                                      storage::RocksDb& db, store::StateStore& state,
                                                      metrics::Metrics& metrics,
-                                                     const std::atomic<bool>& stopping);
+                                                     const std::atomic<bool>& stopping,
+                                                     std::vector<grpc::Service*> extra_services);
   ~ServerNode();
 
   node::Node& node() { return *raft_; }

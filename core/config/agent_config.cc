@@ -81,6 +81,13 @@ void addSourceFlags(FlagSet& fs, ParsedFlags& p) {
         p.ops.push_back([addr = std::string(v)](AgentConfig& c) { c.retry_join.push_back(addr); });
         return Status::ok();
       });
+  // Client agents: -join is -retry-join (Cairn keeps trying either way; docs/agent.md).
+  fs.add(
+      "join", "address", "Address of a server to join; repeatable (same as -retry-join).",
+      [&p](std::string_view v) {
+        p.ops.push_back([addr = std::string(v)](AgentConfig& c) { c.retry_join.push_back(addr); });
+        return Status::ok();
+      });
 }
 
 void defineFlags(FlagSet& fs, ParsedFlags& p) {

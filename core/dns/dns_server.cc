@@ -158,6 +158,7 @@ Status bindBoth(DnsServer::Impl& s, const asio::ip::address& address, int port) 
 std::optional<std::vector<uint8_t>> DnsServer::Impl::answer(std::span<const uint8_t> query,
                                                             Transport transport) {
   try {
+    if (options.forward) return options.forward(query, transport);
     ResolveContext ctx{config, catalog, random, static_cast<uint32_t>(std::time(nullptr))};
     return resolveQuery(query, transport, ctx);
   } catch (const std::exception& e) {

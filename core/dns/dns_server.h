@@ -6,8 +6,12 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "core/base/status.h"
 #include "core/dns/dns_catalog.h"
@@ -19,6 +23,10 @@ struct DnsServerOptions {
   std::chrono::milliseconds tcp_idle_timeout{10'000};
   size_t max_tcp_connections = 128;
   int bind_attempts = 32;  // port 0: tries to find a number free for both UDP and TCP
+  // When set, answers every query instead of the local resolver and catalog (a client agent
+  // forwards the packet to a server). Called on the server's one thread: it blocks that thread,
+  // so it must bound its own wait.
+  std::function<std::optional<std::vector<uint8_t>>(std::span<const uint8_t>, Transport)> forward;
 };
 
 class DnsServer {

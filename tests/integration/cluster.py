@@ -23,6 +23,7 @@ import json
 import os
 import queue
 import random
+import re
 import shutil
 import signal
 import socket
@@ -406,6 +407,33 @@ class Server:
             if not f.closed:
                 f.close()
         self._logs = []
+
+
+class ClientAgent(Server):
+    """One `cairn agent` client process (no -server): HTTP and DNS on its own loopback IP, the
+    servers given as -retry-join. `server_port` is unused (clients do not listen on one)."""
+
+    def __init__(self, name, ip, root, join=(), **kw):
+        super().__init__(name, ip, root, join=join, **kw)
+        self.dns_port = free_port(ip)
+        while self.dns_port == self.http_port:
+            self.dns_port = free_port(ip)
+
+    def __repr__(self):
+        return f"ClientAgent({self.name} {self.ip}:{self.http_port})"
+
+    def command(self):
+        args = [binary(), "agent", "-node", self.name, "-bind", self.ip, "-client", self.ip,
+                "-advertise", self.ip, "-http-port", str(self.http_port),
+                "-dns-port", str(self.dns_port), "-data-dir", self.data_dir,
+                "-log-level", self.log_level]
+        for address in self.join:
+            args += ["-retry-join", address]
+        return self.wrapper + args + self.extra_args
+
+    def used_servers(self):
+        """The servers this client moved to, in order, from its log ("using server ...")."""
+        return re.findall(r"client: using server (\S+)", self.logs(limit=10 ** 7))
 
 
 def decode_value(entry):

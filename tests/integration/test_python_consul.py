@@ -1,5 +1,7 @@
 """python-consul 0.7.1 (Debian python3-consul) against a real agent: every KV call it makes,
-status and agent/self (docs/consul-api.md §12). Run with /usr/bin/python3."""
+status and agent/self (docs/consul-api.md §12). The same tests run twice: against a `-dev`
+server, and against a client agent (no -server) whose server is a one-server cluster
+(docs/agent.md, "Client agents"). Run with /usr/bin/python3."""
 import os
 import sys
 import threading
@@ -7,6 +9,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import cluster  # noqa: E402
 import harness  # noqa: E402
 from harness import AgentTestCase, Timer  # noqa: E402
 
@@ -211,6 +214,67 @@ class PythonConsulTests(AgentTestCase):
         config = self.c.agent.self()["Config"]
         self.assertIsInstance(config["Datacenter"], str)
         self.assertNotEqual(config["Datacenter"], "")
+
+
+class _ClientAgentShim:
+    """What AgentTestCase needs of `agent`, for a client agent in front of a one-server cluster:
+    the client's HTTP port, the server's RPC port, logs of both, and the client's process."""
+
+    def __init__(self, name):
+        self.cluster = cluster.Cluster(1, name=name)
+        self.client = cluster.ClientAgent("c1", "127.0.0.1", self.cluster.root,
+                                          join=[self.cluster.members[0].rpc_address])
+        self.cluster.servers.append(self.client)
+
+    def start(self):
+        if self.client.proc is None:
+            self.cluster.start()
+        self.client.start()
+
+    @property
+    def http_port(self):
+        return self.client.http_port
+
+    @property
+    def proc(self):
+        return self.client.proc
+
+    @property
+    def expected_exit(self):
+        return self.client.expected_exit
+
+    def log_offsets(self):
+        return self.cluster.log_offsets()
+
+    def logs(self, since=None):
+        return self.cluster.logs(since=since)
+
+    def cleanup(self):
+        self.cluster.cleanup()
+
+
+class PythonConsulThroughClientTests(PythonConsulTests):
+    """Every test above, against a client agent: its requests travel to the server over gRPC."""
+
+    @classmethod
+    def setUpClass(cls):
+        super(AgentTestCase, cls).setUpClass()  # not its own: no -dev agent here
+        cls.agent = _ClientAgentShim(cls.__name__)
+        try:
+            cls.agent.start()
+        except BaseException:
+            cls.agent.cleanup()
+            raise
+
+    def test_status_leader_and_peers(self):
+        leader = self.c.status.leader()
+        self.assertEqual(leader, self.agent.cluster.members[0].rpc_address)
+        self.assertEqual(self.c.status.peers(), [leader])
+
+    def test_agent_self(self):
+        me = self.c.agent.self()
+        self.assertFalse(me["Config"]["Server"])
+        self.assertEqual(me["Member"]["Tags"]["role"], "node")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,215 @@
+#include "agent/client/client_agent.h"
+
+#include <unistd.h>
+
+#include <random>
+
+#include "agent/agent_common.h"
+#include "agent/version.h"
+#include "core/base/logging.h"
+#include "core/http/agent_routes.h"
+#include "core/http/handlers.h"
+#include "core/http/ui_handlers.h"
+#include "core/node/cluster_service.h"
+
+namespace cairn::agent::client {
+namespace {
+
+constexpr char kLog[] = "client";
+// A forwarded DNS query: the DNS thread waits for it, so it is short.
+constexpr auto kDnsTimeout = std::chrono::seconds(2);
+
+// The DNS server's catalog on a client: never consulted (every query is forwarded).
+class NoDnsCatalog final : public dns::DnsCatalog {
+ public:
+  std::optional<dns::DnsNode> node(std::string_view) const override { return std::nullopt; }
+  std::vector<dns::DnsServiceInstance> serviceInstances(std::string_view) const override {
+    return {};
+  }
+  std::vector<dns::DnsNode> servers() const override { return {}; }
+  std::vector<dns::DnsNode> nodesWithAddress(std::string_view) const override { return {}; }
+};
+
+const NoDnsCatalog kNoDnsCatalog;
+
+}  // namespace
+
+std::vector<http::AgentMember> KnownServersMembers::members() const {
+  std::vector<http::AgentMember> out;
+  http::AgentMember self;
+  self.name = self_.node_name;
+  self.id = self_.node_id;
+  self.addr = self_.advertise_addr;
+  self.port = 8301;  // Consul's Serf LAN port, which tools expect on a client member
+  self.server = false;
+  out.push_back(self);
+  for (const auto& address : connection_.servers()) {
+    http::AgentMember m;
+    auto colon = address.rfind(':');
+    m.name = address;
+    m.addr = address.substr(0, colon);
+    m.port = colon == std::string::npos ? 0 : std::atoi(address.c_str() + colon + 1);
+    out.push_back(m);
+  }
+  return out;
+}
+
+StatusOr<std::unique_ptr<ClientAgent>> ClientAgent::start(const config::AgentConfig& config,
+                                                          Options options) {
+  if (config.retry_join.empty()) {
+    return invalidArgument(
+        "a client agent needs servers: give -retry-join (or -join) with their addresses");
+  }
+  std::unique_ptr<ClientAgent> a(new ClientAgent(config, options));
+  CAIRN_RETURN_IF_ERROR(a->startLocal());
+  CAIRN_RETURN_IF_ERROR(a->startInterfaces());
+  LOG_INFO("agent", "Cairn client agent running: node="
+                        << a->info_.node_name << " dc=" << a->info_.datacenter
+                        << " http=" << config.http_addr << ":" << a->httpPort()
+                        << " dns=" << config.dns_addr << ":" << config.dns_port
+                        << " data-dir=" << a->data_dir_->path());
+  return a;
+}
+
+// The data dir (local registry only), the connection to the servers and the local agent.
+Status ClientAgent::startLocal() {
+  auto data_dir = DataDir::prepare(config_.data_dir, config_.dev);
+  if (!data_dir.isOk()) return data_dir.status();
+  data_dir_.emplace(std::move(*data_dir));
+  bool had_identity = data_dir_->hasNodeId();
+  auto node_id = data_dir_->nodeId();
+  if (!node_id.isOk()) return node_id.status();
+  auto db = storage::RocksDb::open(data_dir_->path() + "/db", nullptr, had_identity);
+  if (!db.isOk()) return db.status();
+  db_ = std::move(*db);
+  info_ = agentInfo(config_, *node_id);
+  metrics_ = std::make_unique<metrics::Metrics>(kVersion, kRevision);
+  connection_ = std::make_unique<ServerConnection>(clock_, options_.connection);
+  HttpForwarder::Options forwarding = options_.forwarder;
+  forwarding.node_name = info_.node_name;
+  forwarder_ = std::make_unique<HttpForwarder>(*connection_, timers_, clock_, forwarding);
+  catalog_port_ = std::make_unique<RemoteCatalogPort>(*connection_, info_.node_name);
+  members_ = std::make_unique<KnownServersMembers>(*connection_, info_);
+  agent_ctx_ = std::make_unique<http::AgentApiContext>(
+      http::AgentApiContext{info_, *metrics_, *members_, &db_->health()});
+  scheduler_ = std::make_unique<health::TimerQueueScheduler>(clock_, timers_);
+  local::LocalOptions local_options;
+  local_options.enable_script_checks = config_.enable_script_checks;
+  local_options.check_update_interval = Nanos(config_.check_update_interval_ns);
+  auto local_agent = local::LocalAgent::open(
+      localIdentity(info_), local_options,
+      {catalog_port_.get(), db_.get(), scheduler_.get(), &probers_, std::random_device{}()});
+  if (!local_agent.isOk()) return local_agent.status();
+  local_agent_ = std::move(*local_agent);
+  return Status::ok();
+}
+
+// Routes, HTTP, DNS, the server resolver, then anti-entropy.
+Status ClientAgent::startInterfaces() {
+  http::addAgentSelfRoutes(router_, *agent_ctx_);
+  http::addAgentRoutes(router_, *agent_ctx_, *local_agent_);
+  // Other /v1/agent/* paths are about this agent: never answered by a server.
+  router_.add(http::Route{"/v1/agent/",
+                          true,
+                          {"GET", "HEAD", "PUT", "POST", "DELETE"},
+                          [](http::RequestPtr, http::Responder respond) {
+                            respond(http::textResponse(
+                                404, "Invalid URL path: not a recognized HTTP API endpoint"));
+                          }});
+  if (config_.ui_enabled) {
+    http::addUiRoutes(router_, http::embeddedUiAssets(), http::embeddedUiVersion());
+  }
+  router_.add(http::Route{"/",
+                          true,
+                          {"GET", "HEAD", "PUT", "POST", "DELETE", "PATCH"},
+                          forwarder_->handler(),
+                          http::kMaxSnapshotBody});
+  resolveServers();  // a name that resolves now gives a server before the first request
+  resolver_ = std::thread([this] { resolverLoop(); });
+  http_server_ = std::make_unique<http::HttpServer>(router_, *metrics_, httpOptions());
+  CAIRN_RETURN_IF_ERROR(http_server_->start(config_.http_addr, config_.http_port));
+  dns::DnsServerOptions dns_options;
+  dns_options.forward = [this](std::span<const uint8_t> query, dns::Transport transport) {
+    return forwardDns(query, transport);
+  };
+  auto dns_server = startDns(config_, kNoDnsCatalog, std::move(dns_options));
+  if (!dns_server.isOk()) return dns_server.status();
+  dns_server_ = std::move(*dns_server);
+  writePidFile(config_.pid_file);
+  local_agent_->start();
+  return Status::ok();
+}
+
+bool ClientAgent::resolveServers() {
+  std::vector<std::string> servers;
+  for (const auto& spec : config_.retry_join) {
+    auto resolved = node::resolveJoinAddress(spec, config_.server_port);
+    if (!resolved.isOk()) {
+      LOG_WARN(kLog, resolved.status().message());
+      continue;
+    }
+    servers.insert(servers.end(), resolved->begin(), resolved->end());
+  }
+  if (servers.empty()) return false;
+  connection_->setServers(servers);
+  return true;
+}
+
+void ClientAgent::resolverLoop() {
+  bool known = !connection_->servers().empty();
+  std::unique_lock lock(resolver_mu_);
+  while (!resolver_stop_) {
+    Nanos wait = known ? options_.rejoin_interval : options_.retry_interval;
+    if (resolver_cv_.wait_for(lock, wait, [this] { return resolver_stop_; })) break;
+    lock.unlock();
+    known = resolveServers() || known;
+    lock.lock();
+  }
+}
+
+std::optional<std::vector<uint8_t>> ClientAgent::forwardDns(std::span<const uint8_t> query,
+                                                            dns::Transport transport) {
+  for (int attempt = 0; attempt < 2; ++attempt) {  // a failed server: once more, elsewhere
+    auto target = connection_->target();
+    if (!target) return std::nullopt;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + kDnsTimeout);
+    v1::DnsQuery request;
+    request.set_packet(std::string(query.begin(), query.end()));
+    request.set_tcp(transport == dns::Transport::kTcp);
+    v1::DnsReply reply;
+    grpc::Status s = target->stub->Dns(&context, request, &reply);
+    if (s.ok()) {
+      if (reply.packet().empty()) return std::nullopt;
+      return std::vector<uint8_t>(reply.packet().begin(), reply.packet().end());
+    }
+    LOG_DEBUG(kLog, "DNS forward to " << target->address << " failed: " << s.error_message());
+    connection_->reportFailure(*target);
+  }
+  return std::nullopt;  // dropped: the resolver asks again
+}
+
+int ClientAgent::httpPort() const { return http_server_ ? http_server_->port() : 0; }
+
+void ClientAgent::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (local_agent_) local_agent_->stop();
+  {
+    std::lock_guard lock(resolver_mu_);
+    resolver_stop_ = true;
+  }
+  resolver_cv_.notify_all();
+  if (resolver_.joinable()) resolver_.join();
+  if (http_server_) http_server_->stop();
+  if (dns_server_) dns_server_->stop();
+  if (!config_.pid_file.empty()) unlink(config_.pid_file.c_str());
+  if (db_) {
+    if (Status flushed = db_->flush(); !flushed.isOk()) LOG_WARN("agent", flushed.message());
+  }
+  if (data_dir_) data_dir_->removeIfTemporary();
+}
+
+ClientAgent::~ClientAgent() { stop(); }
+
+}  // namespace cairn::agent::client

@@ -1,0 +1,28 @@
+#pragma once
+// RemoteCatalogPort: a client agent's CatalogPort (core/local/catalog_port.h) over gRPC to its
+// current server (ClientRpc.CatalogPropose / NodeCatalog). Anti-entropy retries failed calls
+// itself, and its commands are idempotent (registering the same data again changes nothing), so
+// a call that fails is reported and never repeated here. A transport failure moves the
+// connection to another server.
+
+#include "agent/client/server_connection.h"
+#include "core/local/catalog_port.h"
+
+namespace cairn::agent::client {
+
+class RemoteCatalogPort final : public local::CatalogPort {
+ public:
+  // `connection` outlives the port and its calls; `node_name` is this client's node.
+  RemoteCatalogPort(ServerConnection& connection, std::string node_name)
+      : connection_(connection), node_name_(std::move(node_name)) {}
+
+  void propose(v1::Command command, std::function<void(Status)> done) override;
+  void readNode(const std::string& node_name,
+                std::function<void(StatusOr<local::NodeCatalog>)> done) override;
+
+ private:
+  ServerConnection& connection_;
+  const std::string node_name_;
+};
+
+}  // namespace cairn::agent::client

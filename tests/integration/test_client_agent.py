@@ -1,0 +1,213 @@
+"""Client agents (`cairn agent` without -server, docs/agent.md "Client agents") on a real
+3-server cluster (cluster.py) with 2 clients: KV put/get/CAS/txn/blocking query and a session lock
+through a client, catalog and health reads, a service registered on a client seen from every
+server over HTTP and DNS, /v1/agent/self on a client, and failover: kill -9 of the server a client
+uses, after which the client carries on through another one and its in-flight blocking query
+resumes there (the failover time is printed). Run with /usr/bin/python3."""
+import base64
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from cluster import ClientAgent, Cluster, wait_until  # noqa: E402
+from harness import BackgroundRequest, main  # noqa: E402
+
+DIG = shutil.which("dig")
+
+
+def start_clients(cluster, count):
+    join = [s.rpc_address for s in cluster.members]
+    clients = []
+    for i in range(count):
+        client = ClientAgent(f"c{i + 1}", cluster.prefix + str(100 + i), cluster.root, join=join)
+        cluster.servers.append(client)  # cleanup() and logs() cover it
+        clients.append(client)
+    for client in clients:
+        client.start()
+    return clients
+
+
+class ClusterWithClients(unittest.TestCase):
+    """One cluster (3 servers, 2 clients) for the whole class."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.cluster = Cluster(3, name="clients")
+        try:
+            cls.cluster.start()
+            cls.c1, cls.c2 = start_clients(cls.cluster, 2)
+        except BaseException:
+            sys.stderr.write(cls.cluster.logs())
+            cls.cluster.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cluster.cleanup()
+        super().tearDownClass()
+
+    def setUp(self):
+        self.p = self._testMethodName + "/"
+
+    def tearDown(self):
+        crashed = self.cluster.crashed()
+        if crashed:
+            self.fail(f"crashed: {crashed}\n{self.cluster.logs()}")
+
+    # ---- KV ----
+    def test_kv_put_get_cas_txn_through_clients(self):
+        key = self.p + "k"
+        self.assertEqual(self.c1.put(f"/v1/kv/{key}", b"one").body, b"true")
+        self.assertEqual(self.c2.kv_get(key)[0], "one")
+        self.assertEqual(self.cluster.members[0].get(f"/v1/kv/{key}?raw").body, b"one")
+        index = self.c2.get(f"/v1/kv/{key}").json()[0]["ModifyIndex"]
+        self.assertEqual(self.c1.put(f"/v1/kv/{key}?cas={index + 99}", b"x").body, b"false")
+        self.assertEqual(self.c1.put(f"/v1/kv/{key}?cas={index}", b"two").body, b"true")
+        self.assertEqual(self.c2.get(f"/v1/kv/{key}?raw&stale").body, b"two")
+        ops = [{"KV": {"Verb": "set", "Key": self.p + "t1",
+                       "Value": base64.b64encode(b"a").decode()}},
+               {"KV": {"Verb": "get", "Key": key}}]
+        r = self.c2.put("/v1/txn", json.dumps(ops).encode())
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(len(r.json()["Results"]), 2)
+        self.assertEqual(self.c1.get(f"/v1/kv/{self.p}t1?raw").body, b"a")
+        self.assertEqual(self.c1.delete(f"/v1/kv/{key}").body, b"true")
+        self.assertEqual(self.c1.get(f"/v1/kv/{key}").status, 404)
+
+    def test_blocking_query_through_a_client_wakes_on_a_write_elsewhere(self):
+        key = self.p + "b"
+        self.c1.put(f"/v1/kv/{key}", b"1")
+        index = self.c1.get(f"/v1/kv/{key}").index()
+        req = BackgroundRequest(self.c1.http_port, "GET", f"/v1/kv/{key}?index={index}&wait=30s",
+                                host=self.c1.ip).start()
+        req.sent.wait(5)
+        time.sleep(0.3)  # not a synchronisation: only makes a wrong early answer visible
+        self.assertFalse(req.done.is_set(), "the blocking query returned before any write")
+        self.cluster.members[1].put(f"/v1/kv/{key}", b"2")
+        result = req.wait(20)
+        self.assertEqual(result.status, 200)
+        self.assertGreater(result.index(), index)
+        self.assertEqual(base64.b64decode(result.json()[0]["Value"]), b"2")
+
+    def test_session_lock_through_clients(self):
+        key = self.p + "lock"
+        r = self.c1.put("/v1/session/create", json.dumps({"Name": "l", "TTL": "30s"}).encode())
+        self.assertEqual(r.status, 200, r)
+        sid = r.json()["ID"]
+        info = self.c2.get(f"/v1/session/info/{sid}").json()[0]
+        self.assertEqual(info["Node"], "c1")  # the client's node, not the server's
+        self.assertEqual(self.c1.put(f"/v1/kv/{key}?acquire={sid}", b"me").body, b"true")
+        r2 = self.c2.put("/v1/session/create", b"{}").json()["ID"]
+        self.assertEqual(self.c2.put(f"/v1/kv/{key}?acquire={r2}", b"you").body, b"false")
+        self.assertEqual(self.c2.get(f"/v1/kv/{key}").json()[0]["Session"], sid)
+        self.assertEqual(self.c1.put(f"/v1/kv/{key}?release={sid}", b"").body, b"true")
+        self.assertEqual(self.c2.put(f"/v1/kv/{key}?acquire={r2}", b"you").body, b"true")
+
+    # ---- catalog, health, DNS ----
+    def test_catalog_and_health_list_the_clients(self):
+        def registered():
+            names = {n["Node"] for n in self.c1.get("/v1/catalog/nodes").json()}
+            return {"c1", "c2", "s1", "s2", "s3"} <= names
+        wait_until(registered, 30, "both clients to register their nodes")
+        checks = self.c2.get("/v1/health/node/c1").json()
+        self.assertEqual([(c["CheckID"], c["Status"]) for c in checks],
+                         [("serfHealth", "passing")])
+
+    def test_service_on_a_client_is_seen_everywhere(self):
+        body = {"Name": "webc", "ID": "webc-1", "Port": 8080, "Tags": ["v1"],
+                "Check": {"TTL": "30s", "CheckID": "webc-ttl"}}
+        r = self.c1.put("/v1/agent/service/register", json.dumps(body).encode())
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(self.c1.put("/v1/agent/check/pass/webc-ttl").status, 200)
+        self.assertIn("webc-1", self.c1.get("/v1/agent/services").json())
+        self.assertNotIn("webc-1", self.c2.get("/v1/agent/services").json())  # c2's own registry
+
+        def everywhere():
+            for agent in list(self.cluster.members) + [self.c2]:
+                entries = agent.get("/v1/health/service/webc?passing&stale").json()
+                if [(e["Node"]["Node"], e["Service"]["Port"]) for e in entries] != [("c1", 8080)]:
+                    return False
+            return True
+        wait_until(everywhere, 30, "the client's service to be passing on every agent")
+        if DIG is None:
+            return
+
+        def dns(ip, port):
+            out = subprocess.run([DIG, f"@{ip}", "-p", str(port), "+short", "+time=2",
+                                  "webc.service.consul"], capture_output=True, text=True,
+                                 timeout=20)
+            return out.stdout.split()
+        for server in self.cluster.members:
+            wait_until(lambda: dns(server.ip, 8600) == [self.c1.ip], 20, f"DNS on {server.name}")
+        self.assertEqual(dns(self.c2.ip, self.c2.dns_port), [self.c1.ip])
+
+    def test_agent_self_members_and_unknown_agent_paths(self):
+        me = self.c1.get("/v1/agent/self").json()
+        self.assertFalse(me["Config"]["Server"])
+        self.assertEqual(me["Member"]["Tags"]["role"], "node")
+        self.assertEqual(me["Config"]["NodeName"], "c1")
+        members = self.c1.get("/v1/agent/members").json()
+        self.assertIn(("c1", "node"), [(m["Name"], m["Tags"]["role"]) for m in members])
+        self.assertEqual(self.c1.get("/v1/agent/nonexistent").status, 404)
+        self.assertEqual(self.c1.get("/v1/status/leader").json(), self.cluster.leader().rpc_address)
+
+
+class ClientFailover(unittest.TestCase):
+    """kill -9 of the server a client uses (own cluster: this kills a server)."""
+
+    def setUp(self):
+        self.cluster = Cluster(3, name="clientfail")
+        self.addCleanup(self.cluster.cleanup)
+        self.cluster.start()
+        (self.client,) = start_clients(self.cluster, 1)
+
+    def test_kill_of_the_clients_server(self):
+        client = self.client
+        key = "failover/k"
+        self.assertEqual(client.put(f"/v1/kv/{key}", b"before").body, b"true")
+        index = client.get(f"/v1/kv/{key}").index()
+        used = client.used_servers()[-1]
+        victim = next(s for s in self.cluster.members if s.rpc_address == used)
+        blocking = BackgroundRequest(client.http_port, "GET",
+                                     f"/v1/kv/{key}?index={index}&wait=60s", host=client.ip,
+                                     timeout=90).start()
+        blocking.sent.wait(5)
+        # The query must be waiting on the victim before it dies.
+        wait_until(lambda: blocking.sent.is_set(), 5, "the blocking query to be sent")
+        time.sleep(0.2)  # not a synchronisation: lets the forwarded query reach the server
+        killed_at = time.monotonic()
+        victim.kill()
+        self.cluster.members.remove(victim)
+
+        def write_through_client():
+            try:
+                return client.put(f"/v1/kv/{key}-after", b"x", timeout=5).body == b"true"
+            except OSError:
+                return False
+        wait_until(write_through_client, 60, "a write through the client after the kill",
+                   interval=0.05)
+        failover = time.monotonic() - killed_at
+        print(f"\n[client failover] first write through the client succeeded {failover:.2f}s "
+              f"after kill -9 of {victim.name} ({used}); client moved to "
+              f"{client.used_servers()[-1]}", file=sys.stderr)
+        self.assertNotEqual(client.used_servers()[-1], used)
+        self.assertFalse(blocking.done.is_set(), f"blocking query ended early: {blocking.result}")
+        survivor = self.cluster.members[0]
+        self.assertEqual(survivor.put(f"/v1/kv/{key}", b"after").body, b"true")
+        result = blocking.wait(30)
+        woke = time.monotonic() - killed_at
+        print(f"[client failover] the in-flight blocking query resumed on the new server and "
+              f"answered {woke:.2f}s after the kill", file=sys.stderr)
+        self.assertEqual(result.status, 200, result)
+        self.assertEqual(base64.b64decode(result.json()[0]["Value"]), b"after")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+// HttpForwarder against two fake servers (cairn.v1.ClientRpc on 127.0.0.1:0): a read whose server
+// dies is answered by the next server; a write whose server dies after receiving it answers
+// "outcome unknown" and reaches no other server; a write while the first server is down goes to
+// the next one.
+#include "agent/client/http_forwarder.h"
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+#include <list>
+#include <mutex>
+
+namespace cairn::agent::client {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Answers "from <name>", or holds every call until shutdown when `hang` is set.
+class FakeServer final : public v1::ClientRpc::CallbackService {
+ public:
+  explicit FakeServer(std::string name, bool hang) : name_(std::move(name)), hang_(hang) {
+    grpc::ServerBuilder b;
+    b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    b.RegisterService(this);
+    server_ = b.BuildAndStart();
+  }
+  ~FakeServer() override { shutdown(); }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  void shutdown() {
+    if (server_) server_->Shutdown(std::chrono::system_clock::now());  // cancels held calls
+    server_.reset();
+  }
+  int received() const { return received_; }
+  bool waitReceived(int n) {
+    for (int i = 0; i < 500 && received_ < n; ++i) std::this_thread::sleep_for(10ms);
+    return received_ >= n;
+  }
+
+  grpc::ServerUnaryReactor* Http(grpc::CallbackServerContext* ctx, const v1::HttpEnvelope*,
+                                 v1::HttpReply* reply) override {
+    ++received_;
+    if (hang_) return new Held();  // finished by the cancellation at shutdown
+    auto* r = ctx->DefaultReactor();
+    reply->set_status(200);
+    reply->set_body("from " + name_);
+    r->Finish(grpc::Status::OK);
+    return r;
+  }
+
+ private:
+  // A call that never answers; shutdown's cancellation finishes it.
+  struct Held final : grpc::ServerUnaryReactor {
+    void OnCancel() override { Finish(grpc::Status::CANCELLED); }
+    void OnDone() override { delete this; }
+  };
+
+  const std::string name_;
+  const bool hang_;
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+  std::atomic<int> received_{0};
+};
+
+class HttpForwarderTest : public ::testing::Test {
+ protected:
+  void connect(std::vector<std::string> servers) {
+    connection_ = std::make_unique<ServerConnection>(clock_, ServerConnection::Options{});
+    connection_->setServers(servers);
+    HttpForwarder::Options o;
+    o.read_retry_for = 10s;
+    o.connect_wait = 10s;
+    forwarder_ = std::make_unique<HttpForwarder>(*connection_, timers_, clock_, o);
+  }
+  std::future<http::HttpResponse> send(std::string method) {
+    auto req = std::make_shared<http::HttpRequest>();
+    req->method = std::move(method);
+    req->path = "/v1/kv/k";
+    auto done = std::make_shared<std::promise<http::HttpResponse>>();
+    auto answer = done->get_future();
+    forwarder_->forward(
+        req, http::Responder([done](http::HttpResponse r) { done->set_value(std::move(r)); }));
+    return answer;
+  }
+
+  SystemClock clock_;
+  TimerQueue timers_;
+  std::unique_ptr<ServerConnection> connection_;
+  std::unique_ptr<HttpForwarder> forwarder_;
+};
+
+TEST_F(HttpForwarderTest, AReadWhoseServerDiesIsAnsweredByTheNext) {
+  FakeServer a("a", true), b("b", false);
+  connect({a.address(), b.address()});
+  auto answer = send("GET");
+  ASSERT_TRUE(a.waitReceived(1));
+  a.shutdown();
+  ASSERT_EQ(answer.wait_for(20s), std::future_status::ready);
+  http::HttpResponse r = answer.get();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "from b");
+}
+
+TEST_F(HttpForwarderTest, AWriteWhoseServerDiesAfterReceivingItIsNeverSentAgain) {
+  FakeServer a("a", true), b("b", false);
+  connect({a.address(), b.address()});
+  // Connect first, so that the write is sent (not held for a connection).
+  auto warm = send("GET");
+  ASSERT_TRUE(a.waitReceived(1));
+  auto answer = send("PUT");
+  ASSERT_TRUE(a.waitReceived(2));
+  a.shutdown();
+  ASSERT_EQ(answer.wait_for(20s), std::future_status::ready);
+  http::HttpResponse r = answer.get();
+  EXPECT_EQ(r.status, 500);
+  EXPECT_NE(r.body.find("outcome unknown"), std::string::npos) << r.body;
+  ASSERT_EQ(warm.wait_for(20s), std::future_status::ready);  // the read moved to b
+  EXPECT_EQ(warm.get().body, "from b");
+  EXPECT_EQ(b.received(), 1);  // the read only
+}
+
+TEST_F(HttpForwarderTest, AWriteWhileTheFirstServerIsDownGoesToTheNext) {
+  std::string gone;
+  {
+    FakeServer a("a", false);
+    gone = a.address();
+  }  // nothing listens there any more
+  FakeServer b("b", false);
+  connect({gone, b.address()});
+  auto answer = send("PUT");
+  ASSERT_EQ(answer.wait_for(20s), std::future_status::ready);
+  http::HttpResponse r = answer.get();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "from b");
+  EXPECT_EQ(b.received(), 1);
+}
+
+}  // namespace
+}  // namespace cairn::agent::client
