@@ -40,7 +40,7 @@
 namespace cairn::agent {
 namespace {
 
-Status checkSupported(const AgentConfig& c) {
+Status checkSupported(const config::AgentConfig& c) {
   if (!c.dev && !c.server) {
     return invalidArgument(
         "client agents (without -server) are not supported yet: run "
@@ -49,7 +49,7 @@ Status checkSupported(const AgentConfig& c) {
   return Status::ok();
 }
 
-http::AgentInfo agentInfo(const AgentConfig& c, std::string node_id) {
+http::AgentInfo agentInfo(const config::AgentConfig& c, std::string node_id) {
   http::AgentInfo a;
   a.node_name = c.node_name;
   a.node_id = std::move(node_id);
@@ -78,7 +78,7 @@ int fail(const Status& status) {
 }
 
 // The DNS interface on client_addr:dns_port (-1: off). Its catalog view outlives the server.
-StatusOr<std::unique_ptr<dns::DnsServer>> startDns(const AgentConfig& config,
+StatusOr<std::unique_ptr<dns::DnsServer>> startDns(const config::AgentConfig& config,
                                                    const dns::DnsCatalog& catalog) {
   if (config.dns_port < 0) return std::unique_ptr<dns::DnsServer>();
   auto seconds = [](int64_t ns) { return static_cast<uint32_t>(ns / 1'000'000'000); };
@@ -155,7 +155,7 @@ void writePidFile(const std::string& path) {
 
 }  // namespace
 
-int runAgent(const AgentConfig& config) {
+int runAgent(const config::AgentConfig& config) {
   installCrashHandler();
   LogLevel level = LogLevel::kInfo;
   if (parseLogLevel(config.log_level, level)) setLogLevel(level);

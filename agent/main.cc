@@ -9,7 +9,7 @@
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   cairn::cli::CliIo io{std::cin, std::cout, std::cerr, cairn::cli::processEnv()};
-  return cairn::cli::runCli(args, io, [](const cairn::agent::AgentConfig& config) {
+  return cairn::cli::runCli(args, io, [](const cairn::config::AgentConfig& config) {
     return cairn::agent::runAgent(config);
   });
 }

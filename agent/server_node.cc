@@ -10,14 +10,14 @@
 namespace cairn::agent {
 namespace {
 
-std::string advertisedHost(const AgentConfig& c) {
+std::string advertisedHost(const config::AgentConfig& c) {
   if (!c.advertise_addr.empty()) return c.advertise_addr;
   if (!c.bind_addr.empty() && c.bind_addr != "0.0.0.0") return c.bind_addr;
   return "127.0.0.1";
 }
 
 // Where peers reach this agent's HTTP API: -client, unless it listens on every address.
-std::string advertisedHttpAddress(const AgentConfig& c) {
+std::string advertisedHttpAddress(const config::AgentConfig& c) {
   bool any = c.client_addr.empty() || c.client_addr == "0.0.0.0" || c.client_addr == "::" ||
              c.client_addr == "[::]";
   std::string host = any ? advertisedHost(c) : c.client_addr;
@@ -34,7 +34,7 @@ std::vector<v1::ServerInfo> bootstrapServers(const storage::LogStore& log) {
 }  // namespace
 
 StatusOr<std::unique_ptr<ServerNode>> ServerNode::start(
-    const AgentConfig& config, const std::string& node_id, storage::RocksDb& db,
+    const config::AgentConfig& config, const std::string& node_id, storage::RocksDb& db,
     store::StateStore& state, metrics::Metrics& metrics, const std::atomic<bool>& stopping) {
   std::unique_ptr<ServerNode> s(new ServerNode());
   s->self_.set_id(node::raftIdFromNodeId(node_id));
@@ -78,7 +78,8 @@ StatusOr<std::unique_ptr<ServerNode>> ServerNode::start(
   return s;
 }
 
-Status ServerNode::enterCluster(const AgentConfig& config, const std::atomic<bool>& stopping) {
+Status ServerNode::enterCluster(const config::AgentConfig& config,
+                                const std::atomic<bool>& stopping) {
   if (log_->hasState()) {
     std::string mine = log_->stable("cluster_id").value_or("");
     if (!transport_) return Status::ok();

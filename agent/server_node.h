@@ -8,7 +8,7 @@
 #include <memory>
 #include <thread>
 
-#include "agent/config.h"
+#include "core/config/agent_config.h"
 #include "core/http/router.h"
 #include "core/node/cluster_service.h"
 #include "core/node/raft_node.h"
@@ -21,7 +21,7 @@ class ServerNode {
  public:
   // Opens the log, enters the cluster (blocking until the plan is known, or `stopping` turns
   // true) and starts Raft. Refuses a data dir whose cluster differs from the -retry-join servers'.
-  static StatusOr<std::unique_ptr<ServerNode>> start(const AgentConfig& config,
+  static StatusOr<std::unique_ptr<ServerNode>> start(const config::AgentConfig& config,
                                                      const std::string& node_id,
                                                      storage::RocksDb& db, store::StateStore& state,
                                                      metrics::Metrics& metrics,
@@ -38,7 +38,7 @@ class ServerNode {
 
  private:
   ServerNode() = default;
-  Status enterCluster(const AgentConfig& config, const std::atomic<bool>& stopping);
+  Status enterCluster(const config::AgentConfig& config, const std::atomic<bool>& stopping);
 
   v1::ServerInfo self_;
   std::vector<std::string> retry_join_;

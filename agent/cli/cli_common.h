@@ -13,14 +13,21 @@
 #include <utility>
 #include <vector>
 
-#include "agent/cli/flag_set.h"
 #include "core/base/status.h"
+#include "core/client/api_client.h"
+#include "core/config/flag_set.h"
 
 namespace cairn::cli {
 
-// Looks up an environment variable; unset and empty are both nullopt.
-using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
-EnvLookup processEnv();
+using client::ApiClient;
+using client::Cancellation;
+using client::EnvLookup;
+using client::HttpOptions;
+using client::HttpResponse;
+using client::processEnv;
+using client::Query;
+using client::unexpectedResponse;
+using config::FlagSet;
 
 // The streams and environment a command runs with (the process's, or a test's).
 struct CliIo {
@@ -30,86 +37,7 @@ struct CliIo {
   EnvLookup env;
 };
 
-struct HttpOptions {
-  std::string http_addr;
-  std::string token;
-  std::string datacenter;
-  bool stale = false;
-};
 void addHttpFlags(FlagSet& fs, HttpOptions* options);
-
-// The agent's base URL ("http://127.0.0.1:8500"): the flag, else $CAIRN_HTTP_ADDR, else
-// $CONSUL_HTTP_ADDR, else 127.0.0.1:8500. Accepts host:port, http://host:port, https://host:port.
-StatusOr<std::string> resolveHttpAddr(const std::string& flag_value, const EnvLookup& env);
-// The ACL token: the flag, else $CAIRN_HTTP_TOKEN, else $CONSUL_HTTP_TOKEN, else none.
-std::string resolveToken(const std::string& flag_value, const EnvLookup& env);
-
-// Percent-encodes every byte except RFC 3986 unreserved characters (and '/' in paths).
-std::string escapePath(std::string_view path);
-std::string escapeQueryValue(std::string_view value);
-
-struct HttpResponse {
-  int status = 0;
-  std::string body;
-  uint64_t index = 0;  // X-Consul-Index, 0 when absent or malformed
-};
-// Query parameters in order; an empty value is sent as "name=" (presence flags).
-using Query = std::vector<std::pair<std::string, std::string>>;
-
-// Cancels the in-flight and future requests of the clients it was given to (they fail as
-// transport errors, at once). Copies share one state. Thread-safe.
-class Cancellation {
- public:
-  Cancellation();
-  void cancel();
-
- private:
-  friend class ApiClient;
-  struct State;
-  std::shared_ptr<State> state_;
-};
-
-// A synchronous client for one agent. Adds ?dc= and X-Consul-Token to every request.
-class ApiClient {
- public:
-  static StatusOr<ApiClient> create(const HttpOptions& options, const EnvLookup& env);
-
-  // `path` is raw (escaped here). `read` adds ?stale when -stale was given. Transport failures
-  // are errors ("Get \"<url>\": <reason>"); any HTTP status is a response.
-  StatusOr<HttpResponse> send(const std::string& method, const std::string& path, Query query,
-                              const std::string& body = "", bool read = false) const;
-  const std::string& baseUrl() const { return base_url_; }
-  // A copy whose requests fail (as transport errors) when no answer came within `timeout`
-  // (default 60 s). Blocking reads need a timeout above their wait time.
-  ApiClient withTimeout(std::chrono::milliseconds timeout) const {
-    ApiClient copy = *this;
-    copy.timeout_ = timeout;
-    return copy;
-  }
-  // A copy whose requests `cancellation` can cut short.
-  ApiClient withCancellation(const Cancellation& cancellation) const {
-    ApiClient copy = *this;
-    copy.cancellation_ = cancellation;
-    return copy;
-  }
-
- private:
-  ApiClient(std::string base_url, std::string token, std::string datacenter, bool stale)
-      : base_url_(std::move(base_url)),
-        token_(std::move(token)),
-        datacenter_(std::move(datacenter)),
-        stale_(stale) {}
-  std::string base_url_;
-  std::string token_;
-  std::string datacenter_;
-  bool stale_;
-  std::chrono::milliseconds timeout_{60'000};
-  std::optional<Cancellation> cancellation_;
-};
-
-// The Go api client's error for a status it does not handle:
-// "Unexpected response code: 500 (No cluster leader)".
-Status unexpectedResponse(const HttpResponse& response);
 
 // The API client for `options` and the environment; on failure, reports why on io.err.
 std::optional<ApiClient> connectApi(const HttpOptions& options, CliIo& io);

@@ -77,9 +77,9 @@ int runVersion(const std::vector<std::string>& args, CliIo& io) {
 
 int runAgentCommand(const std::vector<std::string>& args, CliIo& io, const AgentRunner& run_agent) {
   bool help = false;
-  auto config = agent::loadAgentConfig(args, &help);
+  auto config = config::loadAgentConfig(args, &help);
   if (help) {
-    io.out << kAgentUsage << "\nCommand Options:\n\n" << agent::agentFlagsUsage();
+    io.out << kAgentUsage << "\nCommand Options:\n\n" << config::agentFlagsUsage();
     return 0;
   }
   if (!config.isOk()) {

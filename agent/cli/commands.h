@@ -9,12 +9,12 @@
 #include <vector>
 
 #include "agent/cli/cli_common.h"
-#include "agent/config.h"
+#include "core/config/agent_config.h"
 
 namespace cairn::cli {
 
 // Runs the agent in the foreground (agent::runAgent in the binary; a fake in tests).
-using AgentRunner = std::function<int(const agent::AgentConfig&)>;
+using AgentRunner = std::function<int(const config::AgentConfig&)>;
 
 // Dispatches argv[1..] to a command.
 int runCli(const std::vector<std::string>& args, CliIo& io, const AgentRunner& run_agent);

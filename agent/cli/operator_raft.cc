@@ -5,6 +5,7 @@
 
 #include "agent/cli/commands.h"
 #include "agent/cli/operator_format.h"
+#include "core/base/go_encoding.h"
 
 namespace cairn::cli {
 namespace {

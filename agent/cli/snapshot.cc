@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "agent/cli/commands.h"
+#include "core/base/go_encoding.h"
 #include "core/store/state_image.h"
 
 namespace cairn::cli {

@@ -124,7 +124,7 @@ store::TxnOutcome lockDelayErrors(ApiContext& ctx, const v1::Txn& txn) {
     if (op.verb() != v1::KV_LOCK || !ctx.store.lockDelayed(op.key())) continue;
     outcome.ok = false;
     outcome.errors.push_back(
-        {i, "failed to lock key " + store::goQuote(op.key()) + " due to lock delay", ""});
+        {i, "failed to lock key " + goQuote(op.key()) + " due to lock delay", ""});
   }
   return outcome;
 }

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <optional>
 
+#include "core/base/go_encoding.h"
+
 namespace cairn::store {
 namespace {
 
@@ -236,27 +238,6 @@ bool isReadOnly(const v1::Txn& txn) {
     }
   }
   return true;
-}
-
-std::string goQuote(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (c < 0x20 || c == 0x7f) {
-      char buf[5];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
 }
 
 }  // namespace cairn::store

@@ -21,7 +21,4 @@ TxnOutcome executeTxn(Tables& t, uint64_t index, const v1::Txn& txn);
 // read, without going through the log.
 bool isReadOnly(const v1::Txn& txn);
 
-// Go's %q rendering of a string, as Consul's error texts use it: "a\"b".
-std::string goQuote(std::string_view s);
-
 }  // namespace cairn::store

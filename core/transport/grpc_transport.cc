@@ -118,6 +118,7 @@ Status GrpcTransport::start(const std::string& address, PeerService* service) {
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &bound_port);
   grpc_internal::configureServer(shared_->options, builder);
   builder.RegisterService(impl.get());
+  for (grpc::Service* extra : shared_->options.extra_services) builder.RegisterService(extra);
   grpc_internal::handOff(impl.get());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || bound_port == 0) {

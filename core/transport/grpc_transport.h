@@ -33,6 +33,10 @@
 #include "core/transport/transport.h"
 
 namespace grpc {
+class Service;
+}  // namespace grpc
+
+namespace grpc {
 class Server;
 }  // namespace grpc
 
@@ -71,6 +75,9 @@ struct GrpcTransportOptions {
   std::chrono::milliseconds connect_timeout{1000};
   // How long stop() lets the server finish calls that are still running.
   std::chrono::milliseconds shutdown_grace{100};
+  // More gRPC services served on the same port (the client-agent and membership services of
+  // servers). Not owned: each must outlive the transport's stop().
+  std::vector<grpc::Service*> extra_services;
 };
 
 // Counters since construction. Messages are raft messages; batches are RaftBatch writes/reads.

@@ -11,6 +11,8 @@
 namespace cairn::cli {
 namespace {
 
+using namespace cairn::client;  // the address and escaping helpers under test
+
 EnvLookup fakeEnv(std::map<std::string, std::string> vars) {
   return [vars](const std::string& name) -> std::optional<std::string> {
     auto it = vars.find(name);

@@ -13,7 +13,7 @@ namespace {
 struct CliRun {
   int code = -1;
   std::string out, err;
-  std::optional<agent::AgentConfig> agent_config;
+  std::optional<config::AgentConfig> agent_config;
 };
 
 CliRun run(std::vector<std::string> args, std::string stdin_text = "") {
@@ -24,7 +24,7 @@ CliRun run(std::vector<std::string> args, std::string stdin_text = "") {
              if (name == "CAIRN_HTTP_ADDR") return std::string("127.0.0.1:1");
              return std::nullopt;
            }};
-  r.code = runCli(args, io, [&r](const agent::AgentConfig& c) {
+  r.code = runCli(args, io, [&r](const config::AgentConfig& c) {
     r.agent_config = c;
     return 7;
   });

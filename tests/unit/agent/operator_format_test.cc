@@ -72,7 +72,7 @@ CliResult run(std::vector<std::string> args) {
              if (name == "CAIRN_HTTP_ADDR") return std::string("127.0.0.1:1");
              return std::nullopt;
            }};
-  int code = runCli(args, io, [](const agent::AgentConfig&) { return 0; });
+  int code = runCli(args, io, [](const config::AgentConfig&) { return 0; });
   return {code, out.str(), err.str()};
 }
 

@@ -2,6 +2,7 @@
 
 #include <random>
 
+#include "core/base/go_encoding.h"
 #include "core/store/kv_txn.h"
 #include "tests/unit/store/store_fixture.h"
 

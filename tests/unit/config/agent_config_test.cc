@@ -1,4 +1,4 @@
-#include "agent/config.h"
+#include "core/config/agent_config.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -6,9 +6,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "agent/cli/config_file.h"
+#include "core/config/config_file.h"
 
-namespace cairn::agent {
+namespace cairn::config {
 namespace {
 
 namespace fs = std::filesystem;
@@ -332,4 +332,4 @@ TEST_F(ConfigTest, UiIsOnByDefaultAndTheFlagTurnsItOff) {
 }
 
 }  // namespace
-}  // namespace cairn::agent
+}  // namespace cairn::config

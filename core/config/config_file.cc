@@ -1,4 +1,4 @@
-#include "agent/cli/config_file.h"
+#include "core/config/config_file.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -12,10 +12,11 @@
 #include <sstream>
 #include <string_view>
 
-#include "agent/cli/flag_set.h"
 #include "core/base/duration.h"
+#include "core/base/go_encoding.h"
+#include "core/config/flag_set.h"
 
-namespace cairn::agent {
+namespace cairn::config {
 namespace {
 
 namespace fs = std::filesystem;
@@ -33,7 +34,7 @@ Status keyError(const std::string& path, const Status& s) {
 
 Status expected(const char* what, const YAML::Node& n) {
   if (!n.IsScalar()) return invalidArgument(std::string("expected ") + what);
-  return invalidArgument(std::string("expected ") + what + ", got " + cli::goQuote(n.Scalar()));
+  return invalidArgument(std::string("expected ") + what + ", got " + goQuote(n.Scalar()));
 }
 
 Status read(const YAML::Node& n, std::string* out) {
@@ -48,7 +49,7 @@ Status read(const YAML::Node& n, bool* out) {
 }
 
 Status read(const YAML::Node& n, int* out) {
-  auto v = n.IsScalar() ? cli::parseGoInt(n.Scalar()) : StatusOr<int64_t>(invalidArgument(""));
+  auto v = n.IsScalar() ? parseGoInt(n.Scalar()) : StatusOr<int64_t>(invalidArgument(""));
   if (!v.isOk() || *v < std::numeric_limits<int>::min() || *v > std::numeric_limits<int>::max()) {
     return expected("an integer", n);
   }
@@ -57,7 +58,7 @@ Status read(const YAML::Node& n, int* out) {
 }
 
 Status read(const YAML::Node& n, uint64_t* out) {
-  auto v = n.IsScalar() ? cli::parseGoUint(n.Scalar()) : StatusOr<uint64_t>(invalidArgument(""));
+  auto v = n.IsScalar() ? parseGoUint(n.Scalar()) : StatusOr<uint64_t>(invalidArgument(""));
   if (!v.isOk()) return expected("a non-negative integer", n);
   *out = *v;
   return Status::ok();
@@ -259,4 +260,4 @@ StatusOr<std::vector<std::string>> listConfigDir(const std::string& dir) {
   return files;
 }
 
-}  // namespace cairn::agent
+}  // namespace cairn::config

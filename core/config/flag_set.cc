@@ -1,101 +1,11 @@
-#include "agent/cli/flag_set.h"
+#include "core/config/flag_set.h"
 
 #include <algorithm>
 #include <limits>
 
-namespace cairn::cli {
-namespace {
+#include "core/base/go_encoding.h"
 
-int digitValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'Z') return c - 'A' + 10;
-  return 99;
-}
-
-// Splits off a base prefix like Go's base-0 parsing.
-int takeBase(std::string_view* text) {
-  std::string_view t = *text;
-  if (t.size() >= 2 && t[0] == '0') {
-    char p = static_cast<char>(t[1] | 0x20);
-    int base = p == 'x' ? 16 : p == 'o' ? 8 : p == 'b' ? 2 : 0;
-    if (base != 0) {
-      *text = t.substr(2);
-      return base;
-    }
-    *text = t.substr(1);
-    return 8;
-  }
-  return 10;
-}
-
-// Underscores may only separate digits (Go's underscoreOK, simplified).
-bool underscoresOk(std::string_view digits) {
-  if (digits.empty() || digits.front() == '_' || digits.back() == '_') return false;
-  return digits.find("__") == std::string_view::npos;
-}
-
-}  // namespace
-
-bool parseGoBool(std::string_view t, bool* out) {
-  if (t == "1" || t == "t" || t == "T" || t == "TRUE" || t == "true" || t == "True") {
-    *out = true;
-    return true;
-  }
-  if (t == "0" || t == "f" || t == "F" || t == "FALSE" || t == "false" || t == "False") {
-    *out = false;
-    return true;
-  }
-  return false;
-}
-
-StatusOr<uint64_t> parseGoUint(std::string_view text) {
-  if (text.empty()) return invalidArgument("parse error");
-  std::string_view digits = text;
-  int base = takeBase(&digits);
-  if (digits.empty()) {
-    if (text == "0") return uint64_t{0};
-    return invalidArgument("parse error");
-  }
-  if (digits.find('_') != std::string_view::npos && !underscoresOk(digits)) {
-    return invalidArgument("parse error");
-  }
-  uint64_t value = 0;
-  bool overflow = false;
-  for (char c : digits) {
-    if (c == '_') continue;
-    int d = digitValue(c);
-    if (d >= base) return invalidArgument("parse error");
-    if (value > (std::numeric_limits<uint64_t>::max() - d) / base) overflow = true;
-    value = value * base + d;
-  }
-  if (overflow) return invalidArgument("value out of range");
-  return value;
-}
-
-StatusOr<int64_t> parseGoInt(std::string_view text) {
-  bool negative = false;
-  if (!text.empty() && (text[0] == '+' || text[0] == '-')) {
-    negative = text[0] == '-';
-    text.remove_prefix(1);
-  }
-  auto magnitude = parseGoUint(text);
-  if (!magnitude.isOk()) return magnitude.status();
-  uint64_t limit = static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) + (negative ? 1 : 0);
-  if (*magnitude > limit) return invalidArgument("value out of range");
-  if (negative) return static_cast<int64_t>(0 - *magnitude);
-  return static_cast<int64_t>(*magnitude);
-}
-
-std::string goQuote(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
-
+namespace cairn::config {
 void FlagSet::add(std::string name, std::string value_name, std::string usage, Setter setter,
                   bool is_bool) {
   flags_.push_back(Flag{std::move(name), std::move(value_name), std::move(usage), std::move(setter),
@@ -233,4 +143,4 @@ std::string FlagSet::usage() const {
   return out;
 }
 
-}  // namespace cairn::cli
+}  // namespace cairn::config

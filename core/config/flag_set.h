@@ -15,7 +15,7 @@
 
 #include "core/base/status.h"
 
-namespace cairn::cli {
+namespace cairn::config {
 
 class FlagSet {
  public:
@@ -59,13 +59,4 @@ class FlagSet {
   bool help_ = false;
 };
 
-// Go's strconv.ParseBool: 1 t T TRUE true True 0 f F FALSE false False.
-bool parseGoBool(std::string_view text, bool* out);
-// Go's strconv.ParseInt/ParseUint with base 0 (decimal, 0x, 0o, 0b, leading-0 octal, `_`).
-// Errors: "parse error" or "value out of range".
-StatusOr<int64_t> parseGoInt(std::string_view text);
-StatusOr<uint64_t> parseGoUint(std::string_view text);
-// Go's %q for printable text: the string in double quotes with `"` and `\` escaped.
-std::string goQuote(std::string_view text);
-
-}  // namespace cairn::cli
+}  // namespace cairn::config

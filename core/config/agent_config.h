@@ -10,7 +10,7 @@
 
 #include "core/base/status.h"
 
-namespace cairn::agent {
+namespace cairn::config {
 
 struct AgentConfig {
   bool dev = false;
@@ -62,4 +62,4 @@ StatusOr<AgentConfig> loadAgentConfig(const std::vector<std::string>& args, bool
 // The flags of `cairn agent`, one entry per flag, for `cairn agent -h`.
 std::string agentFlagsUsage();
 
-}  // namespace cairn::agent
+}  // namespace cairn::config

@@ -1,4 +1,4 @@
-#include "agent/config.h"
+#include "core/config/agent_config.h"
 
 #include <unistd.h>
 
@@ -8,12 +8,13 @@
 #include <limits>
 #include <type_traits>
 
-#include "agent/cli/config_file.h"
-#include "agent/cli/flag_set.h"
 #include "core/base/duration.h"
+#include "core/base/go_encoding.h"
 #include "core/base/logging.h"
+#include "core/config/config_file.h"
+#include "core/config/flag_set.h"
 
-namespace cairn::agent {
+namespace cairn::config {
 namespace {
 
 using Op = std::function<void(AgentConfig&)>;
@@ -35,11 +36,11 @@ Status parseValue(std::string_view text, std::string* out) {
 }
 
 Status parseValue(std::string_view text, bool* out) {
-  return cli::parseGoBool(text, out) ? Status::ok() : invalidArgument("parse error");
+  return parseGoBool(text, out) ? Status::ok() : invalidArgument("parse error");
 }
 
 Status parseValue(std::string_view text, int* out) {
-  auto n = cli::parseGoInt(text);
+  auto n = parseGoInt(text);
   if (!n.isOk()) return n.status();
   if (*n < std::numeric_limits<int>::min() || *n > std::numeric_limits<int>::max()) {
     return invalidArgument("value out of range");
@@ -49,7 +50,7 @@ Status parseValue(std::string_view text, int* out) {
 }
 
 template <typename T>
-void addField(cli::FlagSet& fs, std::string name, T AgentConfig::*member, std::string usage,
+void addField(FlagSet& fs, std::string name, T AgentConfig::*member, std::string usage,
               ParsedFlags& p) {
   constexpr bool kIsBool = std::is_same_v<T, bool>;
   const char* value_name = kIsBool ? "" : std::is_same_v<T, int> ? "int" : "string";
@@ -62,7 +63,7 @@ void addField(cli::FlagSet& fs, std::string name, T AgentConfig::*member, std::s
   fs.add(std::move(name), value_name, std::move(usage), setter, kIsBool);
 }
 
-void addSourceFlags(cli::FlagSet& fs, ParsedFlags& p) {
+void addSourceFlags(FlagSet& fs, ParsedFlags& p) {
   fs.add("config-file", "path", "A JSON or YAML config file; repeatable, read in order.",
          [&p](std::string_view v) {
            p.sources.push_back({false, std::string(v)});
@@ -82,7 +83,7 @@ void addSourceFlags(cli::FlagSet& fs, ParsedFlags& p) {
       });
 }
 
-void defineFlags(cli::FlagSet& fs, ParsedFlags& p) {
+void defineFlags(FlagSet& fs, ParsedFlags& p) {
   using C = AgentConfig;
   fs.addBool("dev", &p.dev, "Development mode: a single in-memory-like server that bootstraps.");
   addField(fs, "server", &C::server, "Run in server mode.", p);
@@ -192,12 +193,12 @@ Status validateNames(const AgentConfig& c) {
                  return std::isalnum(ch) || ch == '_' || ch == '-';
                });
   if (!dc_ok) {
-    return invalidArgument("datacenter " + cli::goQuote(c.datacenter) +
+    return invalidArgument("datacenter " + goQuote(c.datacenter) +
                            " is invalid: use only [A-Za-z0-9_-] (it is lowercased)");
   }
   LogLevel level;
   if (!parseLogLevel(c.log_level, level)) {
-    return invalidArgument("log_level (-log-level) " + cli::goQuote(c.log_level) +
+    return invalidArgument("log_level (-log-level) " + goQuote(c.log_level) +
                            " is invalid: use trace, debug, info, warn, err or error");
   }
   if (c.node_name.empty()) return invalidArgument("node_name (-node) cannot be empty");
@@ -210,14 +211,14 @@ Status validateNames(const AgentConfig& c) {
 }  // namespace
 
 std::string agentFlagsUsage() {
-  cli::FlagSet fs;
+  FlagSet fs;
   ParsedFlags p;
   defineFlags(fs, p);
   return fs.usage();
 }
 
 StatusOr<AgentConfig> loadAgentConfig(const std::vector<std::string>& args, bool* help) {
-  cli::FlagSet fs;
+  FlagSet fs;
   ParsedFlags p;
   defineFlags(fs, p);
   CAIRN_RETURN_IF_ERROR(fs.parse(args));
@@ -226,7 +227,7 @@ StatusOr<AgentConfig> loadAgentConfig(const std::vector<std::string>& args, bool
     return invalidArgument("flag: help requested");
   }
   if (!fs.args().empty()) {
-    return invalidArgument("unexpected argument: " + cli::goQuote(fs.args().front()) +
+    return invalidArgument("unexpected argument: " + goQuote(fs.args().front()) +
                            " (cairn agent takes only flags)");
   }
   AgentConfig c;
@@ -244,4 +245,4 @@ StatusOr<AgentConfig> loadAgentConfig(const std::vector<std::string>& args) {
   return loadAgentConfig(args, nullptr);
 }
 
-}  // namespace cairn::agent
+}  // namespace cairn::config

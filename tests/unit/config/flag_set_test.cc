@@ -1,8 +1,10 @@
-#include "agent/cli/flag_set.h"
+#include "core/config/flag_set.h"
 
 #include <gtest/gtest.h>
 
-namespace cairn::cli {
+#include "core/base/go_encoding.h"
+
+namespace cairn::config {
 namespace {
 
 struct Flags {
@@ -125,4 +127,4 @@ TEST(ParseGoBool, GoSpellings) {
 }
 
 }  // namespace
-}  // namespace cairn::cli
+}  // namespace cairn::config

@@ -5,10 +5,10 @@
 #include <string>
 #include <vector>
 
-#include "agent/config.h"
 #include "core/base/status.h"
+#include "core/config/agent_config.h"
 
-namespace cairn::agent {
+namespace cairn::config {
 
 // Reads one file (.json, .yaml or .yml) and applies the keys it sets onto `config`; lists
 // (retry_join) are appended to. Errors name the file and the key.
@@ -21,4 +21,4 @@ Status applyConfigText(const std::string& text, const std::string& origin, Agent
 // Other files and subdirectories are ignored; a *.hcl file is an error.
 StatusOr<std::vector<std::string>> listConfigDir(const std::string& dir);
 
-}  // namespace cairn::agent
+}  // namespace cairn::config
