@@ -22,6 +22,8 @@
 #include <thread>
 #include <vector>
 
+#include "operator/leader_election.h"
+
 namespace cairn::op {
 namespace {
 
@@ -312,6 +314,48 @@ TEST_F(KubeClientTest, ListWatchFollowsDropsAndRelistsAfterGone) {
   stop = true;
   ASSERT_TRUE(client_->create(cms(), configMap("wake", "1")).isOk());  // one event to stop on
   watcher.join();
+}
+
+TEST(LeaseStepTest, DecidesFromHolderAndExpiry) {
+  auto t0 = *parseMicroTime("2026-12-07T13:00:00.000000Z");
+  EXPECT_EQ(formatMicroTime(t0 + std::chrono::microseconds(42)), "2026-12-07T13:00:00.000042Z");
+  value lease = value::parse(R"({"spec": {"holderIdentity": "a", "leaseDurationSeconds": 15,
+                                          "renewTime": "2026-12-07T13:00:00.000000Z"}})");
+  EXPECT_EQ(leaseStep(value::null(), "b", t0), LeaseStep::kCreate);
+  EXPECT_EQ(leaseStep(lease, "a", t0), LeaseStep::kRenew);
+  EXPECT_EQ(leaseStep(lease, "b", t0 + std::chrono::seconds(15)), LeaseStep::kWait);
+  EXPECT_EQ(leaseStep(lease, "b", t0 + std::chrono::seconds(16)), LeaseStep::kTakeOver);
+  lease["spec"]["holderIdentity"] = value::string("");
+  EXPECT_EQ(leaseStep(lease, "b", t0), LeaseStep::kTakeOver);  // released
+  value garbage = value::parse(R"({"spec": {"holderIdentity": "a", "renewTime": "yesterday"}})");
+  EXPECT_EQ(leaseStep(garbage, "b", t0), LeaseStep::kTakeOver);
+  EXPECT_FALSE(parseMicroTime("2026-12-07").has_value());
+}
+
+TEST_F(KubeClientTest, OneLeaseHolderAtATime) {
+  auto now = *parseMicroTime("2026-12-07T13:00:00.000000Z");
+  WallClock clock = [&now] { return now; };
+  LeaseLock a(*client_, {ns_, "cairn-operator", "a", std::chrono::seconds(15)}, clock);
+  LeaseLock b(*client_, {ns_, "cairn-operator", "b", std::chrono::seconds(15)}, clock);
+  EXPECT_EQ(*a.tryAcquireOrRenew(), true);
+  EXPECT_EQ(*b.tryAcquireOrRenew(), false);
+  now += std::chrono::seconds(10);
+  EXPECT_EQ(*a.tryAcquireOrRenew(), true);  // renewed at +10 s
+  now += std::chrono::seconds(10);
+  EXPECT_EQ(*b.tryAcquireOrRenew(), false);  // a's renewal holds until +25 s
+  now += std::chrono::seconds(6);            // a stopped renewing: expired
+  EXPECT_EQ(*b.tryAcquireOrRenew(), true);
+  EXPECT_EQ(*a.tryAcquireOrRenew(), false);  // a sees b's fresh renewal and stands down
+  std::string lease = "/apis/coordination.k8s.io/v1/namespaces/" + ns_ + "/leases/cairn-operator";
+  auto held = client_->get(lease);
+  ASSERT_TRUE(held.isOk());
+  EXPECT_EQ(held->at("spec").at("holderIdentity").as_string(), "b");
+  EXPECT_EQ(held->at("spec").at("leaseTransitions").as_integer(), 1);
+  // A race lost at the write (409 on the PUT) is a loss, not an error.
+  now += std::chrono::seconds(20);
+  faults(R"([{"method": "PUT", "path": "leases", "code": 409, "count": 1}])");
+  EXPECT_EQ(*a.tryAcquireOrRenew(), false);
+  EXPECT_EQ(*a.tryAcquireOrRenew(), true);
 }
 
 }  // namespace
