@@ -1,5 +1,6 @@
 #include "operator/reconciler.h"
 
+#include <cctype>
 #include <optional>
 
 #include "operator/desired_objects.h"
@@ -466,6 +467,40 @@ const char* actionName(ActionKind kind) {
       return "delete-pvc";
   }
   return "unknown";
+}
+
+value eventObject(const ObservedCluster& cluster, const Event& event, const std::string& now,
+                  const std::string& reporting_instance) {
+  value e = value::object();
+  e["apiVersion"] = value::string("v1");
+  e["kind"] = value::string("Event");
+  // Kubernetes names events <object>.<unique suffix>; digits of the time keep them apart.
+  std::string suffix;
+  for (char ch : now) {
+    if (std::isdigit(static_cast<unsigned char>(ch))) suffix += ch;
+  }
+  std::string reason_lower;
+  for (char ch : event.reason) {
+    reason_lower += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  }
+  e["metadata"]["name"] = value::string(cluster.name + "." + reason_lower + "." + suffix);
+  e["metadata"]["namespace"] = value::string(cluster.name_space);
+  value& involved = e["involvedObject"];
+  involved["apiVersion"] = value::string("cairn.io/v1alpha1");
+  involved["kind"] = value::string("CairnCluster");
+  involved["name"] = value::string(cluster.name);
+  involved["namespace"] = value::string(cluster.name_space);
+  involved["uid"] = value::string(cluster.uid);
+  e["type"] = value::string(event.warning ? "Warning" : "Normal");
+  e["reason"] = value::string(event.reason);
+  e["message"] = value::string(event.message);
+  e["firstTimestamp"] = value::string(now);
+  e["lastTimestamp"] = value::string(now);
+  e["count"] = value::number(1);
+  e["source"]["component"] = value::string("cairn-operator");
+  e["reportingComponent"] = value::string("cairn.io/cairn-operator");
+  e["reportingInstance"] = value::string(reporting_instance);
+  return e;
 }
 
 Decision reconcile(const ObservedState& s) {

@@ -67,4 +67,9 @@ struct Decision {
 
 Decision reconcile(const ObservedState& state);
 
+// The core/v1 Event that records `event` against the CairnCluster (POST it to
+// /api/v1/namespaces/<ns>/events). Its name is unique per cluster, reason and `now`.
+web::json::value eventObject(const ObservedCluster& cluster, const Event& event,
+                             const std::string& now, const std::string& reporting_instance);
+
 }  // namespace cairn::op

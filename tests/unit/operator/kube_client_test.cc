@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "operator/leader_election.h"
+#include "operator/reconciler.h"
 
 namespace cairn::op {
 namespace {
@@ -314,6 +315,22 @@ TEST_F(KubeClientTest, ListWatchFollowsDropsAndRelistsAfterGone) {
   stop = true;
   ASSERT_TRUE(client_->create(cms(), configMap("wake", "1")).isOk());  // one event to stop on
   watcher.join();
+}
+
+TEST_F(KubeClientTest, MembershipEventsAreAcceptedAsCoreEvents) {
+  ObservedCluster cluster;
+  cluster.name = "prod";
+  cluster.name_space = ns_;
+  cluster.uid = "u-1";
+  Event removing{false, "RemovingMember", "removing prod-4 (id x) from the Raft configuration"};
+  value e = eventObject(cluster, removing, "2026-12-07T13:00:00Z", "operator-0");
+  EXPECT_EQ(e.at("metadata").at("name").as_string(), "prod.removingmember.20261207130000");
+  auto posted = client_->create("/api/v1/namespaces/" + ns_ + "/events", e);
+  ASSERT_TRUE(posted.isOk()) << posted.status().message();
+  EXPECT_EQ(posted->at("involvedObject").at("kind").as_string(), "CairnCluster");
+  EXPECT_EQ(posted->at("type").as_string(), "Normal");
+  Event warn{true, "QuorumLost", "holding every change"};
+  EXPECT_EQ(eventObject(cluster, warn, "t", "i").at("type").as_string(), "Warning");
 }
 
 TEST(LeaseStepTest, DecidesFromHolderAndExpiry) {
