@@ -48,18 +48,54 @@ std::string nowRfc3339() {
   return formatMicroTime(std::chrono::system_clock::now()).substr(0, 19) + "Z";
 }
 
-// GET http://<addr>:8500<path> as JSON; null on any failure (a server that is down or starting).
-value getJson(const std::string& addr, const std::string& path) {
+// One request to a server's HTTP API on <addr>:8500. Transport failures are errors.
+StatusOr<web::http::http_response> serverRequest(const std::string& addr,
+                                                 const web::http::method& method,
+                                                 const std::string& path) {
   try {
     web::http::client::http_client_config cfg;
     cfg.set_timeout(std::chrono::seconds(2));
     web::http::client::http_client client("http://" + addr + ":" + std::to_string(kHttpPort), cfg);
-    auto response = client.request(web::http::methods::GET, path).get();
-    if (response.status_code() != 200) return value::null();
-    return response.extract_json(true).get();
+    return client.request(method, path).get();
+  } catch (const std::exception& e) {
+    return unavailable(method + " http://" + addr + path + ": " + e.what());
+  }
+}
+
+// GET as JSON; null on any failure (a server that is down or starting). Autopilot health
+// answers 429 with a body when a server is unhealthy: that body is the answer too.
+value getJson(const std::string& addr, const std::string& path) {
+  auto response = serverRequest(addr, web::http::methods::GET, path);
+  if (!response.isOk()) return value::null();
+  int code = response->status_code();
+  if (code != 200 && code != 429) return value::null();
+  try {
+    return response->extract_json(true).get();
   } catch (const std::exception&) {
     return value::null();
   }
+}
+
+// A Raft membership action through the first server that accepts it (followers relay).
+Status membershipAction(const std::vector<std::string>& addresses, const Action& action) {
+  std::string path =
+      action.kind == ActionKind::kRemoveMember
+          ? "/v1/operator/raft/peer?id=" + web::uri::encode_data_string(action.target)
+          : "/v1/operator/raft/transfer-leader";
+  auto method =
+      action.kind == ActionKind::kRemoveMember ? web::http::methods::DEL : web::http::methods::POST;
+  Status last = unavailable("no ready server to send " + path + " to");
+  for (const std::string& addr : addresses) {
+    auto response = serverRequest(addr, method, path);
+    if (!response.isOk()) {
+      last = response.status();
+      continue;
+    }
+    if (response->status_code() == 200) return Status();
+    last = unavailable(method + " " + path + ": HTTP " + std::to_string(response->status_code()) +
+                       " " + response->extract_string(true).get());
+  }
+  return last;
 }
 
 }  // namespace
@@ -208,7 +244,12 @@ void Operator::reconcileAll() {
   if (!list->has_field("items") || !list->at("items").is_array()) return;
   for (const value& item : list->at("items").as_array()) {
     auto start = std::chrono::steady_clock::now();
-    Status s = reconcileOne(item);
+    Status s;
+    try {
+      s = reconcileOne(item);
+    } catch (const std::exception& e) {  // a malformed object: log it and go on, never crash
+      s = invalidArgument(std::string("malformed object: ") + e.what());
+    }
     metrics_.reconciles++;
     metrics_.reconcile_micros_total += std::chrono::duration_cast<std::chrono::microseconds>(
                                            std::chrono::steady_clock::now() - start)
@@ -221,7 +262,8 @@ void Operator::reconcileAll() {
   }
 }
 
-StatusOr<ObservedState> Operator::observe(const ObservedCluster& cluster) {
+StatusOr<ObservedState> Operator::observe(const ObservedCluster& cluster,
+                                          std::vector<std::string>& addresses) {
   ObservedState state;
   state.cluster = cluster;
   state.now = nowRfc3339();
@@ -238,7 +280,9 @@ StatusOr<ObservedState> Operator::observe(const ObservedCluster& cluster) {
   auto pods = kube_->get("/api/v1/namespaces/" + ns + "/pods?labelSelector=" +
                          web::uri::encode_data_string(podSelector(cluster.name)));
   if (!pods.isOk()) return pods.status();
-  std::vector<std::string> addresses;
+  if (!pods->has_field("items") || !pods->at("items").is_array()) {
+    return unavailable("pod list without items");
+  }
   for (const value& pod : pods->at("items").as_array()) {
     auto observed = observePod(pod);
     if (!observed.isOk()) continue;  // not one of ours in shape: skip, never crash
@@ -248,7 +292,7 @@ StatusOr<ObservedState> Operator::observe(const ObservedCluster& cluster) {
   }
   auto pvcs = kube_->get("/api/v1/namespaces/" + ns + "/persistentvolumeclaims?labelSelector=" +
                          web::uri::encode_data_string(podSelector(cluster.name)));
-  if (pvcs.isOk() && pvcs->has_field("items")) {
+  if (pvcs.isOk() && pvcs->has_field("items") && pvcs->at("items").is_array()) {
     for (const value& pvc : pvcs->at("items").as_array()) {
       state.pvcs.push_back(field(pvc, "metadata", "name"));
     }
@@ -271,7 +315,8 @@ StatusOr<ObservedState> Operator::observe(const ObservedCluster& cluster) {
 Status Operator::reconcileOne(const value& object) {
   auto cluster = observeCluster(object);
   if (!cluster.isOk()) return cluster.status();
-  auto state = observe(*cluster);
+  std::vector<std::string> addresses;  // of the ready server pods
+  auto state = observe(*cluster, addresses);
   if (!state.isOk()) return state.status();
   Decision decision = reconcile(*state);
   {
@@ -280,10 +325,11 @@ Status Operator::reconcileOne(const value& object) {
     for (const auto& p : state->pods) ready += p.ready ? 1 : 0;
     metrics_.clusters[cluster->name_space + "/" + cluster->name] = {cluster->spec.servers, ready};
   }
-  return carryOut(*state, decision);
+  return carryOut(*state, decision, addresses);
 }
 
-Status Operator::carryOut(const ObservedState& state, const Decision& decision) {
+Status Operator::carryOut(const ObservedState& state, const Decision& decision,
+                          const std::vector<std::string>& addresses) {
   const ObservedCluster& c = state.cluster;
   const std::string ns = c.name_space;
   for (const value& obj : decision.apply) {
@@ -310,9 +356,8 @@ Status Operator::carryOut(const ObservedState& state, const Decision& decision) 
       break;
     case ActionKind::kTransferLeadership:
     case ActionKind::kRemoveMember:
-      // Needs a POST/DELETE to a server's operator API; not wired yet (docs/operator.md).
       metrics_.membership_actions++;
-      acted = unavailable(std::string(actionName(a.kind)) + " is not carried out yet");
+      acted = membershipAction(addresses, a);
       break;
     default:
       break;

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "core/base/status.h"
 #include "operator/kube_client.h"
@@ -60,8 +61,11 @@ class Operator {
   void loop();
   void reconcileAll();
   Status reconcileOne(const web::json::value& object);
-  StatusOr<ObservedState> observe(const ObservedCluster& cluster);
-  Status carryOut(const ObservedState& state, const Decision& decision);
+  // `addresses`: the ready server pods' IPs, where the Raft view was read and actions go.
+  StatusOr<ObservedState> observe(const ObservedCluster& cluster,
+                                  std::vector<std::string>& addresses);
+  Status carryOut(const ObservedState& state, const Decision& decision,
+                  const std::vector<std::string>& addresses);
 
   OperatorOptions options_;
   std::unique_ptr<KubeClient> kube_;
