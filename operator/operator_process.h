@@ -1,0 +1,81 @@
+// The cairn-operator process: Lease leader election, the reconcile loop, and the /metrics,
+// /healthz and /readyz endpoints. Only the Lease holder reconciles.
+//
+// Threading: start() spawns one loop thread; stop() stops it and joins. Each pass of the loop
+// renews the Lease and, while leader, reconciles every CairnCluster once (one action each). The
+// loop is periodic (`resync`); it is not yet driven by a watch (docs/operator.md).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/base/status.h"
+#include "operator/kube_client.h"
+#include "operator/observed_state.h"
+#include "operator/reconciler.h"
+
+namespace cairn::op {
+
+struct OperatorOptions {
+  std::string kubeconfig;       // empty: in-cluster configuration
+  std::string watch_namespace;  // empty: all namespaces
+  std::string metrics_addr = "127.0.0.1:9600";
+  bool leader_elect = true;
+  std::string lease_name = "cairn-operator";
+  std::string lease_namespace = "default";
+  std::string identity;  // Lease holder identity; empty: hostname + pid
+  std::chrono::milliseconds resync{2000};
+};
+
+// Counters and gauges served on /metrics, named cairn_operator_* (docs/architecture.md).
+struct OperatorMetrics {
+  std::atomic<uint64_t> reconciles{0}, errors{0}, membership_actions{0};
+  std::atomic<uint64_t> reconcile_micros_total{0};
+  std::atomic<bool> leader{false};
+  std::mutex mu;
+  std::map<std::string, std::pair<int, int>> clusters;  // name -> {desired, ready}
+  std::string render();
+};
+
+class Operator {
+ public:
+  explicit Operator(OperatorOptions options);
+  ~Operator();
+  Operator(const Operator&) = delete;
+  Operator& operator=(const Operator&) = delete;
+
+  // Loads the kube config, starts the HTTP endpoints, then the loop. Returns once serving.
+  Status start();
+  void stop();
+  int metricsPort() const;
+
+ private:
+  struct Http;
+  void loop();
+  void reconcileAll();
+  Status reconcileOne(const web::json::value& object);
+  // `addresses`: the ready server pods' IPs, where the Raft view was read and actions go.
+  StatusOr<ObservedState> observe(const ObservedCluster& cluster,
+                                  std::vector<std::string>& addresses);
+  Status carryOut(const ObservedState& state, const Decision& decision,
+                  const std::vector<std::string>& addresses);
+
+  OperatorOptions options_;
+  std::unique_ptr<KubeClient> kube_;
+  std::unique_ptr<Http> http_;
+  OperatorMetrics metrics_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> ready_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::thread thread_;
+};
+
+}  // namespace cairn::op

@@ -1,0 +1,59 @@
+"""What the Kubernetes tests share: where kubectl and helm are, and a fake API server to aim
+them at.
+
+  tool_path("kubectl")  $CAIRN_KUBECTL (or $CAIRN_HELM) if set, else the repo's .tools/bin copy
+                        that scripts/setup unpacks; None when neither exists
+  Kubectl(url)          runs the real kubectl against a server with a throwaway kubeconfig and a
+                        fresh --cache-dir (discovery is cached on disk and would hide changes)
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def tool_path(name):
+    override = os.environ.get(f"CAIRN_{name.upper()}")
+    if override:
+        return override
+    local = os.path.join(REPO, ".tools", "bin", name)
+    return local if os.access(local, os.X_OK) else None
+
+
+class Kubectl:
+    def __init__(self, url, namespace="default"):
+        self.binary = tool_path("kubectl")
+        self.dir = tempfile.mkdtemp(prefix="cairn-kubectl-")
+        self.kubeconfig = os.path.join(self.dir, "kubeconfig")
+        config = {
+            "apiVersion": "v1", "kind": "Config", "current-context": "fake",
+            "clusters": [{"name": "fake", "cluster": {"server": url}}],
+            "users": [{"name": "fake", "user": {"token": "fake-token"}}],
+            "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "fake",
+                                                      "namespace": namespace}}],
+        }
+        with open(self.kubeconfig, "w") as f:
+            json.dump(config, f)
+
+    def command(self, *args):
+        return [self.binary, f"--kubeconfig={self.kubeconfig}",
+                f"--cache-dir={os.path.join(self.dir, 'cache')}", *args]
+
+    def run(self, *args, stdin=None, check=True, timeout=60):
+        """Runs kubectl; returns (exit code, stdout, stderr). check=True raises on failure."""
+        proc = subprocess.run(self.command(*args), input=stdin, capture_output=True, text=True,
+                              timeout=timeout)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} failed ({proc.returncode}):\n"
+                                 f"{proc.stdout}{proc.stderr}")
+        return proc.returncode, proc.stdout, proc.stderr
+
+    def json(self, *args):
+        return json.loads(self.run(*args, "-o", "json")[1])
+
+    def close(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
