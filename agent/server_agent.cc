@@ -101,7 +101,7 @@ Status ServerAgent::startLocalAgent() {
   catalog_port_ = std::make_unique<NodeCatalogPort>(ctx_->node, *state_);
   members_ = std::make_unique<RaftMembers>(ctx_->node, *state_, info_);
   agent_ctx_ = std::make_unique<http::AgentApiContext>(
-      http::AgentApiContext{info_, *metrics_, *members_, &db_->health()});
+      http::AgentApiContext{info_, *metrics_, *members_, slow_work_, &db_->health()});
   local::LocalOptions local_options;
   local_options.enable_script_checks = config_.enable_script_checks;
   local_options.check_update_interval = Nanos(config_.check_update_interval_ns);

@@ -91,7 +91,7 @@ Status ClientAgent::startLocal() {
   catalog_port_ = std::make_unique<RemoteCatalogPort>(*connection_, info_.node_name);
   members_ = std::make_unique<KnownServersMembers>(*connection_, info_);
   agent_ctx_ = std::make_unique<http::AgentApiContext>(
-      http::AgentApiContext{info_, *metrics_, *members_, &db_->health()});
+      http::AgentApiContext{info_, *metrics_, *members_, slow_work_, &db_->health()});
   scheduler_ = std::make_unique<health::TimerQueueScheduler>(clock_, timers_);
   local::LocalOptions local_options;
   local_options.enable_script_checks = config_.enable_script_checks;

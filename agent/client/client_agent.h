@@ -86,6 +86,7 @@ class ClientAgent final : public RunningAgent {
   http::AgentInfo info_;
   std::unique_ptr<metrics::Metrics> metrics_;
   TimerQueue timers_;
+  SerialWorker slow_work_;
   SystemClock clock_;
   std::unique_ptr<ServerConnection> connection_;
   std::unique_ptr<HttpForwarder> forwarder_;

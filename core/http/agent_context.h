@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/base/serial_worker.h"
 #include "core/metrics/metrics.h"
 #include "core/storage/storage_health.h"
 
@@ -55,6 +56,8 @@ struct AgentApiContext {
   AgentInfo agent;
   metrics::Metrics& metrics;
   MembersSource& members;
+  // Registrations sync the local registry to disk: they run here, not on an HTTP pool thread.
+  SerialWorker& slow_work;
   // The agent's disk (/v1/agent/self Stats.storage). May be null.
   storage::StorageHealth* storage = nullptr;
 };
