@@ -6,8 +6,8 @@
 #include <memory>
 #include <optional>
 
-#include "agent/config_registrations.h"
 #include "agent/client_rpc_service.h"
+#include "agent/config_registrations.h"
 #include "agent/data_dir.h"
 #include "agent/node_catalog_port.h"
 #include "agent/running_agent.h"

@@ -64,10 +64,9 @@ StatusOr<std::unique_ptr<ClientAgent>> ClientAgent::start(const config::AgentCon
   CAIRN_RETURN_IF_ERROR(a->startLocal());
   CAIRN_RETURN_IF_ERROR(a->startInterfaces());
   LOG_INFO("agent", "Cairn client agent running: node="
-                        << a->info_.node_name << " dc=" << a->info_.datacenter
-                        << " http=" << config.http_addr << ":" << a->httpPort()
-                        << " dns=" << config.dns_addr << ":" << config.dns_port
-                        << " data-dir=" << a->data_dir_->path());
+                        << a->info_.node_name << " dc=" << a->info_.datacenter << " http="
+                        << config.http_addr << ":" << a->httpPort() << " dns=" << config.dns_addr
+                        << ":" << config.dns_port << " data-dir=" << a->data_dir_->path());
   return a;
 }
 
