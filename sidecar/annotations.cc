@@ -245,6 +245,9 @@ struct Builder {
       for (const auto& p : service_problems) output += "\n" + p;
       c.check.set_output(output);
       c.definition.initial_status = health::CheckStatus::kCritical;
+      // The agent API accepts only checks that run; a TTL that never expires keeps this one
+      // critical with its output until the annotations change.
+      c.definition.ttl = std::chrono::hours(24 * 365 * 10);
       r.checks.push_back(std::move(c));
     }
     return r;

@@ -75,10 +75,12 @@ Status ClientAgent::startLocal() {
   auto data_dir = DataDir::prepare(config_.data_dir, config_.dev);
   if (!data_dir.isOk()) return data_dir.status();
   data_dir_.emplace(std::move(*data_dir));
-  bool had_identity = data_dir_->hasNodeId();
   auto node_id = data_dir_->nodeId();
   if (!node_id.isOk()) return node_id.status();
-  auto db = storage::RocksDb::open(data_dir_->path() + "/db", nullptr, had_identity);
+  // A client keeps no Raft log or vote, only its local registry, which its services register
+  // again: a missing database under a known identity is created, not refused as on a server
+  // (the sidecar writes its node ID before the first start).
+  auto db = storage::RocksDb::open(data_dir_->path() + "/db", nullptr, /*must_exist=*/false);
   if (!db.isOk()) return db.status();
   db_ = std::move(*db);
   info_ = agentInfo(config_, *node_id);

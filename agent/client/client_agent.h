@@ -62,6 +62,7 @@ class ClientAgent final : public RunningAgent {
   void stop() override;
 
   int httpPort() const;
+  metrics::Metrics& metrics() { return *metrics_; }
   // The hook for membership (HeartbeatSender on the members branch): its `channel` is
   // connection().channel(), `on_failure` calls connection().reportChannelFailure(channel), and
   // `on_servers` passes the reply's server RPC addresses to connection().setServers().

@@ -148,7 +148,12 @@ void LocalAgent::Impl::onCheckUpdate(const std::string& id, health::CheckStatus 
 
 SyncStats LocalAgent::Impl::syncStats() const {
   std::lock_guard lock(mu_);
-  return stats_;
+  SyncStats stats = stats_;
+  stats.in_sync = node_in_sync_ && remove_services_.empty() && remove_checks_.empty();
+  for (const auto& [id, e] : services_) stats.in_sync = stats.in_sync && e.in_sync;
+  for (const auto& [id, e] : checks_)
+    stats.in_sync = stats.in_sync && (e.in_sync || e.output_deferred);
+  return stats;
 }
 
 // ---- LocalAgent ----

@@ -55,6 +55,9 @@ struct SyncStats {
   uint64_t failures = 0;         // proposals or catalog reads that failed (retried)
   uint64_t full_syncs = 0;       // reconciliations with the catalog
   bool node_registered = false;  // the node and serfHealth are in the catalog
+  // Everything local is in the catalog and nothing is left to remove (an output change that
+  // waits for check_update_interval counts as in sync).
+  bool in_sync = false;
 };
 
 class LocalAgent {

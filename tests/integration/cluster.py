@@ -185,6 +185,7 @@ class Server:
         self.paused = False
         self.expected_exit = False
         self.blocked = set()
+        self.extra_env = {}  # added to the process's environment
         self._applied_blocked = set()  # what the current process was last told
         self._logs = []
 
@@ -230,7 +231,7 @@ class Server:
         stdout = open(os.path.join(self.dir, f"{self.name}.{self.starts}.stdout.log"), "wb")
         stderr = open(os.path.join(self.dir, f"{self.name}.{self.starts}.stderr.log"), "wb")
         self._logs = [stdout, stderr]
-        env = dict(os.environ, CAIRN_FAULT_INJECTION="1")
+        env = dict(os.environ, CAIRN_FAULT_INJECTION="1", **self.extra_env)
         self.proc = _spawner.popen(self.command(), stdin=subprocess.DEVNULL, stdout=stdout,
                                    stderr=stderr, cwd=self.dir, env=env)
         return self

@@ -1,0 +1,126 @@
+// cairn-sidecar: a Cairn client agent for one Kubernetes pod (docs/sidecar.md).
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "core/base/crash_handler.h"
+#include "core/base/duration.h"
+#include "core/base/logging.h"
+#include "core/config/agent_config.h"
+#include "sidecar/sidecar.h"
+
+namespace cairn::sidecar {
+namespace {
+
+constexpr char kUsage[] = R"(Usage: cairn-sidecar [options]
+
+  Runs a Cairn client agent for one pod: registers the pod's services from its cairn.io/
+  annotations (read from -podinfo-dir), runs their checks, and serves the Consul HTTP API and DNS
+  to the pod on 127.0.0.1. The pod's identity comes from the downward API: POD_NAME, POD_IP
+  (required), POD_NAMESPACE, NODE_NAME, POD_UID; named ports from CAIRN_CONTAINER_PORTS.
+
+Options (the client agent's, plus the sidecar's own):
+
+)";
+
+// Flags of the sidecar itself, parsed together with the agent's.
+config::ExtraFlags sidecarFlags(SidecarOptions* o) {
+  return [o](config::FlagSet& fs) {
+    fs.addString("podinfo-dir", &o->podinfo_dir,
+                 "Directory of the downward-API volume with the pod's 'annotations' and 'labels'.");
+    fs.addString("probe-addr", &o->probe_addr,
+                 "Address of the probe and metrics server (/live, /ready, /metrics).");
+    fs.addInt("probe-port", &o->probe_port, "Port of the probe and metrics server (-1: off).");
+    fs.add("drain-time", "duration",
+           "On SIGTERM, how long the services stay registered as critical before they are "
+           "deregistered (default 5s).",
+           [o](std::string_view v) -> Status {
+             auto d = parseGoDuration(v);
+             if (!d.isOk() || d->count() < 0) return invalidArgument("invalid duration");
+             o->drain_time = *d;
+             return Status::ok();
+           });
+  };
+}
+
+std::optional<std::string> env(const std::string& name) {
+  const char* v = std::getenv(name.c_str());
+  if (v == nullptr || *v == '\0') return std::nullopt;
+  return std::string(v);
+}
+
+// Keeps the node ID a function of the pod (docs/sidecar.md), whatever the data dir held.
+Status writeNodeId(const std::string& data_dir, const std::string& id) {
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  std::ofstream out(data_dir + "/node-id", std::ios::trunc);
+  out << id;
+  out.close();
+  if (!out) return unavailable("cannot write " + data_dir + "/node-id");
+  return Status::ok();
+}
+
+int fail(const std::string& message) {
+  std::cerr << "cairn-sidecar: " << message << "\n";
+  return 1;
+}
+
+int run(std::vector<std::string> args) {
+  installCrashHandler();
+  auto pod = podIdentityFromEnv(env);
+  SidecarOptions options;
+  // Defaults of a sidecar that differ from an agent's; flags given later override them.
+  std::vector<std::string> full = {"-data-dir",
+                                   "/tmp/cairn-sidecar-" + (pod.isOk() ? pod->name : "pod")};
+  full.insert(full.end(), args.begin(), args.end());
+  bool help = false;
+  auto config = config::loadAgentConfig(full, &help, sidecarFlags(&options));
+  if (help) {
+    std::cout << kUsage << config::agentFlagsUsage(sidecarFlags(&options));
+    return 0;
+  }
+  if (!config.isOk()) return fail(config.status().message());
+  if (!pod.isOk()) return fail(pod.status().message());
+  auto ports = parseContainerPorts(env("CAIRN_CONTAINER_PORTS").value_or(""));
+  if (!ports.isOk()) return fail(ports.status().message());
+  if (config->server || config->dev)
+    return fail("a sidecar is a client agent: no -server, no -dev");
+  LogLevel level = LogLevel::kInfo;
+  if (parseLogLevel(config->log_level, level)) setLogLevel(level);
+  config->node_name = pod->consulNodeName();
+  for (const auto& [k, v] : pod->meta()) config->node_meta[k] = v;  // the pod's identity wins
+  config->leave_on_terminate = true;
+  if (Status s = writeNodeId(config->data_dir, pod->consulNodeId()); !s.isOk()) {
+    return fail(s.message());
+  }
+  // Block the stop signals before any thread starts, so only sigwait() sees them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  auto sidecar = Sidecar::start(*config, options, *pod, *ports);
+  if (!sidecar.isOk()) return fail(sidecar.status().message());
+  LOG_INFO("sidecar", "cairn-sidecar running for pod "
+                          << pod->namespace_name << "/" << pod->name << ": node "
+                          << config->node_name << ", probes on port " << (*sidecar)->probePort());
+  int sig = 0;
+  sigwait(&signals, &sig);
+  LOG_INFO("sidecar", "caught signal " << sig << ", draining");
+  (*sidecar)->drainAndStop();
+  std::fflush(nullptr);
+  // As the agent: handlers still in flight reference the parts, so leave without destructors.
+  _exit(0);
+}
+
+}  // namespace
+}  // namespace cairn::sidecar
+
+int main(int argc, char** argv) {
+  return cairn::sidecar::run(std::vector<std::string>(argv + 1, argv + argc));
+}
