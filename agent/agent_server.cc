@@ -29,9 +29,12 @@
 #include "core/health/scheduler.h"
 #include "core/http/agent_routes.h"
 #include "core/http/handlers.h"
+#include "core/http/membership_routes.h"
 #include "core/http/server.h"
 #include "core/http/ui_handlers.h"
 #include "core/local/local_agent.h"
+#include "core/membership/membership_monitor.h"
+#include "core/membership/membership_service.h"
 #include "core/metrics/metrics.h"
 #include "core/node/session_reaper.h"
 #include "core/storage/rocks_db.h"
@@ -148,6 +151,30 @@ http::HttpServerOptions httpOptions() {
   return o;
 }
 
+membership::MembershipMonitorOptions membershipOptions(const config::AgentConfig& c) {
+  membership::MembershipMonitorOptions o;
+  if (c.client_timeout_ns > 0) {
+    o.liveness.client_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::nanoseconds(c.client_timeout_ns));
+  }
+  return o;
+}
+
+ServerHealthMonitor::Options serverHealthOptions(const config::AgentConfig& c,
+                                                 const http::AgentInfo& info) {
+  ServerHealthMonitor::Options o;
+  o.node_name = info.node_name;
+  o.server_port = c.server_port;
+  o.version = info.version;
+  return o;
+}
+
+int64_t wallNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 void writePidFile(const std::string& path) {
   if (path.empty()) return;
   std::ofstream(path, std::ios::trunc) << getpid() << "\n";
@@ -199,7 +226,10 @@ int runAgent(const config::AgentConfig& config) {
   SerialWorker slow_work;
   node::SessionReaper session_reaper(timers);
   state.setSessionObserver(&session_reaper);
-  auto server_node = ServerNode::start(config, *node_id, **db, state, metrics, *stopping);
+  // Client agents' heartbeats (cairn.v1.Membership) on the server port; answers once attached.
+  membership::MembershipService membership_service;
+  auto server_node =
+      ServerNode::start(config, *node_id, **db, state, metrics, *stopping, {&membership_service});
   if (!server_node.isOk()) return fail(server_node.status());
   http::ApiContext ctx{(*server_node)->node(), state, watches, timers, slow_work, metrics, info,
                        &(*db)->health()};
@@ -229,6 +259,20 @@ int runAgent(const config::AgentConfig& config) {
       {&ctx.node, &state, db->get(), &scheduler, &probers, std::random_device{}()});
   if (!local_agent.isOk()) return fail(local_agent.status());
   http::addAgentRoutes(router, ctx, **local_agent);
+  membership::MembershipMonitor membership(membershipOptions(config),
+                                           {&ctx.node, &state, &scheduler, wallNowMs});
+  membership_service.attach(&ctx.node, &membership);
+  auto leave_requested = std::make_shared<std::atomic<bool>>(false);
+  http::addMembershipRoutes(
+      router, ctx,
+      {[&membership](const std::string& node, bool prune, std::function<void(Status)> done) {
+         membership.forceLeave(node, prune, std::move(done));
+       },
+       [leave_requested] {
+         // PUT /v1/agent/leave: leave the cluster and stop, as on SIGTERM with leave_on_terminate.
+         *leave_requested = true;
+         kill(getpid(), SIGTERM);
+       }});
   http::addSessionRoutes(router, ctx);
   http::addEventRoutes(router, ctx);
   if (config.ui_enabled) {
@@ -250,8 +294,9 @@ int runAgent(const config::AgentConfig& config) {
   if (!dns_server.isOk()) return fail(dns_server.status());
   writePidFile(config.pid_file);
   (*local_agent)->start();
-  ServerHealthMonitor server_health(ctx.node, state, timers, {});
+  ServerHealthMonitor server_health(ctx.node, state, timers, serverHealthOptions(config, info));
   server_health.start();
+  membership.start();
   LOG_INFO("agent",
            "Cairn agent running: node="
                << info.node_name << " dc=" << info.datacenter << " http=" << config.client_addr
@@ -261,7 +306,8 @@ int runAgent(const config::AgentConfig& config) {
   LOG_INFO("agent", "caught signal " << sig << ", shutting down");
   (*local_agent)->stop();
   server_health.stop();
-  (*server_node)->shutdown(config.leave_on_terminate);
+  membership.stop();
+  (*server_node)->shutdown(config.leave_on_terminate || *leave_requested);
   server.stop();
   if (*dns_server) (*dns_server)->stop();
   if (!config.pid_file.empty()) unlink(config.pid_file.c_str());

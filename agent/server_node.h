@@ -15,17 +15,22 @@
 #include "core/storage/log_store.h"
 #include "core/transport/transport.h"
 
+namespace grpc {
+class Service;
+}  // namespace grpc
+
 namespace cairn::agent {
 
 class ServerNode {
  public:
   // Opens the log, enters the cluster (blocking until the plan is known, or `stopping` turns
   // true) and starts Raft. Refuses a data dir whose cluster differs from the -retry-join servers'.
-  static StatusOr<std::unique_ptr<ServerNode>> start(const config::AgentConfig& config,
-                                                     const std::string& node_id,
-                                                     storage::RocksDb& db, store::StateStore& state,
-                                                     metrics::Metrics& metrics,
-                                                     const std::atomic<bool>& stopping);
+  // `extra_services` are served on the server port too (not in -dev, which has none); they
+  // outlive the ServerNode.
+  static StatusOr<std::unique_ptr<ServerNode>> start(
+      const config::AgentConfig& config, const std::string& node_id, storage::RocksDb& db,
+      store::StateStore& state, metrics::Metrics& metrics, const std::atomic<bool>& stopping,
+      std::vector<grpc::Service*> extra_services = {});
   ~ServerNode();
 
   node::Node& node() { return *raft_; }

@@ -51,6 +51,10 @@ struct AgentConfig {
   bool dns_enable_truncate = false;
   // The web UI at /ui (docs/ui.md; Consul: -ui, ui_config.enabled).
   bool ui_enabled = true;
+
+  // Membership without gossip (docs/agent.md, "Membership"). The leader fails a client agent
+  // not heard from for this long (key client_timeout, a Cairn key; default 10s).
+  int64_t client_timeout_ns = 10'000'000'000;
 };
 
 // Parses `cairn agent` arguments (without the leading "agent"), reading every -config-file and

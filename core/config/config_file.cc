@@ -178,6 +178,7 @@ const std::vector<Key>& topKeys() {
       {"session_ttl_min", duration(&AgentConfig::session_ttl_min_ns)},
       {"enable_script_checks", field(&AgentConfig::enable_script_checks)},
       {"check_update_interval", duration(&AgentConfig::check_update_interval_ns)},
+      {"client_timeout", duration(&AgentConfig::client_timeout_ns)},
       {"limits", nested(&limitKeys())},
       {"domain", field(&AgentConfig::dns_domain)},
       {"dns_config", nested(&dnsKeys())},

@@ -175,71 +175,6 @@ HttpResponse healthByName(ApiContext& ctx, local::LocalAgent& agent, const HttpR
   return healthResponse(req, worst, w.take());
 }
 
-// ---- members ----
-
-void writeMember(JsonWriter& w, const ApiContext& ctx, const node::RaftServer& s, int status) {
-  std::string host = s.address, port = std::to_string(ctx.agent.server_port);
-  if (auto colon = s.address.rfind(':'); colon != std::string::npos) {
-    host = s.address.substr(0, colon);
-    port = s.address.substr(colon + 1);
-  }
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  w.beginObject().key("Name").string(s.node.empty() ? s.id : s.node).key("Addr").string(host);
-  w.key("Port").number(static_cast<uint64_t>(std::stoul(port.empty() ? "0" : port)));
-  w.key("Tags").beginObject().key("role").string("consul").key("dc").string(ctx.agent.datacenter);
-  w.key("port").string(port).key("id").string(s.id).key("build").string(ctx.agent.version);
-  w.key("vsn").string("2").key("raft_vsn").string("3").endObject();
-  w.key("Status").number(static_cast<uint64_t>(status));
-  for (const char* k :
-       {"ProtocolMin", "ProtocolMax", "ProtocolCur", "DelegateMin", "DelegateMax", "DelegateCur"}) {
-    uint64_t v = std::string_view(k).find("Min") != std::string_view::npos   ? 1
-                 : std::string_view(k).find("Max") != std::string_view::npos ? 5
-                                                                             : 2;
-    w.key(k).number(v);
-  }
-  w.endObject();
-}
-
-// Serf's member status codes.
-constexpr int kMemberAlive = 1;
-constexpr int kMemberFailed = 4;
-
-// A server's status from the replicated catalog, so that every server gives the same answer:
-// failed once the leader turned its serfHealth check critical (agent/server_health_monitor.cc,
-// ~10 s after it last heard from it), alive otherwise. This agent is always alive to itself.
-int memberStatus(const ApiContext& ctx, const node::RaftServer& s) {
-  if (s.id == ctx.agent.node_id || s.node.empty()) return kMemberAlive;
-  for (const auto& check : ctx.store.nodeChecks(s.node).checks) {
-    if (check.check_id() == "serfHealth") {
-      return check.status() == "critical" ? kMemberFailed : kMemberAlive;
-    }
-  }
-  return kMemberAlive;  // not registered yet
-}
-
-// This server and the other Raft servers, with their status from the local catalog replica.
-HttpResponse members(ApiContext& ctx) {
-  node::RaftConfiguration conf = ctx.node.raftConfiguration();
-  bool self_listed = false;
-  JsonWriter w;
-  w.beginArray();
-  for (const auto& s : conf.servers) {
-    self_listed |= s.id == ctx.agent.node_id;
-    writeMember(w, ctx, s, memberStatus(ctx, s));
-  }
-  if (!self_listed) {
-    node::RaftServer self;
-    self.id = ctx.agent.node_id;
-    self.node = ctx.agent.node_name;
-    self.address = ctx.agent.advertise_addr + ":" + std::to_string(ctx.agent.server_port);
-    writeMember(w, ctx, self, kMemberAlive);
-  }
-  w.endArray();
-  return jsonResponse(w.take());
-}
-
 // ---- writes ----
 
 HttpResponse registerService(local::LocalAgent& agent, const HttpRequest& req) {
@@ -329,21 +264,6 @@ void addMaintenanceRoutes(Router& router, local::LocalAgent& agent) {
   });
 }
 
-// Gossip operations: Cairn has no Serf layer (servers join through -retry-join and Raft), so
-// these fail clearly instead of pretending.
-void addGossipRoutes(Router& router) {
-  addRoute(router, "/v1/agent/join/", true, {"PUT", "GET"}, [](const HttpRequest&) {
-    return textResponse(500,
-                        "agent join is not supported by Cairn (no gossip layer): start servers "
-                        "with -retry-join, see docs/operations.md");
-  });
-  addRoute(router, "/v1/agent/force-leave/", true, {"PUT", "GET"}, [](const HttpRequest&) {
-    return textResponse(500,
-                        "agent force-leave is not supported by Cairn (no gossip layer): remove a "
-                        "server with `cairn operator raft remove-peer`");
-  });
-}
-
 }  // namespace
 
 void addAgentRoutes(Router& router, ApiContext& ctx, local::LocalAgent& agent) {
@@ -363,8 +283,6 @@ void addAgentRoutes(Router& router, ApiContext& ctx, local::LocalAgent& agent) {
   addRoute(router, std::string(kByName), true, {"GET"}, [&ctx, &agent](const HttpRequest& req) {
     return healthByName(ctx, agent, req, suffixAfter(req, kByName));
   });
-  addRoute(router, "/v1/agent/members", false, {"GET"},
-           [&ctx](const HttpRequest&) { return members(ctx); });
   addRoute(router, "/v1/agent/reload", false, {"PUT"}, [&agent](const HttpRequest&) {
     agent.syncNow();
     return ok();
@@ -372,7 +290,6 @@ void addAgentRoutes(Router& router, ApiContext& ctx, local::LocalAgent& agent) {
   addRegistrationRoutes(router, agent);
   addTtlRoutes(router, agent);
   addMaintenanceRoutes(router, agent);
-  addGossipRoutes(router);
 }
 
 }  // namespace cairn::http

@@ -14,6 +14,7 @@
 //   N/<node>\0<session id>        ""  (sessions by node)
 //   l/<session id>\0<kv key>      ""  (keys a session holds)
 //   e/<ltime, 8 bytes BE>         UserEvent
+//   m/<node>                      MemberRecord (client agents; no catalog endpoint shows it)
 // Table indexes live in the meta family (see CatalogIndex); every write also records watch keys
 // (see catalogWatchKey) for the WatchHub.
 
@@ -88,6 +89,12 @@ class CatalogTable {
   uint64_t lastEventTime();
   // Stores `event` (its ltime set) and drops events older than the newest `keep`.
   void putEvent(const v1::UserEvent& event, size_t keep, uint64_t index);
+
+  // Client-agent member records.
+  std::optional<v1::MemberRecord> member(std::string_view name);
+  void scanMembers(const std::function<void(const v1::MemberRecord&)>& visit);
+  void putMember(const v1::MemberRecord& record);
+  void removeMember(std::string_view name);
 
   // The index of the latest change to a table (0 when never changed), and of one service's
   // instances (their registration, checks or nodes).

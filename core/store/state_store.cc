@@ -159,6 +159,8 @@ TxnOutcome StateStore::applyCommand(Tables& t, const LogEntry& entry, ApplyEffec
       return applySessionRenew(t, c.session_renew(), effects);
     case v1::Command::kEventFire:
       return applyEventFire(t, entry.index, c.event_fire());
+    case v1::Command::kMemberUpdate:
+      return applyMemberUpdate(t, entry.index, c.member_update(), effects);
     default:
       return TxnOutcome{};  // Unknown or empty commands only advance the index.
   }
