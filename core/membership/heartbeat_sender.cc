@@ -6,6 +6,7 @@
 #include <random>
 
 #include "cairn/v1/membership.grpc.pb.h"
+#include "core/membership/unary_call.h"
 
 namespace cairn::membership {
 namespace {
@@ -30,19 +31,6 @@ Status fromGrpc(const grpc::Status& s) {
       return unavailable(s.error_message().empty() ? "membership call failed" : s.error_message());
   }
 }
-
-std::chrono::system_clock::time_point deadlineIn(std::chrono::milliseconds d) {
-  return std::chrono::system_clock::now() + d;
-}
-
-// One unary call's buffers; kept alive by the completion callback.
-template <typename Req, typename Resp>
-struct Call {
-  grpc::ClientContext context;
-  std::unique_ptr<v1::Membership::Stub> stub;
-  Req request;
-  Resp response;
-};
 
 }  // namespace
 
@@ -90,7 +78,7 @@ struct HeartbeatSender::State : std::enable_shared_from_this<State> {
       finish(unavailable("no server connection"), nullptr, nullptr);
       return;
     }
-    auto call = std::make_shared<Call<v1::HeartbeatRequest, v1::HeartbeatResponse>>();
+    auto call = std::make_shared<UnaryCall<v1::HeartbeatRequest, v1::HeartbeatResponse>>();
     call->stub = v1::Membership::NewStub(channel);
     call->request = std::move(request);
     call->context.set_deadline(deadlineIn(options.timeout));
@@ -125,7 +113,7 @@ struct HeartbeatSender::State : std::enable_shared_from_this<State> {
   void sendLeave(std::function<void(Status)> done) {
     std::shared_ptr<grpc::Channel> channel = deps.channel ? deps.channel() : nullptr;
     if (!channel) return done(unavailable("no server connection"));
-    auto call = std::make_shared<Call<v1::MemberLeaveRequest, v1::MemberLeaveResponse>>();
+    auto call = std::make_shared<UnaryCall<v1::MemberLeaveRequest, v1::MemberLeaveResponse>>();
     call->stub = v1::Membership::NewStub(channel);
     {
       std::lock_guard lock(mu);

@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "core/base/logging.h"
+#include "core/membership/unary_call.h"
 
 namespace cairn::membership {
 namespace {
@@ -19,18 +20,6 @@ grpc::Status toGrpc(const Status& s) {
       return {grpc::StatusCode::UNAVAILABLE, s.message()};
   }
 }
-
-std::chrono::system_clock::time_point deadlineIn(std::chrono::milliseconds d) {
-  return std::chrono::system_clock::now() + d;
-}
-
-template <typename Req, typename Resp>
-struct Relay {
-  grpc::ClientContext context;
-  std::shared_ptr<v1::Membership::Stub> stub;
-  Req request;
-  Resp response;
-};
 
 }  // namespace
 
@@ -67,7 +56,7 @@ std::shared_ptr<v1::Membership::Stub> MembershipService::leaderStub() {
 void MembershipService::relayHeartbeat(const v1::HeartbeatRequest& request) {
   auto stub = leaderStub();
   if (!stub) return;  // no leader known: the client's next heartbeat tries again
-  auto relay = std::make_shared<Relay<v1::HeartbeatRequest, v1::HeartbeatResponse>>();
+  auto relay = std::make_shared<UnaryCall<v1::HeartbeatRequest, v1::HeartbeatResponse>>();
   relay->stub = stub;
   relay->request = request;
   relay->request.set_relayed(true);
@@ -130,7 +119,7 @@ grpc::ServerUnaryReactor* MembershipService::Leave(grpc::CallbackServerContext* 
     reactor->Finish({grpc::StatusCode::UNAVAILABLE, "No cluster leader"});
     return reactor;
   }
-  auto relay = std::make_shared<Relay<v1::MemberLeaveRequest, v1::MemberLeaveResponse>>();
+  auto relay = std::make_shared<UnaryCall<v1::MemberLeaveRequest, v1::MemberLeaveResponse>>();
   relay->stub = stub;
   relay->request = *request;
   relay->request.set_relayed(true);
