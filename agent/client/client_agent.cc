@@ -108,6 +108,7 @@ Status ClientAgent::startLocal() {
 // Routes, HTTP, DNS, the server resolver, then anti-entropy.
 Status ClientAgent::startInterfaces() {
   http::addAgentSelfRoutes(router_, *agent_ctx_);
+  http::addClientMembersRoutes(router_, *agent_ctx_);
   http::addAgentRoutes(router_, *agent_ctx_, *local_agent_);
   // Other /v1/agent/* paths are about this agent: never answered by a server.
   router_.add(http::Route{"/v1/agent/",
