@@ -142,14 +142,15 @@ class RealisticConfig(AgentTestCase):
         lines = [line for line in start.splitlines() if WARNING in line]
         self.assertEqual(len(lines), 1, logs)
         line = lines[0]
-        for key in ("acl.enabled", "acl.tokens.agent", "encrypt", "primary_datacenter",
+        for key in ("encrypt", "primary_datacenter",
                     "telemetry.prometheus_retention_time", "performance.raft_multiplier",
                     "autopilot.cleanup_dead_servers", "verify_incoming", "tls.defaults.verify_"
                     "incoming", "ports.serf_lan", "limits.http_max_conns_per_client",
                     "connect.enabled", "recursors", "skip_leave_on_interrupt",
                     "(file consul.json)"):
             self.assertIn(key, line)
-        # Implemented and no-op keys are not named.
+        # Implemented and no-op keys are not named (acl.* takes effect since the ACL system).
+        self.assertNotIn("acl.enabled", line)
         for key in (" datacenter", "node_meta", "services", "dns_config.node_ttl",
                     "disable_update_check", "dns_config.allow_stale", "ui_config.enabled",
                     "20-cache.yaml", "services.json"):
