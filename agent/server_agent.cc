@@ -84,9 +84,8 @@ Status ServerAgent::startStorage() {
 
 // Raft (entering the cluster) and the server-side HTTP routes.
 Status ServerAgent::startServer(const std::atomic<bool>& stopping) {
-  auto server_node =
-      ServerNode::start(config_, info_.node_id, *db_, *state_, *metrics_, stopping,
-                        {&client_rpc_, &membership_service_});
+  auto server_node = ServerNode::start(config_, info_.node_id, *db_, *state_, *metrics_, stopping,
+                                       {&client_rpc_, &membership_service_});
   if (!server_node.isOk()) return server_node.status();
   server_node_ = std::move(*server_node);
   ctx_ = std::make_unique<http::ApiContext>(http::ApiContext{server_node_->node(), *state_,
@@ -130,12 +129,13 @@ Status ServerAgent::startLocalAgent() {
   // Client agents' liveness (docs/agent.md, "Membership"): heartbeats arrive on the server port.
   membership::MembershipMonitorOptions membership_options;
   if (config_.client_timeout_ns > 0) {
-    membership_options.liveness.client_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::nanoseconds(config_.client_timeout_ns));
+    membership_options.liveness.client_timeout =
+        std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::nanoseconds(config_.client_timeout_ns));
   }
   membership_ = std::make_unique<membership::MembershipMonitor>(
-      membership_options, membership::MembershipMonitorDeps{&ctx_->node, state_.get(),
-                                                            scheduler_.get(), wallNowMs});
+      membership_options,
+      membership::MembershipMonitorDeps{&ctx_->node, state_.get(), scheduler_.get(), wallNowMs});
   membership_service_.attach(&ctx_->node, membership_.get());
   http::addMembershipRoutes(
       router_, *ctx_,

@@ -320,8 +320,7 @@ void addGossipRoutes(Router& router) {
                         "-retry-join (docs/agent.md, \"Client agents\")");
   });
   addRoute(router, "/v1/agent/force-leave/", true, {"PUT", "GET"}, [](const HttpRequest&) {
-    return textResponse(500,
-                        "agent force-leave is not supported on a client agent: ask a server");
+    return textResponse(500, "agent force-leave is not supported on a client agent: ask a server");
   });
 }
 
