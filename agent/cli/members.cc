@@ -1,7 +1,7 @@
 // `cairn members`: consul members' table, from GET /v1/agent/members (the Raft servers and the
-// client agents, with a status every server derives alike from the replicated state). Against an agent that does not
-// serve that endpoint (404: an older Cairn) the members are assembled from the Raft configuration,
-// its own /v1/agent/self and autopilot's view of the others.
+// client agents, with a status every server derives alike from the replicated state). Against an
+// agent that does not serve that endpoint (404: an older Cairn) the members are assembled from the
+// Raft configuration, its own /v1/agent/self and autopilot's view of the others.
 #include <iostream>
 #include <regex>
 
