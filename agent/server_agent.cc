@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <csignal>
 #include <random>
 
 #include "agent/agent_common.h"
@@ -10,9 +11,19 @@
 #include "core/http/acl_enforcer.h"
 #include "core/http/agent_routes.h"
 #include "core/http/handlers.h"
+#include "core/http/membership_routes.h"
 #include "core/http/ui_handlers.h"
 
 namespace cairn::agent {
+namespace {
+
+int64_t wallNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
 namespace {
 
 http::AclSettings aclSettings(const config::AgentConfig& config) {
@@ -73,8 +84,8 @@ Status ServerAgent::startStorage() {
 
 // Raft (entering the cluster) and the server-side HTTP routes.
 Status ServerAgent::startServer(const std::atomic<bool>& stopping) {
-  auto server_node =
-      ServerNode::start(config_, info_.node_id, *db_, *state_, *metrics_, stopping, {&client_rpc_});
+  auto server_node = ServerNode::start(config_, info_.node_id, *db_, *state_, *metrics_, stopping,
+                                       {&client_rpc_, &membership_service_});
   if (!server_node.isOk()) return server_node.status();
   server_node_ = std::move(*server_node);
   ctx_ = std::make_unique<http::ApiContext>(http::ApiContext{server_node_->node(), *state_,
@@ -115,6 +126,27 @@ Status ServerAgent::startLocalAgent() {
   CAIRN_RETURN_IF_ERROR(config_registrations_->apply(config_));
   http::addAgentSelfRoutes(router_, *agent_ctx_);
   http::addAgentRoutes(router_, *agent_ctx_, *local_agent_, [this] { return reload(); });
+  // Client agents' liveness (docs/agent.md, "Membership"): heartbeats arrive on the server port.
+  membership::MembershipMonitorOptions membership_options;
+  if (config_.client_timeout_ns > 0) {
+    membership_options.liveness.client_timeout =
+        std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::nanoseconds(config_.client_timeout_ns));
+  }
+  membership_ = std::make_unique<membership::MembershipMonitor>(
+      membership_options,
+      membership::MembershipMonitorDeps{&ctx_->node, state_.get(), scheduler_.get(), wallNowMs});
+  membership_service_.attach(&ctx_->node, membership_.get());
+  http::addMembershipRoutes(
+      router_, *ctx_,
+      {[this](const std::string& node, bool prune, std::function<void(Status)> done) {
+         membership_->forceLeave(node, prune, std::move(done));
+       },
+       [this] {
+         // PUT /v1/agent/leave: leave the cluster and stop, as SIGTERM with leave_on_terminate.
+         leave_requested_ = true;
+         kill(getpid(), SIGTERM);
+       }});
   http::addSessionRoutes(router_, *ctx_);
   http::addEventRoutes(router_, *ctx_);
   if (config_.ui_enabled) {
@@ -151,9 +183,14 @@ Status ServerAgent::startInterfaces() {
   client_rpc_.attach({&router_, &ctx_->node, state_.get(), dns_catalog_.get(), *dns_config});
   writePidFile(config_.pid_file);
   local_agent_->start();
-  server_health_ = std::make_unique<ServerHealthMonitor>(ctx_->node, *state_, timers_,
-                                                         ServerHealthMonitor::Options{});
+  ServerHealthMonitor::Options health_options;
+  health_options.node_name = info_.node_name;  // its `consul` service
+  health_options.server_port = config_.server_port;
+  health_options.version = info_.version;
+  server_health_ =
+      std::make_unique<ServerHealthMonitor>(ctx_->node, *state_, timers_, health_options);
   server_health_->start();
+  membership_->start();
   return Status::ok();
 }
 
@@ -164,7 +201,8 @@ void ServerAgent::stop() {
   stopped_ = true;
   if (local_agent_) local_agent_->stop();
   if (server_health_) server_health_->stop();
-  if (server_node_) server_node_->shutdown(config_.leave_on_terminate);
+  if (membership_) membership_->stop();
+  if (server_node_) server_node_->shutdown(config_.leave_on_terminate || leave_requested_);
   if (http_server_) http_server_->stop();
   if (dns_server_) dns_server_->stop();
   if (!config_.pid_file.empty()) unlink(config_.pid_file.c_str());

@@ -25,6 +25,8 @@
 #include "core/http/router.h"
 #include "core/http/server.h"
 #include "core/local/local_agent.h"
+#include "core/membership/membership_monitor.h"
+#include "core/membership/membership_service.h"
 #include "core/node/session_reaper.h"
 
 namespace cairn::agent {
@@ -56,6 +58,9 @@ class ServerAgent final : public RunningAgent {
   SerialWorker slow_work_;
   std::unique_ptr<node::SessionReaper> session_reaper_;
   ClientRpcService client_rpc_;  // client agents' requests, served on the server port
+  membership::MembershipService membership_service_;  // client agents' heartbeats, same port
+  std::unique_ptr<membership::MembershipMonitor> membership_;
+  std::atomic<bool> leave_requested_{false};  // PUT /v1/agent/leave
   std::unique_ptr<ServerNode> server_node_;
   std::unique_ptr<http::ApiContext> ctx_;
   std::unique_ptr<http::AclResolver> acl_resolver_;

@@ -3,6 +3,8 @@
 #include <mutex>
 #include <optional>
 
+#include "core/local/registration.h"
+
 namespace cairn::agent {
 namespace {
 
@@ -16,6 +18,15 @@ std::optional<v1::CatalogCheck> serfHealthOf(const store::StateStore& store,
     if (c.check_id() == kSerfHealth) return c;
   }
   return std::nullopt;
+}
+
+bool sameMeta(const v1::CatalogService& a, const v1::CatalogService& b) {
+  if (a.meta().size() != b.meta().size()) return false;
+  for (const auto& [k, v] : b.meta()) {
+    auto it = a.meta().find(k);
+    if (it == a.meta().end() || it->second != v) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -44,6 +55,7 @@ struct ServerHealthMonitor::State : std::enable_shared_from_this<State> {
       std::lock_guard lock(mu);
       if (stopped) return;
     }
+    ensureConsulService();
     auto health = node.autopilotHealth();
     if (!health.isOk()) {
       leading_since.reset();
@@ -52,6 +64,38 @@ struct ServerHealthMonitor::State : std::enable_shared_from_this<State> {
       for (const node::ServerHealth& s : health->servers) reconcile(s);
     }
     schedule();
+  }
+
+  v1::CatalogService consulService() const {
+    v1::CatalogService s;
+    s.set_id(local::kConsulServiceId);
+    s.set_service("consul");
+    s.set_port(options.server_port);
+    auto& meta = *s.mutable_meta();
+    meta["raft_version"] = "3";
+    meta["serf_protocol_current"] = "2";
+    meta["serf_protocol_min"] = "1";
+    meta["serf_protocol_max"] = "5";
+    meta["version"] = options.version;
+    return s;
+  }
+
+  // Registers this server's `consul` service when it is missing or differs.
+  void ensureConsulService() {
+    if (options.node_name.empty()) return;
+    auto registered = store.nodeServices(options.node_name);
+    if (!registered.node) return;  // the local agent registers the node first
+    v1::CatalogService want = consulService();
+    for (const auto& s : registered.services) {
+      if (s.id() != want.id()) continue;
+      if (s.port() == want.port() && s.tags_size() == 0 && sameMeta(s, want)) return;
+    }
+    v1::Command cmd;
+    auto* r = cmd.mutable_catalog_register();
+    *r->mutable_node() = *registered.node;
+    r->set_skip_node_update(true);
+    *r->mutable_service() = want;
+    node.propose(std::move(cmd), [](StatusOr<node::ProposeResult>) {});  // retried next round
   }
 
   bool failed(const node::ServerHealth& s) const {

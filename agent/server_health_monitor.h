@@ -5,6 +5,11 @@
 // or unreachable"), which drops the server's services from DNS and ?passing and invalidates
 // sessions bound to that check, and marks it passing again once the server is heard from.
 // Followers do nothing. Changes go through the log like any catalog write.
+//
+// Every server also keeps its own `consul` service registered (ID and name "consul", port = its
+// server RPC port, Consul's meta), once its local agent has registered the node: that is what
+// /v1/catalog/service/consul, /v1/health/service/consul and consul.service.consul list. The local
+// agent's anti-entropy leaves that service alone (local::kConsulServiceId).
 
 #include <chrono>
 #include <memory>
@@ -21,6 +26,10 @@ class ServerHealthMonitor {
   struct Options {
     std::chrono::milliseconds period{2000};
     std::chrono::milliseconds fail_after{10000};
+    // This server, for its `consul` service (no service when node_name is empty).
+    std::string node_name;
+    int server_port = 8300;
+    std::string version;
   };
 
   // Every reference outlives the monitor (stop() before destroying them).

@@ -17,6 +17,10 @@
 #include "core/storage/log_store.h"
 #include "core/transport/transport.h"
 
+namespace grpc {
+class Service;
+}  // namespace grpc
+
 namespace cairn::agent {
 
 class ServerNode {

@@ -14,7 +14,10 @@ Available commands are:
     acl         Interact with Cairn's ACLs
     agent       Runs a Cairn agent
     event       Fire a new event
+    force-leave Forces a member of the cluster to enter the "left" state
+    join        Tell Cairn agent to join cluster
     kv          Interact with the key-value store
+    leave       Gracefully leaves the Cairn cluster and shuts down
     lock        Execute a command holding a lock
     members     Lists the members of a Cairn cluster
     operator    Provides cluster-level tools for Cairn operators
@@ -126,6 +129,9 @@ int runCli(const std::vector<std::string>& args, CliIo& io, const AgentRunner& r
   if (command == "agent") return runAgentCommand(rest, io, run_agent);
   if (command == "kv") return runKv(rest, io);
   if (command == "members") return runMembers(rest, io);
+  if (command == "join") return runJoin(rest, io);
+  if (command == "leave") return runLeave(rest, io);
+  if (command == "force-leave") return runForceLeave(rest, io);
   if (command == "operator") return runOperator(rest, io);
   if (command == "snapshot") return runSnapshot(rest, io);
   if (command == "lock") return runLock(rest, io);

@@ -1,5 +1,6 @@
 #pragma once
 // The `cairn` command line: `cairn agent`, `cairn version`, `cairn kv ...`, `cairn members`,
+// `cairn join`, `cairn leave`, `cairn force-leave`,
 // `cairn operator raft ...`, `cairn snapshot ...`, `cairn lock`, `cairn event`, `cairn watch`,
 // `cairn acl ...`.
 // Each command returns the process exit code (0 success, 1 error or usage error; `lock` 2 for a
@@ -29,6 +30,9 @@ int runKvDelete(const std::vector<std::string>& args, CliIo& io);
 int runKvExport(const std::vector<std::string>& args, CliIo& io);
 int runKvImport(const std::vector<std::string>& args, CliIo& io);
 int runMembers(const std::vector<std::string>& args, CliIo& io);
+int runJoin(const std::vector<std::string>& args, CliIo& io);
+int runLeave(const std::vector<std::string>& args, CliIo& io);
+int runForceLeave(const std::vector<std::string>& args, CliIo& io);
 int runOperator(const std::vector<std::string>& args, CliIo& io);
 int runOperatorRaft(const std::vector<std::string>& args, CliIo& io);
 int runOperatorRaftListPeers(const std::vector<std::string>& args, CliIo& io);

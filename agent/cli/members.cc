@@ -1,7 +1,7 @@
-// `cairn members`: consul members' table, from GET /v1/agent/members (the Raft servers, with a
-// status every server derives alike from the replicated catalog). Against an agent that does not
-// serve that endpoint (404: an older Cairn) the members are assembled from the Raft configuration,
-// its own /v1/agent/self and autopilot's view of the others.
+// `cairn members`: consul members' table, from GET /v1/agent/members (the Raft servers and the
+// client agents, with a status every server derives alike from the replicated state). Against an
+// agent that does not serve that endpoint (404: an older Cairn) the members are assembled from the
+// Raft configuration, its own /v1/agent/self and autopilot's view of the others.
 #include <iostream>
 #include <regex>
 
@@ -17,10 +17,12 @@ namespace {
 constexpr char kHelp[] = R"(Usage: cairn members [options]
 
   Outputs the members of a running Cairn agent's cluster. Without a gossip
-  layer these are the servers of the Raft configuration: Address is a server's
-  RPC address; Status is "failed" once the leader has marked the server's
-  serfHealth check critical (at most ~12 s after losing contact), the same on
-  every server, and "alive" otherwise.
+  layer these are the servers of the Raft configuration (Address: the RPC
+  address) and the client agents that heartbeat to them (Type "client",
+  Address: the client's address and HTTP port). Status is "failed" once the
+  leader has marked the member's serfHealth check critical (~10 s after losing
+  contact), "left" after a graceful leave or force-leave, the same on every
+  server, and "alive" otherwise.
 )";
 
 using JsonValue = web::json::value;

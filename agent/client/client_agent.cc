@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <future>
 #include <random>
 
 #include "agent/agent_common.h"
@@ -108,6 +109,7 @@ Status ClientAgent::startLocal() {
 // Routes, HTTP, DNS, the server resolver, then anti-entropy.
 Status ClientAgent::startInterfaces() {
   http::addAgentSelfRoutes(router_, *agent_ctx_);
+  http::addClientMembersRoutes(router_, *agent_ctx_);
   http::addAgentRoutes(router_, *agent_ctx_, *local_agent_);
   // Other /v1/agent/* paths are about this agent: never answered by a server.
   router_.add(http::Route{"/v1/agent/",
@@ -138,6 +140,7 @@ Status ClientAgent::startInterfaces() {
   dns_server_ = std::move(*dns_server);
   writePidFile(config_.pid_file);
   local_agent_->start();
+  startHeartbeats();
   return Status::ok();
 }
 
@@ -192,9 +195,59 @@ std::optional<std::vector<uint8_t>> ClientAgent::forwardDns(std::span<const uint
 
 int ClientAgent::httpPort() const { return http_server_ ? http_server_->port() : 0; }
 
+// Membership without gossip (docs/agent.md, "Membership"): the servers learn this agent is alive
+// from these heartbeats, and each answer lists the servers to fail over to.
+void ClientAgent::startHeartbeats() {
+  v1::ClientMember self;
+  self.set_node_name(info_.node_name);
+  self.set_node_id(info_.node_id);
+  self.set_address(info_.advertise_addr);
+  self.set_http_port(static_cast<uint32_t>(std::max(0, httpPort())));
+  self.set_dns_port(static_cast<uint32_t>(std::max(0, config_.dns_port)));
+  self.set_datacenter(info_.datacenter);
+  self.set_build(info_.version);
+  for (const auto& [k, v] : info_.node_meta) (*self.mutable_meta())[k] = v;
+  ServerConnection* connection = connection_.get();
+  membership::HeartbeatSenderDeps deps;
+  deps.scheduler = scheduler_.get();
+  deps.channel = [connection] { return connection->channel(); };
+  deps.on_servers = [connection](const v1::HeartbeatResponse& reply) {
+    std::vector<std::string> servers;
+    for (const auto& s : reply.servers()) {
+      if (!s.rpc_address().empty()) servers.push_back(s.rpc_address());
+    }
+    if (!servers.empty()) connection->setServers(servers);
+  };
+  deps.on_failure = [connection](const Status&, const std::shared_ptr<grpc::Channel>& channel) {
+    connection->reportChannelFailure(channel);
+  };
+  heartbeats_ = std::make_unique<membership::HeartbeatSender>(
+      std::move(self), membership::HeartbeatSenderOptions{}, std::move(deps));
+  heartbeats_->start();
+}
+
+// With leave_on_terminate the servers are told at once (the node is marked left and
+// deregistered); otherwise they fail it after client_timeout.
+void ClientAgent::leaveOrStopHeartbeats() {
+  if (!heartbeats_) return;
+  if (!config_.leave_on_terminate) {
+    heartbeats_->stop();
+    return;
+  }
+  auto left = std::make_shared<std::promise<Status>>();
+  heartbeats_->leave([left](Status s) { left->set_value(std::move(s)); });
+  auto outcome = left->get_future();
+  if (outcome.wait_for(std::chrono::seconds(6)) != std::future_status::ready) {
+    LOG_WARN("agent", "leave: no answer from the servers");
+  } else if (Status s = outcome.get(); !s.isOk()) {
+    LOG_WARN("agent", "leave: " << s.message());
+  }
+}
+
 void ClientAgent::stop() {
   if (stopped_) return;
   stopped_ = true;
+  leaveOrStopHeartbeats();
   if (local_agent_) local_agent_->stop();
   {
     std::lock_guard lock(resolver_mu_);

@@ -29,6 +29,7 @@
 #include "core/http/router.h"
 #include "core/http/server.h"
 #include "core/local/local_agent.h"
+#include "core/membership/heartbeat_sender.h"
 
 namespace cairn::agent::client {
 
@@ -76,6 +77,8 @@ class ClientAgent final : public RunningAgent {
   Status startInterfaces();
   // Resolves -retry-join now; true when at least one server address came out.
   bool resolveServers();
+  void startHeartbeats();
+  void leaveOrStopHeartbeats();
   void resolverLoop();
   std::optional<std::vector<uint8_t>> forwardDns(std::span<const uint8_t> query,
                                                  dns::Transport transport);
@@ -97,6 +100,7 @@ class ClientAgent final : public RunningAgent {
   std::unique_ptr<health::TimerQueueScheduler> scheduler_;
   health::AsyncProberFactory probers_;
   std::unique_ptr<local::LocalAgent> local_agent_;
+  std::unique_ptr<membership::HeartbeatSender> heartbeats_;
   http::Router router_;
   std::unique_ptr<http::HttpServer> http_server_;
   std::unique_ptr<dns::DnsServer> dns_server_;

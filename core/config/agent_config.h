@@ -92,6 +92,10 @@ struct AgentConfig {
   std::string acl_initial_management;  // acl.tokens.initial_management (legacy: master)
   std::string acl_agent_token;         // acl.tokens.agent
   std::string acl_default_token;       // acl.tokens.default
+
+  // Membership without gossip (docs/agent.md, "Membership"). The leader fails a client agent
+  // not heard from for this long (key client_timeout, a Cairn key; default 10s).
+  int64_t client_timeout_ns = 10'000'000'000;
 };
 
 // Parses `cairn agent` arguments (without the leading "agent"), reading every -config-file and

@@ -179,6 +179,7 @@ const std::unordered_map<std::string_view, Setter>& setters() {
       {"session_ttl_min", duration(&C::session_ttl_min_ns)},
       {"enable_script_checks", field(&C::enable_script_checks)},
       {"check_update_interval", duration(&C::check_update_interval_ns)},
+      {"client_timeout", duration(&C::client_timeout_ns)},  // Cairn's own (docs/agent.md)
       {"domain", field(&C::dns_domain)},
       {"ui", field(&C::ui_enabled)},  // Consul's legacy top-level switch
       {"ui_config.enabled", field(&C::ui_enabled)},

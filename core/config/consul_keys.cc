@@ -241,6 +241,8 @@ const std::vector<ConsulKey>& consulKeys() {
       {"ui_config.metrics_proxy.base_url", KeyKind::kValue, Support::kIgnored},
       {"ui_config.metrics_proxy.path_allowlist", KeyKind::kValue, Support::kIgnored},
       {"ui_config.metrics_proxy.add_headers", KeyKind::kFreeform, Support::kIgnored},
+      // Not Consul's: how long a silent client agent stays alive (docs/agent.md, "Membership").
+      {"client_timeout", KeyKind::kValue, Support::kImplemented},
       {"acl", KeyKind::kBlock, Support::kIgnored},
       {"acl.enabled", KeyKind::kValue, Support::kImplemented},
       {"acl.enable_token_replication", KeyKind::kValue, Support::kIgnored},

@@ -312,18 +312,15 @@ void addMaintenanceRoutes(Router& router, SerialWorker& disk, local::LocalAgent&
       });
 }
 
-// Gossip operations: Cairn has no Serf layer (servers join through -retry-join and Raft), so
-// these fail clearly instead of pretending.
+// A client agent has no gossip layer and cannot act for the cluster: it answers clearly.
 void addGossipRoutes(Router& router) {
   addRoute(router, "/v1/agent/join/", true, {"PUT", "GET"}, [](const HttpRequest&) {
     return textResponse(500,
-                        "agent join is not supported by Cairn (no gossip layer): start servers "
-                        "with -retry-join, see docs/operations.md");
+                        "agent join is not supported on a client agent: give its servers with "
+                        "-retry-join (docs/agent.md, \"Client agents\")");
   });
   addRoute(router, "/v1/agent/force-leave/", true, {"PUT", "GET"}, [](const HttpRequest&) {
-    return textResponse(500,
-                        "agent force-leave is not supported by Cairn (no gossip layer): remove a "
-                        "server with `cairn operator raft remove-peer`");
+    return textResponse(500, "agent force-leave is not supported on a client agent: ask a server");
   });
 }
 
@@ -347,8 +344,6 @@ void addAgentRoutes(Router& router, AgentApiContext& ctx, local::LocalAgent& age
   addRoute(router, std::string(kByName), true, {"GET"}, [&ctx, &agent](const HttpRequest& req) {
     return healthByName(ctx, agent, req, suffixAfter(req, kByName));
   });
-  addRoute(router, "/v1/agent/members", false, {"GET"},
-           [&ctx](const HttpRequest&) { return members(ctx); });
   addRoute(router, "/v1/agent/reload", false, {"PUT"}, [&agent, reload](const HttpRequest&) {
     if (reload) {
       Status s = reload();
@@ -360,6 +355,11 @@ void addAgentRoutes(Router& router, AgentApiContext& ctx, local::LocalAgent& age
   addRegistrationRoutes(router, ctx.slow_work, agent);
   addTtlRoutes(router, agent);
   addMaintenanceRoutes(router, ctx.slow_work, agent);
+}
+
+void addClientMembersRoutes(Router& router, AgentApiContext& ctx) {
+  addRoute(router, "/v1/agent/members", false, {"GET"},
+           [&ctx](const HttpRequest&) { return members(ctx); });
   addGossipRoutes(router);
 }
 

@@ -257,4 +257,21 @@ void invalidateSession(Tables& t, uint64_t index, const std::string& id, ApplyEf
   effects.sessions.push_back(SessionClock{id, "", true});
 }
 
+TxnOutcome applyMemberUpdate(Tables& t, uint64_t index, const v1::MemberUpdate& cmd,
+                             ApplyEffects& effects) {
+  std::string name = cmd.remove().empty() ? cmd.record().member().node_name() : cmd.remove();
+  if (name.empty()) return failed("Must provide a member name");
+  if (cmd.remove().empty()) {
+    t.catalog.putMember(cmd.record());
+  } else {
+    t.catalog.removeMember(name);
+  }
+  if (cmd.deregister_node()) {
+    if (t.catalog.node(name)) removeNode(t, index, name, effects);
+  } else if (cmd.has_node_register()) {
+    return applyCatalogRegister(t, index, cmd.node_register(), effects);
+  }
+  return TxnOutcome{};
+}
+
 }  // namespace cairn::store

@@ -56,6 +56,9 @@ TxnOutcome applySessionDestroy(Tables& t, uint64_t index, const v1::SessionDestr
 // Fails with kSessionNotFound when the session does not exist.
 TxnOutcome applySessionRenew(Tables& t, const v1::SessionRenew& cmd, ApplyEffects& effects);
 TxnOutcome applyEventFire(Tables& t, uint64_t index, const v1::EventFire& cmd);
+// Writes or removes a client member record and, when asked, deregisters its node (a leave).
+TxnOutcome applyMemberUpdate(Tables& t, uint64_t index, const v1::MemberUpdate& cmd,
+                             ApplyEffects& effects);
 
 // Invalidates session `id` at `index`: held keys are released (or deleted, Behavior "delete")
 // with a lock delay each, and the session is removed. No-op for an unknown id.

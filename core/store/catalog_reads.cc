@@ -137,6 +137,13 @@ EventList StateStore::events() const {
   return out;
 }
 
+std::vector<v1::MemberRecord> StateStore::members() const {
+  Snapshot snap(db_, may_have_floor_.load());
+  std::vector<v1::MemberRecord> out;
+  snap.catalog().scanMembers([&](const v1::MemberRecord& m) { out.push_back(m); });
+  return out;
+}
+
 std::vector<NodeEntry> StateStore::allNodes() const {
   Snapshot snap(db_, may_have_floor_.load());
   std::vector<NodeEntry> out;

@@ -60,6 +60,7 @@ std::string sessionRow(std::string_view id) { return "x/" + std::string(id); }
 std::string nodeSessionPrefix(std::string_view node) { return "N/" + lowercase(node) + kSep; }
 std::string heldPrefix(std::string_view session) { return "l/" + std::string(session) + kSep; }
 std::string eventRow(uint64_t ltime) { return "e/" + storage::encodeU64(ltime); }
+std::string memberRow(std::string_view name) { return "m/" + lowercase(name); }
 
 template <typename Message>
 Message decode(std::string_view bytes) {
@@ -333,5 +334,21 @@ void CatalogTable::putEvent(const v1::UserEvent& event, size_t keep, uint64_t in
   for (const auto& key : expired) deleteRow(key);
   bumpTable(CatalogIndex::kEvents, index);
 }
+
+std::optional<v1::MemberRecord> CatalogTable::member(std::string_view name) {
+  auto row = getRow(memberRow(name));
+  if (!row) return std::nullopt;
+  return decode<v1::MemberRecord>(*row);
+}
+
+void CatalogTable::scanMembers(const std::function<void(const v1::MemberRecord&)>& visit) {
+  scanRows("m/", [&](std::string_view, std::string_view v) { visit(decode<v1::MemberRecord>(v)); });
+}
+
+void CatalogTable::putMember(const v1::MemberRecord& record) {
+  putRow(memberRow(record.member().node_name()), record.SerializeAsString());
+}
+
+void CatalogTable::removeMember(std::string_view name) { deleteRow(memberRow(name)); }
 
 }  // namespace cairn::store

@@ -20,6 +20,7 @@
 //   P/<policy name>               policy id       (policies by name)
 //   r/<role id>                   AclRole
 //   R/<role name>                 role id         (roles by name)
+//   m/<node>                      MemberRecord (client agents; no catalog endpoint shows it)
 // Table indexes live in the meta family (see CatalogIndex); every write also records watch keys
 // (see catalogWatchKey) for the WatchHub.
 
@@ -126,6 +127,11 @@ class CatalogTable {
   // The index PUT /v1/acl/bootstrap succeeded at; 0 before.
   uint64_t aclBootstrapIndex() { return metaIndex("acl_bootstrap_index"); }
   void setAclBootstrapIndex(uint64_t index) { bumpMeta("acl_bootstrap_index", index); }
+  // Client-agent member records.
+  std::optional<v1::MemberRecord> member(std::string_view name);
+  void scanMembers(const std::function<void(const v1::MemberRecord&)>& visit);
+  void putMember(const v1::MemberRecord& record);
+  void removeMember(std::string_view name);
 
   // The index of the latest change to a table (0 when never changed), and of one service's
   // instances (their registration, checks or nodes).

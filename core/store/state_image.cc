@@ -90,6 +90,8 @@ bool validCatalogRow(const v1::ImageRow& row) {
       return parses<v1::StoredSession>(row.value());
     case 'e':
       return key.size() == 10 && parses<v1::UserEvent>(row.value());
+    case 'm':
+      return parses<v1::MemberRecord>(row.value());
     case 'S':
     case 'N':
     case 'l':

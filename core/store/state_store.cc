@@ -174,6 +174,8 @@ TxnOutcome StateStore::applyCommand(Tables& t, const LogEntry& entry, ApplyEffec
       return applyAclRoleSet(t, entry.index, c.acl_role_set());
     case v1::Command::kAclRoleDelete:
       return applyAclRoleDelete(t, entry.index, c.acl_role_delete());
+    case v1::Command::kMemberUpdate:
+      return applyMemberUpdate(t, entry.index, c.member_update(), effects);
     default:
       return TxnOutcome{};  // Unknown or empty commands only advance the index.
   }

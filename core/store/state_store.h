@@ -108,6 +108,8 @@ class StateStore {
   SessionList session(std::string_view id) const;
   SessionList nodeSessions(std::string_view node) const;
   EventList events() const;
+  // Client-agent member records (every status), by lowercase name.
+  std::vector<v1::MemberRecord> members() const;
   // Every service instance, for anti-entropy and the DNS PTR lookups (no index).
   std::vector<NodeEntry> allNodes() const;
 

@@ -277,9 +277,14 @@ class AgentHttpTests(AgentApi, AgentTestCase):
         self.assertEqual(members[0]["Status"], 1)
         self.assertEqual(members[0]["Tags"]["role"], "consul")
         self.assertEqual(self.agent.put("/v1/agent/reload").status, 200)
-        r = self.agent.get("/v1/agent/join/127.0.0.1")
+        # A server "joins" only its own cluster's servers (docs/agent.md, "Membership").
+        self.assertEqual(self.agent.get("/v1/agent/join/127.0.0.1").status, 200)
+        r = self.agent.put("/v1/agent/join/10.9.9.9")
         self.assertEqual(r.status, 500)
-        self.assertIn("not supported", r.text())
+        self.assertIn("not a server of this cluster", r.text())
+        r = self.agent.put("/v1/agent/force-leave/nobody")
+        self.assertEqual(r.status, 500)
+        self.assertIn("No node found with name 'nobody'", r.text())
 
     @unittest.skipUnless(os.environ.get("CAIRN_SLOW_TESTS"),
                          "DeregisterCriticalServiceAfter has a 1m minimum (and a 30s reaper): "

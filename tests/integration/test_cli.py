@@ -584,5 +584,38 @@ class AgentStartup(unittest.TestCase):
         self.assertFalse(os.path.exists(pid_file))
 
 
+
+class Membership(CliTestCase):
+    """cairn join / force-leave / leave: consul's output and exit codes (docs/agent.md,
+    "Membership"). leave runs last: it stops the agent."""
+
+    def test_1_join(self):
+        self.assertEqual(self.ok("join", "127.0.0.1"),
+                         "Successfully joined cluster by contacting 1 nodes.\n")
+        err = self.fails("join", "10.9.9.9")
+        self.assertIn("Error joining address '10.9.9.9': ", err)
+        self.assertIn("not a server of this cluster", err)
+        self.assertTrue(err.endswith("Failed to join any nodes.\n"), err)
+        self.assertIn("At least one address to join must be specified.", self.fails("join"))
+
+    def test_2_force_leave(self):
+        self.assertIn("A single node name must be specified to force leave.",
+                      self.fails("force-leave"))
+        err = self.fails("force-leave", "nobody")
+        self.assertIn("Error force leaving: ", err)
+        self.assertIn("No node found with name 'nobody'", err)
+        err = self.fails("force-leave", "-prune", self.self_name())
+        self.assertIn("remove-peer", err)
+
+    def test_3_leave(self):
+        self.assertIn("This command takes no arguments", self.fails("leave", "extra"))
+        self.agent.expected_exit = True
+        self.assertEqual(self.ok("leave"), "Graceful leave complete\n")
+        self.assertEqual(self.agent.proc.wait(timeout=60), 0)
+
+    def self_name(self):
+        return self.agent.get("/v1/agent/self").json()["Config"]["NodeName"]
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -86,6 +86,56 @@ class ClusterCatalog(ClusterTestCase):
             return out.stdout.split() == ["10.4.0.7"]
         wait_until(answered, 20, "the follower's DNS to answer from its replicated catalog")
 
+    def test_servers_register_the_consul_service(self):
+        """Every server registers service `consul` on its own node (port = its server port),
+        visible through the catalog, health (passing) and DNS on every server."""
+        want = sorted((m.name, m.server_port) for m in self.cluster.members)
+
+        def catalog(server):
+            return sorted((e["Node"], e["ServicePort"])
+                          for e in server.get("/v1/catalog/service/consul?consistent").json())
+
+        def passing(server):
+            entries = server.get("/v1/health/service/consul?passing&consistent").json()
+            return sorted((e["Node"]["Node"], e["Service"]["Port"]) for e in entries)
+        for s in self.cluster.members:
+            wait_until(lambda s=s: catalog(s) == want, 30,
+                       f"the consul service of every server on {s.name}")
+            wait_until(lambda s=s: passing(s) == want, 30,
+                       f"every consul instance passing on {s.name}")
+        [entry] = [e for e in self.cluster.members[0].get("/v1/catalog/service/consul").json()
+                   if e["Node"] == self.cluster.members[0].name]
+        self.assertEqual(entry["ServiceID"], "consul")
+        self.assertEqual(entry["ServiceTags"], [])
+        self.assertEqual(entry["ServiceMeta"]["raft_version"], "3")
+        if DIG is None:
+            return
+        ips = sorted(m.ip for m in self.cluster.members)
+        for s in self.cluster.members:
+            def answered(s=s):
+                out = subprocess.run([DIG, f"@{s.ip}", "-p", "8600", "+short", "+time=2",
+                                      "consul.service.consul"], capture_output=True, text=True,
+                                     timeout=20)
+                return sorted(out.stdout.split()) == ips
+            wait_until(answered, 20, f"consul.service.consul on {s.name}")
+
+    def test_members_join_and_force_leave_on_a_cluster(self):
+        """members lists the three servers alike on every server; join accepts this cluster's
+        servers only; force-leave of a server points at remove-peer."""
+        for s in self.cluster.members:
+            members = s.get("/v1/agent/members").json()
+            self.assertEqual(sorted(m["Name"] for m in members),
+                             sorted(m.name for m in self.cluster.members))
+            self.assertTrue(all(m["Tags"]["role"] == "consul" for m in members))
+        a, b = self.cluster.members[0], self.cluster.members[1]
+        self.assertEqual(a.put(f"/v1/agent/join/{b.rpc_address}").status, 200)
+        r = a.put("/v1/agent/join/127.0.0.1:1")
+        self.assertEqual(r.status, 500)
+        self.assertIn("not a server of this cluster", r.text())
+        r = a.put(f"/v1/agent/force-leave/{b.name}")
+        self.assertEqual(r.status, 500)
+        self.assertIn("remove-peer", r.text())
+
     @unittest.skipIf(consul is None, "python3-consul is not installed for this interpreter")
     def test_python_consul_through_a_follower(self):
         leader = self.cluster.leader()

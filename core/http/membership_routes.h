@@ -1,0 +1,29 @@
+#pragma once
+// Membership without gossip over HTTP (membership_handlers.cc; docs/agent.md, "Membership"):
+// GET /v1/agent/members (the Raft servers and the client agents of the replicated member
+// records, with Consul's fields and status codes), PUT /v1/agent/join/<address>,
+// PUT /v1/agent/leave and PUT /v1/agent/force-leave/<node>[?prune]. What needs the servers'
+// membership machinery comes in through MembershipHooks, so this file links none of it.
+
+#include <functional>
+#include <string>
+
+#include "core/base/status.h"
+#include "core/http/api_context.h"
+#include "core/http/router.h"
+
+namespace cairn::http {
+
+struct MembershipHooks {
+  // Marks a client member left (or removes its record, `prune`) and deregisters its node;
+  // kNotFound for an unknown client. Null: force-leave of a client answers 500.
+  std::function<void(const std::string& node, bool prune, std::function<void(Status)> done)>
+      force_leave;
+  // Starts this agent's graceful leave and shutdown after the answer is sent. Null: 500.
+  std::function<void()> leave;
+};
+
+// `ctx` outlives the router.
+void addMembershipRoutes(Router& router, ApiContext& ctx, MembershipHooks hooks);
+
+}  // namespace cairn::http
