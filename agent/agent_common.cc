@@ -90,6 +90,15 @@ void writePidFile(const std::string& path) {
   std::ofstream(path, std::ios::trunc) << getpid() << "\n";
 }
 
+void releaseLocalState(const std::string& pid_file, storage::RocksDb* db,
+                       std::optional<DataDir>& data_dir) {
+  if (!pid_file.empty()) unlink(pid_file.c_str());
+  if (db != nullptr) {
+    if (Status flushed = db->flush(); !flushed.isOk()) LOG_WARN("agent", flushed.message());
+  }
+  if (data_dir) data_dir->removeIfTemporary();
+}
+
 Status reloadConfig(const config::AgentConfig& started, ConfigRegistrations& registrations) {
   auto fresh = config::loadAgentConfig(started.args);
   if (!fresh.isOk()) return fresh.status();

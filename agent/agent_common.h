@@ -3,14 +3,17 @@
 // edge's options, the DNS interface and the pid file.
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "agent/config_registrations.h"
+#include "agent/data_dir.h"
 #include "core/config/agent_config.h"
 #include "core/dns/dns_server.h"
 #include "core/http/agent_context.h"
 #include "core/http/server.h"
 #include "core/local/local_agent.h"
+#include "core/storage/rocks_db.h"
 
 namespace cairn::agent {
 
@@ -33,6 +36,11 @@ StatusOr<std::unique_ptr<dns::DnsServer>> startDns(const config::AgentConfig& co
                                                    dns::DnsServerOptions options = {});
 
 void writePidFile(const std::string& path);
+
+// The end of an agent's stop: removes the pid file, flushes RocksDB (so the next start replays no
+// WAL) and removes -dev's temporary data dir. `db` may be null, `data_dir` empty.
+void releaseLocalState(const std::string& pid_file, storage::RocksDb* db,
+                       std::optional<DataDir>& data_dir);
 
 // A reload: the config files are read again with the arguments the agent started with; the
 // service and check definitions and log_level take effect (docs/configuration.md).

@@ -205,12 +205,8 @@ void ServerAgent::stop() {
   if (server_node_) server_node_->shutdown(config_.leave_on_terminate || leave_requested_);
   if (http_server_) http_server_->stop();
   if (dns_server_) dns_server_->stop();
-  if (!config_.pid_file.empty()) unlink(config_.pid_file.c_str());
-  // The next start then replays no WAL. Raft has stopped; reads still in flight do not mind.
-  if (db_) {
-    if (Status flushed = db_->flush(); !flushed.isOk()) LOG_WARN("agent", flushed.message());
-  }
-  if (data_dir_) data_dir_->removeIfTemporary();
+  // Raft has stopped; reads still in flight do not mind the flush.
+  releaseLocalState(config_.pid_file, db_.get(), data_dir_);
 }
 
 ServerAgent::~ServerAgent() { stop(); }

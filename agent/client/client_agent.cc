@@ -257,11 +257,7 @@ void ClientAgent::stop() {
   if (resolver_.joinable()) resolver_.join();
   if (http_server_) http_server_->stop();
   if (dns_server_) dns_server_->stop();
-  if (!config_.pid_file.empty()) unlink(config_.pid_file.c_str());
-  if (db_) {
-    if (Status flushed = db_->flush(); !flushed.isOk()) LOG_WARN("agent", flushed.message());
-  }
-  if (data_dir_) data_dir_->removeIfTemporary();
+  releaseLocalState(config_.pid_file, db_.get(), data_dir_);
 }
 
 ClientAgent::~ClientAgent() { stop(); }
