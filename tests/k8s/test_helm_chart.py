@@ -24,6 +24,7 @@ sys.path.insert(0, HERE)
 import k8s_openapi  # noqa: E402
 from k8s_schema import apply_schema  # noqa: E402
 from k8s_tools import REPO, tool_path  # noqa: E402
+from test_crd_samples import expected_error  # noqa: E402  (the same `# expect:` convention)
 
 CHART = os.path.join(REPO, "deploy", "helm", "cairn")
 CRD = os.path.join(REPO, "deploy", "crds", "cairn.io_cairnclusters.yaml")
@@ -45,14 +46,6 @@ def helm(*args, check=True):
 def render(case):
     return helm("template", RELEASE, CHART, "--namespace", NAMESPACE, "-f",
                 os.path.join(VALUES, case + ".yaml")).stdout
-
-
-def expected_error(path):
-    with open(path) as f:
-        for line in f:
-            if line.startswith("# expect:"):
-                return line.split(":", 1)[1].strip()
-    raise AssertionError(f"{path} has no '# expect:' line")
 
 
 def read(path):
