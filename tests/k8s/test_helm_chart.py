@@ -9,6 +9,8 @@
                                      Kubernetes OpenAPI schemas of a current release, unknown
                                      fields refused (k8s_openapi.py); the CairnCluster against
                                      deploy/crds' schema as the API server applies it
+  NOTES.txt                          rendered by `helm install` (in-memory release storage, the
+                                     fake API server for the cluster's version and API groups)
   the chart's CRD                    identical to deploy/crds/cairn.io_cairnclusters.yaml (one
                                      source: helm installs crds/ before the templates)
 """
@@ -17,13 +19,15 @@ import glob
 import os
 import subprocess
 import sys
+import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import k8s_openapi  # noqa: E402
+from fake_apiserver import FakeApiServer  # noqa: E402
 from k8s_schema import apply_schema  # noqa: E402
-from k8s_tools import REPO, tool_path  # noqa: E402
+from k8s_tools import REPO, Kubectl, tool_path  # noqa: E402
 from test_crd_samples import expected_error  # noqa: E402  (the same `# expect:` convention)
 
 CHART = os.path.join(REPO, "deploy", "helm", "cairn")
@@ -248,6 +252,34 @@ class HelmChart(unittest.TestCase):
         self.assertIn("-namespace=cairn", args)
         self.assertEqual(self.find("one-namespace-ingress", "Ingress")["spec"]["ingressClassName"],
                          "nginx")
+
+    def test_notes_say_what_to_do_next(self):
+        server = FakeApiServer().start()
+        kubectl = Kubectl(server.url)
+        # Helm keeps releases in Secrets sent as protobuf, which the fake does not speak: the
+        # memory driver keeps them in the process instead.
+        with tempfile.NamedTemporaryFile(suffix=".yaml") as releases:
+            env = dict(os.environ, HELM_DRIVER="memory", HELM_MEMORY_DRIVER_DATA=releases.name)
+            try:
+                for case in ("default", "injection-by-namespace"):
+                    proc = subprocess.run(
+                        [tool_path("helm"), "--kubeconfig", kubectl.kubeconfig, "install", RELEASE,
+                         CHART, "-n", NAMESPACE, "-f", os.path.join(VALUES, case + ".yaml"),
+                         "--disable-openapi-validation"],
+                        capture_output=True, text=True, env=env, timeout=120)
+                    self.assertEqual(proc.returncode, 0, proc.stderr)
+                    notes = proc.stdout[proc.stdout.index("NOTES:"):]
+                    with self.subTest(case=case):
+                        self.assertIn("kubectl -n cairn get cairncluster demo-cairn-server -w",
+                                      notes)
+                        self.assertIn("port-forward svc/demo-cairn-ui 8500:80", notes)
+                        self.assertIn('cairn.io/inject: "true"', notes)
+                        self.assertIn("docs/kubernetes.md", notes)
+                        self.assertEqual("matched by injection.namespaceSelector" in notes,
+                                         case == "injection-by-namespace")
+            finally:
+                kubectl.close()
+                server.stop()
 
 
 def update():
