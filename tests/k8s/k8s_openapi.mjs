@@ -1,7 +1,7 @@
 // The node half of k8s_openapi.py.
-//   node k8s_openapi.mjs parse     stdin: YAML (several documents); stdout: a JSON array of them
-//                                  (empty documents left out). Debian's python3 has no YAML
-//                                  parser without an extra package; the npm package "yaml" does it.
+//   node k8s_openapi.mjs parse     stdin: a JSON array of YAML streams; stdout: for each, the JSON
+//                                  array of its documents (empty ones left out). Debian's python3
+//                                  has no YAML parser without an extra package; npm's "yaml" does.
 //   node k8s_openapi.mjs validate  stdin: a JSON array of objects; stdout: one entry per object,
 //                                  {"model": true|false, "errors": ["<path>: <message>", ...]}.
 // validate uses the kubernetes-models validators (JSON schemas generated from the Kubernetes
@@ -51,13 +51,14 @@ async function validate(objects) {
 
 const input = readFileSync(0, "utf8");
 if (process.argv[2] === "parse") {
-  const docs = parseAllDocuments(input);
-  const bad = docs.flatMap((d) => d.errors);
+  const streams = JSON.parse(input).map((text) => parseAllDocuments(text));
+  const bad = streams.flat().flatMap((d) => d.errors);
   if (bad.length) {
     process.stderr.write(bad.map(String).join("\n") + "\n");
     process.exit(1);
   }
-  process.stdout.write(JSON.stringify(docs.map((d) => d.toJS()).filter((d) => d != null)));
+  const docs = streams.map((stream) => stream.map((d) => d.toJS()).filter((d) => d != null));
+  process.stdout.write(JSON.stringify(docs));
 } else if (process.argv[2] === "validate") {
   process.stdout.write(JSON.stringify(await validate(JSON.parse(input))));
 } else {

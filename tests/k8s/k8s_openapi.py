@@ -5,7 +5,8 @@ is generated from the Kubernetes OpenAPI document (its models include resource.k
 1.34), and @kubernetes-models/prometheus-operator from prometheus-operator's CRDs (ServiceMonitor).
 They give two things (and the npm package "yaml" a parser):
 
-  parse_yaml(text)    the documents of a YAML stream, as a list (empty ones left out)
+  parse_yaml(text)    the documents of a YAML stream, as a list (empty ones left out);
+                      parse_yaml_many(texts) for several streams at once
   validate(objects)   its JSON-schema validators (k8s_openapi.mjs, run by node): types,
                       required fields, enums, formats. Returns one list of messages per object,
                       or None for a kind it has no model of (custom resources).
@@ -43,7 +44,12 @@ def _node(mode, text):
 
 
 def parse_yaml(text):
-    return _node("parse", text)
+    return parse_yaml_many([text])[0]
+
+
+def parse_yaml_many(texts):
+    """One node process for several YAML streams (node starts slowly on a loaded machine)."""
+    return _node("parse", json.dumps(texts))
 
 
 def validate(objects):

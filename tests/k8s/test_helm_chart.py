@@ -57,9 +57,6 @@ def read(path):
         return f.read()
 
 
-def crd_schema():
-    crd = k8s_openapi.parse_yaml(read(CRD))[0]
-    return crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
 
 
 def setUpModule():
@@ -74,7 +71,8 @@ class HelmChart(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.rendered = {case: render(case) for case in CASES}
-        cls.objects = {case: k8s_openapi.parse_yaml(text) for case, text in cls.rendered.items()}
+        parsed = k8s_openapi.parse_yaml_many([read(CRD)] + [cls.rendered[c] for c in CASES])
+        cls.crd, cls.objects = parsed[0], dict(zip(CASES, parsed[1:]))
 
     def find(self, case, kind, name=None):
         found = [o for o in self.objects[case]
@@ -112,17 +110,17 @@ class HelmChart(unittest.TestCase):
                 self.assertIn(expected_error(path), proc.stderr)
 
     def test_every_object_matches_the_kubernetes_schemas(self):
-        crd = k8s_openapi.parse_yaml(read(CRD))
-        for case in CASES:
-            objects = self.objects[case] + crd
-            for obj, errors in zip(objects, k8s_openapi.validate(objects)):
-                label = f"{case}: {obj['kind']}/{obj['metadata']['name']}"
-                with self.subTest(object=label):
-                    if obj["kind"] == "CairnCluster":
-                        continue  # test_cairncluster_matches_the_crd
-                    self.assertIsNotNone(errors, f"{label}: no schema for this kind")
-                    self.assertEqual(errors, [])
-                    self.assertEqual(k8s_openapi.unknown_fields(obj), [], "unknown fields")
+        labelled = [(case, obj) for case in CASES for obj in self.objects[case]]
+        labelled += [("crds/", obj) for obj in self.crd]
+        results = k8s_openapi.validate([obj for _, obj in labelled])
+        for (case, obj), errors in zip(labelled, results):
+            label = f"{case}: {obj['kind']}/{obj['metadata']['name']}"
+            if obj["kind"] == "CairnCluster":
+                continue  # test_cairncluster_matches_the_crd
+            with self.subTest(object=label):
+                self.assertIsNotNone(errors, f"{label}: no schema for this kind")
+                self.assertEqual(errors, [])
+                self.assertEqual(k8s_openapi.unknown_fields(obj), [], "unknown fields")
 
     def test_the_validation_catches_mistakes(self):
         # The checks above would pass anything if the schemas were not really read.
@@ -139,7 +137,7 @@ class HelmChart(unittest.TestCase):
                          ["spec.containers[0].readinessProbe.httpGet.paht"])
 
     def test_cairncluster_matches_the_crd(self):
-        schema = crd_schema()
+        schema = self.crd[0]["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
         for case in CASES:
             with self.subTest(case=case):
                 cluster = self.find(case, "CairnCluster")
