@@ -200,6 +200,9 @@ void ServerAgent::stop() {
   if (stopped_) return;
   stopped_ = true;
   if (local_agent_) local_agent_->stop();
+  // The reaper's timers call into the Raft node, which ServerNode owns and the members below
+  // outlive: stop them first (this also runs when start() failed half-way).
+  if (session_reaper_) session_reaper_->stop();
   if (server_health_) server_health_->stop();
   if (membership_) membership_->stop();
   if (server_node_) server_node_->shutdown(config_.leave_on_terminate || leave_requested_);

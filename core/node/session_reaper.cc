@@ -1,5 +1,6 @@
 #include "core/node/session_reaper.h"
 
+#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -37,8 +38,10 @@ class SessionReaper::Core : public std::enable_shared_from_this<Core> {
     schedulePollLocked();
   }
 
+  // Also waits for a poll or expiry already running on the timer thread to let go of the node:
+  // the owner destroys the node right after stop() returns.
   void stop() {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     stopped_ = true;
     if (poll_timer_ != 0) timers_.cancel(poll_timer_);
     poll_timer_ = 0;
@@ -46,6 +49,7 @@ class SessionReaper::Core : public std::enable_shared_from_this<Core> {
       if (entry.timer != 0) timers_.cancel(entry.timer);
     }
     sessions_.clear();
+    node_released_.wait(lock, [this] { return node_users_ == 0; });
   }
 
   void onSessionClock(const store::SessionClock& clock) {
@@ -87,22 +91,42 @@ class SessionReaper::Core : public std::enable_shared_from_this<Core> {
         deadline, [self = shared_from_this(), id, generation] { self->expired(id, generation); });
   }
 
+  // The node, held for the duration of one timer callback so stop() can wait for it to be let go.
+  // Caller holds mu_ and has checked stopped_.
+  class NodeUse {
+   public:
+    NodeUse(Core& core, Node* node) : core_(core), node_(node) { ++core_.node_users_; }
+    ~NodeUse() {
+      std::lock_guard lock(core_.mu_);
+      if (--core_.node_users_ == 0) core_.node_released_.notify_all();
+    }
+    NodeUse(const NodeUse&) = delete;
+    NodeUse& operator=(const NodeUse&) = delete;
+    Node* operator->() const { return node_; }
+    Node* get() const { return node_; }
+
+   private:
+    Core& core_;
+    Node* node_;
+  };
+
   // Runs on the timer thread: quick checks, then a non-blocking proposal. Before start() or on
   // a follower the clock just stops; a new leader restarts it.
   void expired(const std::string& id, uint64_t generation) {
-    Node* node = nullptr;
+    std::optional<NodeUse> node;
     {
       std::lock_guard lock(mu_);
       auto it = sessions_.find(id);
       if (stopped_ || it == sessions_.end() || it->second.generation != generation) return;
       it->second.timer = 0;
-      node = node_;
+      if (node_ == nullptr) return;
+      node.emplace(*this, node_);
     }
-    if (node == nullptr || !node->isLeader()) return;
+    if (!(*node)->isLeader()) return;
     LOG_INFO("session", "session " << id << " expired (TTL not renewed), invalidating");
     v1::Command cmd;
     cmd.mutable_session_destroy()->set_id(id);
-    node->propose(std::move(cmd), [self = shared_from_this(), id, generation](auto result) {
+    (*node)->propose(std::move(cmd), [self = shared_from_this(), id, generation](auto result) {
       if (!result.isOk()) return self->destroyFailed(id, generation, result.status());
       self->forget(id, generation);
     });
@@ -135,17 +159,17 @@ class SessionReaper::Core : public std::enable_shared_from_this<Core> {
   // On becoming leader every clock restarts at now + 2 × TTL (Consul resets on leader change).
   // Sessions this server learnt without a clock (from an installed snapshot) get one too.
   void poll() {
-    Node* node = nullptr;
+    std::optional<NodeUse> node;
     const store::StateStore* store = nullptr;
     bool was_leader = false;
     {
       std::lock_guard lock(mu_);
       if (stopped_ || node_ == nullptr) return;
-      node = node_;
+      node.emplace(*this, node_);
       store = store_;
       was_leader = was_leader_;
     }
-    bool leader = node->isLeader();
+    bool leader = (*node)->isLeader();
     std::optional<store::SessionList> stored;
     if (leader && !was_leader) stored = store->sessions();
     std::lock_guard lock(mu_);
@@ -177,6 +201,8 @@ class SessionReaper::Core : public std::enable_shared_from_this<Core> {
   Node* node_ = nullptr;                      // set by start()
   const store::StateStore* store_ = nullptr;  // set by start()
   bool stopped_ = false;
+  int node_users_ = 0;  // timer callbacks using node_ outside mu_ (NodeUse)
+  std::condition_variable node_released_;
   bool was_leader_ = false;
   TimerQueue::TimerId poll_timer_ = 0;
   uint64_t next_generation_ = 1;

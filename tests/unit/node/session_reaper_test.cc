@@ -208,5 +208,55 @@ TEST_F(SessionReaperTest, StopCancelsEverything) {
   EXPECT_EQ(node_.count(), 0u);
 }
 
+// A node whose isLeader() waits at a gate when the reaper's poll calls it on the timer thread
+// (start() calls it too, on the test's thread: that call passes).
+class GatedNode : public FakeNode {
+ public:
+  bool isLeader() const override {
+    if (std::this_thread::get_id() == owner_) return true;
+    std::unique_lock lock(gate_mu_);
+    entered_ = true;
+    gate_cv_.notify_all();
+    gate_cv_.wait(lock, [&] { return open_; });
+    return true;
+  }
+  void waitEntered() const {
+    std::unique_lock lock(gate_mu_);
+    gate_cv_.wait_for(lock, 20s, [&] { return entered_; });
+  }
+  void open() const {
+    std::lock_guard lock(gate_mu_);
+    open_ = true;
+    gate_cv_.notify_all();
+  }
+
+ private:
+  mutable std::mutex gate_mu_;
+  mutable std::condition_variable gate_cv_;
+  mutable bool entered_ = false;
+  mutable bool open_ = false;
+  const std::thread::id owner_ = std::this_thread::get_id();
+};
+
+// The owner destroys the node as soon as stop() returns (ServerAgent::stop, also after a start
+// that failed half-way), so stop() must wait for a poll that is using it on the timer thread.
+TEST_F(SessionReaperTest, StopWaitsForAPollThatIsUsingTheNode) {
+  GatedNode node;
+  TimerQueue timers;
+  SessionReaper reaper(timers, 5ms);
+  reaper.start(node, *store_);
+  node.waitEntered();  // a poll is inside node.isLeader()
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&] {
+    reaper.stop();
+    stopped = true;
+  });
+  std::this_thread::sleep_for(100ms);  // give a wrong stop() the time to return early
+  EXPECT_FALSE(stopped.load());
+  node.open();
+  stopper.join();
+  EXPECT_TRUE(stopped.load());
+}
+
 }  // namespace
 }  // namespace cairn::node
