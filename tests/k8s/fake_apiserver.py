@@ -1048,8 +1048,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                                 "message": f"conflict with \"{m}\"",
                                                 "field": "." + ".".join(p)}
                                                for m, p in conflicts]})
-        merge = k8s_patch.strategic_merge if rt.builtin else k8s_patch.merge_patch
-        new = merge(copy.deepcopy(old), {k: v for k, v in applied.items() if k != "metadata"})
+        body = {k: v for k, v in applied.items() if k != "metadata"}
+        if rt.builtin:
+            new = k8s_patch.strategic_merge(copy.deepcopy(old), body, apply=True)
+        else:
+            new = k8s_patch.merge_patch(copy.deepcopy(old), body)
         meta = applied.get("metadata") or {}
         for f in ("labels", "annotations"):
             if meta.get(f):
