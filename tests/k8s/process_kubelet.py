@@ -618,6 +618,9 @@ class PodWorker:
             proc = self.proc
         if proc is None or proc.poll() is not None:
             return
+        if self.terminate.is_set():
+            for hook in self.kubelet.before_stop:  # tests look at the server before it goes
+                hook(self.ns, self.name, self.ip)
         grace = min(float(self.pod["spec"].get("terminationGracePeriodSeconds", 30)), MAX_GRACE)
         proc.send_signal(signal.SIGTERM)
         try:
@@ -805,6 +808,7 @@ class ProcessKubelet:
         self.api, self.pods, self.pvcs, self.configmaps = api, pods, pvcs, configmaps
         self.dns, self.root, self.binaries, self.stop_event = dns, root, binaries, stop
         self.workers = {}  # (ns, name) -> PodWorker
+        self.before_stop = []  # hook(ns, name, ip) before a deleted pod's process is stopped
         self.ips = {}  # (ns, name) -> IP, kept for the pod's name
         self.ips_lock = threading.Lock()
         self.prefix = self.allocate_prefix()

@@ -9,7 +9,10 @@ through the Ready endpoints of the client Service, as kube-proxy would route) wr
   create        Available=True and readyServers 3
   scale 3→5     kubectl scale; every server joins as a learner and is promoted, one at a time
   scale 5→3     from the highest ordinal: leadership moved away if needed, the member removed
-                from Raft, then the pod, then its PVC (whenScaledDown: Delete)
+                from Raft, then the pod, then its PVC (whenScaledDown: Delete); the operator is
+                SIGKILLed once the first member left Raft and a new one finishes the job
+  upgrade       an image change: each server restarted onto the new revision, followers
+                first, the leader after handing leadership over; none deleted while leading
   kill a pod    SIGKILL of a server pod's process; the kubelet restarts it and it rejoins as
                 the same member (same node ID)
 
@@ -117,7 +120,7 @@ class Endpoint:
             r = self.get(path, timeout=timeout)
         except (OSError, http.client.HTTPException):
             return None
-        return r.json() if r.status in (200, 429) else None
+        return r.json() if r.status in (200, 429, 503) else None
 
 
 class ClientService:
@@ -203,10 +206,20 @@ class OperatorE2E(unittest.TestCase):
         cls.kubectl = Kubectl(cls.server.url)
         cls.kubectl.run("apply", "-f", CRD)
         cls.harness = Harness(cls.server.url, cls.cairn_bin, os.path.join(cls.dir, "node"))
+        cls.stops = []  # (pod, was it the Raft leader) for every server pod deleted
+        cls.harness.kubelet.before_stop.append(cls.note_stop)
         cls.harness.start()
         cls.operator_log = open(os.path.join(cls.dir, "operator.log"), "wb")
         cls.operator = None
         cls.start_operator()
+
+    @classmethod
+    def note_stop(cls, ns, name, ip):
+        """Called by the kubelet before it stops a deleted pod's process: was it leading?"""
+        health = Endpoint(name, ip).json("/v1/operator/raft/self-health") or {}
+        cls.stops.append((name, bool(health.get("Leader"))))
+        log(f"pod {name} deleted ({'the leader' if health.get('Leader') else 'not leading'}: "
+            f"{health.get('Reason')})")
 
     @classmethod
     def start_operator(cls):
@@ -283,9 +296,11 @@ class OperatorE2E(unittest.TestCase):
         self.kubectl.run("apply", "-f", "-", stdin=CLUSTER)
         wait_for("Available with 3 ready servers", lambda: self.available_with(3))
 
-    def scale(self, servers):
+    def scale(self, servers, meanwhile=None):
         before = {n: m["ID"] for n, m in self.raft_members().items()}
         self.kubectl.run("scale", f"cairncluster/{NAME}", f"--replicas={servers}")
+        if meanwhile:
+            meanwhile()
         wait_for(f"Available with {servers} ready servers", lambda: self.available_with(servers))
         members = self.raft_members()
         self.assertEqual(sorted(members), [f"{NAME}-{i}" for i in range(servers)])
@@ -299,6 +314,40 @@ class OperatorE2E(unittest.TestCase):
         pvcs = lambda: sorted(p["metadata"]["name"] for p in self.harness.pvcs.items())  # noqa
         wait_for("the PVCs of removed servers to go",
                  lambda: pvcs() == sorted(f"data-{NAME}-{i}" for i in range(servers)))
+
+    def kill_operator_mid_scale_down(self):
+        """SIGKILL the operator once the first server left the Raft configuration (usually
+        before the StatefulSet shrank), then start a new one: it must wait for the Lease of the
+        dead one to expire, observe where the scale-down is and finish it."""
+        def removing():
+            members = self.raft_members()
+            sts = self.harness.statefulsets.get(NS, NAME) or {"spec": {}}
+            return len(members) < 5 and members and (len(members), sts["spec"].get("replicas"))
+        members, replicas = wait_for("the first member to leave", removing, interval=0.05)
+        self.operator.kill()
+        self.operator.wait()
+        log(f"killed the operator with {members} Raft members and StatefulSet replicas "
+            f"{replicas}; starting a new one")
+        self.start_operator()
+
+    def rolling_upgrade(self):
+        """An image change: every server restarted onto the new revision, one at a time,
+        followers first, never the leader (it hands leadership over first)."""
+        members = {n: m["ID"] for n, m in self.raft_members().items()}
+        uids = {n: self.pod(n)["metadata"]["uid"] for n in members}
+        stops = len(self.stops)
+        self.kubectl.run("patch", "cairncluster", NAME, "--type=merge", "-p",
+                         json.dumps({"spec": {"image": "cairn:0.2.0"}}))
+        wait_for("every pod replaced", lambda: all(
+            (self.pod(n) or {}).get("metadata", {}).get("uid") not in (None, uids[n])
+            for n in uids))
+        wait_for("version cairn:0.2.0, Available",
+                 lambda: self.available_with(3) and self.status().get("version") == "cairn:0.2.0")
+        restarted = self.stops[stops:]
+        self.assertEqual(sorted(n for n, _ in restarted), sorted(members), restarted)
+        self.assertEqual({n: m["ID"] for n, m in self.raft_members().items()}, members,
+                         "every server came back as the same member")
+        log(f"rolling upgrade order: {[n for n, _ in restarted]}")
 
     def kill_pod_process(self, leader=False):
         members = self.raft_members()
@@ -378,9 +427,14 @@ class OperatorE2E(unittest.TestCase):
         self.start_clients()
         try:
             cycles = 2 if MODE == "long" else 1
-            for _ in range(cycles):
+            for cycle in range(cycles):
                 self.step("scale 3 -> 5", lambda: self.scale(5))
-                self.step("scale 5 -> 3", lambda: self.scale(3))
+                if cycle == 0:
+                    self.step("scale 5 -> 3, the operator killed and restarted midway",
+                              lambda: self.scale(3, self.kill_operator_mid_scale_down))
+                else:
+                    self.step("scale 5 -> 3", lambda: self.scale(3))
+            self.step("rolling upgrade (image change)", self.rolling_upgrade)
             self.step("kill a follower pod's process", self.kill_pod_process)
             if MODE == "long":
                 self.step("kill the leader pod's process",
@@ -429,7 +483,9 @@ class OperatorE2E(unittest.TestCase):
         events = self.kubectl.json("get", "events")["items"]
         reasons = collections.Counter(e.get("reason") for e in events)
         log(f"events: {dict(reasons)}")
-        self.assertEqual(reasons["RollingUpgrade"], 0, reasons)
+        self.assertEqual(reasons["RollingUpgrade"], 3, "one per server, for the image change")
+        # The operator never has a leader's pod deleted: it transfers leadership first.
+        self.assertEqual([name for name, leader in self.stops if leader], [], self.stops)
 
 
 if __name__ == "__main__":
