@@ -33,6 +33,7 @@ import re
 import sys
 import threading
 import time
+import traceback
 import urllib.parse
 import uuid
 
@@ -444,7 +445,14 @@ class FakeApiServer:
         handler = type("Handler", (Handler,), {"api": self})
         self.httpd = http.server.ThreadingHTTPServer((host, port), handler)
         self.httpd.daemon_threads = True
+        self.httpd.handle_error = self.handle_error
         self.thread = None
+
+    @staticmethod
+    def handle_error(request, client_address):
+        """A client that went away (a killed operator) is no error worth a traceback."""
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            traceback.print_exc()
 
     @property
     def url(self):

@@ -226,7 +226,7 @@ class OperatorE2E(unittest.TestCase):
         cls.operator = subprocess.Popen(
             [cls.operator_bin, "-kubeconfig", cls.kubectl.kubeconfig, "-namespace", NS,
              "-metrics-addr", f"127.0.0.1:{free_port()}", "-lease-namespace", NS,
-             "-resync-ms", "500"], stdout=cls.operator_log, stderr=subprocess.STDOUT)
+             "-resync-ms", "2000"], stdout=cls.operator_log, stderr=subprocess.STDOUT)
 
     @classmethod
     def tearDownClass(cls):
