@@ -69,6 +69,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
 from cluster import _spawner  # noqa: E402  (PR_SET_PDEATHSIG: no pod outlives the test)
 
 FINALIZER = "cairn.io/process-kubelet"
+PVC_PROTECTION = "kubernetes.io/pvc-protection"
 NODE_NAME = "process-kubelet"
 MAX_BACKOFF = 10.0  # seconds between restarts of a crashing container (Kubernetes: 5 min)
 MAX_GRACE = 30.0
@@ -305,7 +306,8 @@ class StatefulSetController:
                                      or not pod_ready(pods[n])):
                     break
                 continue
-            self.ensure_claims(sts, n)
+            if not self.ensure_claims(sts, n):
+                continue  # a claim is still being deleted: the pod would have no volume
             self.api.create(collection_path("pods", ns), self.pod_for(sts, n, update_rev))
             acted = True
             if not parallel:
@@ -343,15 +345,22 @@ class StatefulSetController:
         return f"{claim['metadata']['name']}-{sts['metadata']['name']}-{n}"
 
     def ensure_claims(self, sts, n):
+        """Creates the pod's missing PVCs; False while one of them is still terminating."""
         ns = sts["metadata"]["namespace"]
         policy = sts["spec"].get("persistentVolumeClaimRetentionPolicy") or {}
         for claim in sts["spec"].get("volumeClaimTemplates") or []:
             name = self.claim_name(claim, sts, n)
-            if self.pvcs.get(ns, name):
+            existing = self.pvcs.get(ns, name)
+            if existing:
+                if existing["metadata"].get("deletionTimestamp"):
+                    return False
                 continue
+            # Every PVC carries Kubernetes' pvc-protection finalizer: deleting one that a pod
+            # uses waits until that pod is gone (the kubelet removes the finalizer then).
             pvc = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
                    "metadata": {"name": name, "namespace": ns,
-                                "labels": dict(sts["spec"]["selector"].get("matchLabels") or {})},
+                                "labels": dict(sts["spec"]["selector"].get("matchLabels") or {}),
+                                "finalizers": [PVC_PROTECTION]},
                    "spec": claim.get("spec") or {}}
             if policy.get("whenDeleted") == "Delete":
                 pvc["metadata"]["ownerReferences"] = [self.owner_ref(sts)]
@@ -366,6 +375,7 @@ class StatefulSetController:
             except ApiError as e:
                 if e.code != 409:
                     raise
+        return True
 
     @staticmethod
     def owner_ref(obj, controller=True):
@@ -909,6 +919,32 @@ class ProcessKubelet:
                 worker.pod = pod
         for key in [k for k in self.workers if k not in seen]:
             self.retire(key)  # gone from the API (force-deleted): stop its process
+        self.release_claims(pods)
+
+    def release_claims(self, pods):
+        """pvc-protection: a deleted PVC goes once no pod that mounts it exists any more."""
+        used = set()
+        for pod in pods:
+            for v in (pod.get("spec") or {}).get("volumes") or []:
+                if "persistentVolumeClaim" in v:
+                    used.add((pod["metadata"]["namespace"],
+                              v["persistentVolumeClaim"].get("claimName")))
+        for pvc in self.pvcs.items():
+            meta = pvc["metadata"]
+            if not meta.get("deletionTimestamp") or PVC_PROTECTION not in (
+                    meta.get("finalizers") or []):
+                continue
+            if (meta["namespace"], meta["name"]) in used:
+                continue
+            finalizers = [f for f in meta["finalizers"] if f != PVC_PROTECTION]
+            try:
+                self.api.merge_patch(
+                    f"{collection_path('persistentvolumeclaims', meta['namespace'])}/"
+                    f"{meta['name']}", {"metadata": {"finalizers": finalizers or None,
+                                                     "resourceVersion": meta["resourceVersion"]}})
+            except ApiError as e:
+                if e.code not in (404, 409):  # gone, or changed: the next pass looks again
+                    raise
 
     def retire(self, key):
         worker = self.workers.pop(key)

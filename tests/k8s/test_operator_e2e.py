@@ -349,6 +349,30 @@ class OperatorE2E(unittest.TestCase):
                          "every server came back as the same member")
         log(f"rolling upgrade order: {[n for n, _ in restarted]}")
 
+    def replace_pvc_with_empty(self):
+        """A follower's PVC is deleted (it waits for the pod, pvc-protection) and its pod too:
+        the StatefulSet brings the pod back on a new, empty PVC; the server starts with a new
+        node ID under the same name, joins as a learner, and the operator removes the stale
+        member that had the name."""
+        members = self.raft_members()
+        victim = max(n for n, m in members.items() if not m["Leader"])
+        old_id = members[victim]["ID"]
+        pvc = f"data-{victim}"
+        old_uid = self.harness.pvcs.get(NS, pvc)["metadata"]["uid"]
+        self.kubectl.run("delete", "pvc", pvc, "--wait=false")
+        self.kubectl.run("delete", "pod", victim, "--wait=false")
+        wait_for(f"a new {pvc}", lambda: (self.harness.pvcs.get(NS, pvc) or {}).get(
+            "metadata", {}).get("uid") not in (None, old_uid))
+
+        def rejoined():
+            now = self.raft_members()
+            return (len(now) == 3 and victim in now and now[victim]["ID"] != old_id
+                    and now[victim]["Voter"] and now)
+        now = wait_for(f"{victim} back under a new ID, the stale member gone", rejoined)
+        self.assertNotIn(old_id, [m["ID"] for m in now.values()])
+        wait_for("Available with 3 ready servers", lambda: self.available_with(3))
+        log(f"{victim}: member {old_id[:8]} replaced by {now[victim]['ID'][:8]}")
+
     def kill_pod_process(self, leader=False):
         members = self.raft_members()
         if leader:
@@ -436,9 +460,12 @@ class OperatorE2E(unittest.TestCase):
                     self.step("scale 5 -> 3", lambda: self.scale(3))
             self.step("rolling upgrade (image change)", self.rolling_upgrade)
             self.step("kill a follower pod's process", self.kill_pod_process)
+            self.step("replace a follower's PVC with an empty one", self.replace_pvc_with_empty)
             if MODE == "long":
                 self.step("kill the leader pod's process",
                           lambda: self.kill_pod_process(leader=True))
+                self.step("scale 3 -> 1", lambda: self.scale(1))
+                self.step("scale 1 -> 3", lambda: self.scale(3))
         finally:
             self.stop_clients.set()
             for client in self.clients:
