@@ -16,7 +16,10 @@ through the Ready endpoints of the client Service, as kube-proxy would route) wr
   kill a pod    SIGKILL of a server pod's process; the kubelet restarts it and it rejoins as
                 the same member (same node ID)
 
-A monitor samples the Raft configuration the servers report (every 0.2 s) throughout: each
+Throughout, the fake API server injects faults (5 % of the requests on StatefulSets, pods,
+PVCs and Leases answer 500/429/503, 10 % of the CairnCluster status patches 409; every open watch
+is dropped every 3 s; the event history is forgotten once, so watches get 410 Gone and relist),
+and a monitor samples the Raft configuration the servers report (every 0.2 s): each
 change of the voter set must add or remove exactly one voter. After the clients stop, every key
 is read with ?consistent on every server; the history must be linearizable
 (tests/integration/linearizability.py) with no acknowledged write lost. Each scenario's time and
@@ -40,6 +43,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -190,6 +194,50 @@ class RaftMonitor(threading.Thread):
             if a != b:
                 out.append((a, b))
         return out
+
+
+# API faults while the scenarios run (the fake's fault hooks): every client of the API server,
+# the operator and the harness alike, meets them. CairnCluster reads and the scale subresource
+# are spared, so that the test's own kubectl commands stay deterministic.
+FAULTS = [
+    {"path": "/statefulsets", "code": 500, "rate": 0.05},
+    {"path": "/pods", "code": 429, "rate": 0.05, "retryAfter": 1},
+    {"path": "/persistentvolumeclaims", "code": 503, "rate": 0.05},
+    {"path": "/leases", "code": 500, "rate": 0.05},
+    {"method": "PATCH", "path": "/cairnclusters/[^/]+/status$", "code": 409, "rate": 0.1},
+]
+
+
+class ApiFaults(threading.Thread):
+    """Sets FAULTS, drops every open watch every 3 s and forgets the event history once (so
+    the next watches get 410 Gone and list again), until stopped; then clears the rules."""
+
+    def __init__(self, url, stop):
+        super().__init__(daemon=True, name="api-faults")
+        self.url, self.stop = url, stop
+        self.drops = 0
+        self.compactions = 0
+        self.fired = {}
+
+    def post(self, path, body):
+        req = urllib.request.Request(self.url + path, data=json.dumps(body).encode(),
+                                     method="POST", headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return json.loads(r.read() or b"null")
+
+    def run(self):
+        self.post("/__fake/faults", {"rules": FAULTS})
+        while not self.stop.wait(3.0):
+            self.post("/__fake/watches/drop", {})
+            self.drops += 1
+            if self.drops == 5:
+                self.post("/__fake/compact", {})
+                self.compactions += 1
+        with urllib.request.urlopen(self.url + "/__fake/faults", timeout=5) as r:
+            rules = json.loads(r.read())["rules"]
+        self.fired = {f"{r.get('method', '*')} {r['path']} {r['code']}": r.get("fired", 0)
+                      for r in rules}
+        self.post("/__fake/faults", {"rules": []})
 
 
 class OperatorE2E(unittest.TestCase):
@@ -448,6 +496,8 @@ class OperatorE2E(unittest.TestCase):
         self.step("create (3 servers, Available)", self.create)
         monitor = RaftMonitor(self.service, stop_monitor)
         monitor.start()
+        faults = ApiFaults(self.server.url, stop_monitor)
+        faults.start()
         self.start_clients()
         try:
             cycles = 2 if MODE == "long" else 1
@@ -472,6 +522,7 @@ class OperatorE2E(unittest.TestCase):
                 client.join(CLIENT_TIMEOUT * 3)
             stop_monitor.set()
             monitor.join()
+            faults.join()
         for client in self.clients:
             self.assertIsNone(client.error, f"{client.name} failed: {client.error!r}")
         client_ops = len(self.history)
@@ -489,6 +540,8 @@ class OperatorE2E(unittest.TestCase):
                        f"{len(monitor.voter_steps())} voter changes, smallest healthy-voter "
                        f"margin over quorum {monitor.min_margin}, {monitor.unanswered} "
                        f"samples without an answer")
+        summary.append(f"  API faults: {faults.fired}, {faults.drops} dropped watches, "
+                       f"{faults.compactions} compaction")
         reasons = sum((c.reasons for c in self.clients), collections.Counter())
         summary.append("  client fail/info reasons: " + "; ".join(
             f"{why} x{n}" for why, n in reasons.most_common(6)))
