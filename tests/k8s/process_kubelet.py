@@ -246,6 +246,35 @@ def ordinal_of(name, sts_name):
     return int(suffix) if name.startswith(sts_name + "-") and suffix.isdigit() else None
 
 
+class ControlLoop:
+    """A controller's loop: once its informers have listed, runs sync_all() on every wake-up
+    and at least every second; an error is logged and the next pass tries again."""
+
+    def __init__(self, name, informers, stop):
+        self.informers, self.stop_event = informers, stop
+        self.wake = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True, name=name)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def run(self):
+        for informer in self.informers:
+            informer.synced.wait()
+        while not self.stop_event.is_set():
+            self.wake.wait(1.0)
+            self.wake.clear()
+            try:
+                self.sync_all()
+            except Exception as e:  # noqa: BLE001 - the API server may be faulty: next pass
+                if not self.stop_event.is_set():
+                    log(f"{self.thread.name}: {e}")
+
+    def sync_all(self):
+        raise NotImplementedError
+
+
 # ---------------------------------------------------------------------------------------------
 # StatefulSet controller
 
@@ -255,34 +284,24 @@ def revision_of(sts):
     return f"{sts['metadata']['name']}-{hashlib.sha256(text.encode()).hexdigest()[:10]}"
 
 
-class StatefulSetController:
+class StatefulSetController(ControlLoop):
     """Reconciles every StatefulSet on each change of a StatefulSet, pod or PVC (and every
     second). Honours replicas, podManagementPolicy, volumeClaimTemplates and
     persistentVolumeClaimRetentionPolicy.whenDeleted; updateStrategy OnDelete (a template
     change reaches a pod only when someone deletes it) and RollingUpdate (the highest-ordinal
     outdated pod is deleted once every pod is Ready, one at a time)."""
 
-    def __init__(self, api, statefulsets, pods, pvcs, wake, stop):
+    def __init__(self, api, statefulsets, pods, pvcs, stop):
+        super().__init__("sts-controller", (statefulsets, pods, pvcs), stop)
         self.api, self.statefulsets, self.pods, self.pvcs = api, statefulsets, pods, pvcs
-        self.wake, self.stop = wake, stop
-        self.thread = threading.Thread(target=self.run, daemon=True, name="sts-controller")
 
-    def start(self):
-        self.thread.start()
-        return self
-
-    def run(self):
-        for informer in (self.statefulsets, self.pods, self.pvcs):
-            informer.synced.wait()
-        while not self.stop.is_set():
-            self.wake.wait(1.0)
-            self.wake.clear()
-            for sts in self.statefulsets.items():
-                try:
-                    self.sync(sts)
-                except Exception as e:  # noqa: BLE001 - retried on the next pass
-                    if not self.stop.is_set():
-                        log(f"statefulset {sts['metadata']['name']}: {e}")
+    def sync_all(self):
+        for sts in self.statefulsets.items():
+            try:
+                self.sync(sts)
+            except Exception as e:  # noqa: BLE001 - one StatefulSet's error spares the others
+                if not self.stop_event.is_set():
+                    log(f"statefulset {sts['metadata']['name']}: {e}")
 
     def sync(self, sts):
         meta, spec = sts["metadata"], sts["spec"]
@@ -811,28 +830,23 @@ class PodNotReady(Exception):
     pass
 
 
-class ProcessKubelet:
+class ProcessKubelet(ControlLoop):
     """Runs every pod of the API server (all are on this one node) as PodWorkers."""
 
     def __init__(self, api, pods, pvcs, configmaps, dns, root, binaries, stop):
+        super().__init__("kubelet", (pods, pvcs, configmaps), stop)
         self.api, self.pods, self.pvcs, self.configmaps = api, pods, pvcs, configmaps
-        self.dns, self.root, self.binaries, self.stop_event = dns, root, binaries, stop
+        self.dns, self.root, self.binaries = dns, root, binaries
         self.workers = {}  # (ns, name) -> PodWorker
         self.before_stop = []  # hook(ns, name, ip) before a deleted pod's process is stopped
         self.ips = {}  # (ns, name) -> IP, kept for the pod's name
         self.ips_lock = threading.Lock()
         self.prefix = self.allocate_prefix()
-        self.wake = threading.Event()
-        self.thread = threading.Thread(target=self.run, daemon=True, name="kubelet")
 
     @staticmethod
     def allocate_prefix():
         a = 64 + (os.getpid() * 7) % 128
         return f"127.{a}.{random.randrange(1, 255)}."
-
-    def start(self):
-        self.thread.start()
-        return self
 
     def binary_for(self, image, command):
         if command is not None and os.path.basename(command) not in ("cairn",):
@@ -871,19 +885,7 @@ class ProcessKubelet:
             shutil.rmtree(path, ignore_errors=True)
             log(f"deleted the volume of PVC {meta['namespace']}/{meta['name']}")
 
-    def run(self):
-        for informer in (self.pods, self.pvcs, self.configmaps):
-            informer.synced.wait()
-        while not self.stop_event.is_set():
-            self.wake.wait(1.0)
-            self.wake.clear()
-            try:
-                self.sync()
-            except Exception as e:  # noqa: BLE001 - retried on the next pass
-                if not self.stop_event.is_set():
-                    log(f"sync: {e}")
-
-    def sync(self):
+    def sync_all(self):
         seen = set()
         pods = self.pods.items()
         # Every pod gets its IP before any container starts, as a CNI gives one to each pod
@@ -967,15 +969,14 @@ class Harness:
         self.api = Api(api_url)
         self.root = root
         self.stop_event = threading.Event()
-        self.sts_wake = threading.Event()
         self.binaries = dict(binaries or {})
         self.binaries.setdefault("*", os.path.abspath(cairn_bin))
         os.makedirs(root, exist_ok=True)
 
         def on(kinds):
             def changed(kind, obj):
-                self.sts_wake.set()
                 if self.kubelet is not None:
+                    self.controller.wake.set()
                     self.kubelet.wake.set()
                 if kinds == "pvcs" and kind == "DELETED" and self.kubelet is not None:
                     self.kubelet.on_pvc_deleted(obj)
@@ -994,7 +995,7 @@ class Harness:
         self.kubelet = ProcessKubelet(self.api, self.pods, self.pvcs, self.configmaps, self.dns,
                                       root, self.binaries, self.stop_event)
         self.controller = StatefulSetController(self.api, self.statefulsets, self.pods,
-                                                self.pvcs, self.sts_wake, self.stop_event)
+                                                self.pvcs, self.stop_event)
 
     def start(self):
         for informer in (self.statefulsets, self.pods, self.pvcs, self.services,
@@ -1008,7 +1009,7 @@ class Harness:
         """Stops every pod's process (SIGTERM, then SIGKILL after the grace period)."""
         self.stop_event.set()
         self.kubelet.wake.set()
-        self.sts_wake.set()
+        self.controller.wake.set()
         self.kubelet.thread.join(timeout=10)
         self.kubelet.shutdown()
 

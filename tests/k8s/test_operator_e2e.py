@@ -51,9 +51,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
 from fake_apiserver import FakeApiServer  # noqa: E402
 from k8s_tools import REPO, Kubectl, tool_path  # noqa: E402
 from process_kubelet import Harness, pod_ready  # noqa: E402
-from cluster import decode_value, http_call, kv_url  # noqa: E402
-from linearizability import READ, History, check  # noqa: E402
-from test_faults import CLIENT_TIMEOUT, Client, lost_writes  # noqa: E402
+from cluster import Server, http_call  # noqa: E402
+from harness import wait_until  # noqa: E402
+from linearizability import History, check  # noqa: E402
+from test_faults import CLIENT_TIMEOUT, Client, FaultRun, lost_writes  # noqa: E402
 
 MODE = os.environ.get("CAIRN_OPERATOR_E2E_MODE", "short")
 SEED = int(os.environ.get("CAIRN_OPERATOR_E2E_SEED", str(random.randrange(1 << 30))))
@@ -84,14 +85,7 @@ def free_port():
 
 
 def wait_for(what, predicate, timeout=STEP_TIMEOUT, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)  # polling interval; the deadline bounds the wait
+    return wait_until(predicate, timeout, what, interval)
 
 
 def quorum(n):
@@ -104,17 +98,10 @@ class Endpoint:
     def __init__(self, name, ip):
         self.name, self.ip, self.starts = name, ip, 1
 
+    get, put, delete = Server.get, Server.put, Server.delete  # all through request()
+
     def request(self, method, path, body=None, headers=None, timeout=10.0):
         return http_call(self.ip, 8500, method, path, body, headers, timeout)
-
-    def get(self, path, **kw):
-        return self.request("GET", path, **kw)
-
-    def put(self, path, body=b"", **kw):
-        return self.request("PUT", path, body=body, **kw)
-
-    def delete(self, path, **kw):
-        return self.request("DELETE", path, **kw)
 
     def alive(self):
         return True
@@ -459,28 +446,10 @@ class OperatorE2E(unittest.TestCase):
             self.clients.append(client)
 
     def final_reads(self):
-        final = {}
-        for key in KEYS:
-            final[key] = []
-            for endpoint in self.service.members:
-                final[key].append(self.final_read(endpoint, key))
-        return final
-
-    def final_read(self, endpoint, key):
-        def attempt():
-            op = self.history.invoke(f"final-{endpoint.name}", READ, key)
-            try:
-                r = endpoint.get(kv_url(key, "consistent"), timeout=CLIENT_TIMEOUT)
-            except (OSError, http.client.HTTPException):
-                self.history.fail(op)
-                return None
-            if r.status in (200, 404):
-                value = decode_value(r.json()[0]) if r.status == 200 else None
-                self.history.ok(op, value)
-                return (value,)
-            self.history.fail(op)
-            return None
-        return wait_for(f"a final read of {key} on {endpoint.name}", attempt, 60)[0]
+        """Every key read with ?consistent on every server, recorded in the history (the fault
+        tests' final read, which needs only `self.history`)."""
+        return {key: [FaultRun.final_read(self, endpoint, key) for endpoint in
+                      self.service.members] for key in KEYS}
 
     def test_create_scale_and_heal_under_load(self):
         log(f"mode {MODE}, seed {SEED}")
