@@ -53,6 +53,7 @@ import json
 import os
 import random
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -583,8 +584,9 @@ class PodWorker:
             self.proc = proc
         self.started_at = now_rfc3339()
         self.waiting = None
+        command = shlex.join(argv[1:]).replace("\n", "\\n")
         log(f"started {self.ns}/{self.name} (pid {self.proc.pid}, ip {self.ip}, restart {n}): "
-            f"{' '.join(argv[1:])}")
+            f"{command[:600]}")
         self.write_status()
 
     def supervise(self):
@@ -869,18 +871,22 @@ class ProcessKubelet(ControlLoop):
         with self.ips_lock:
             return self.ips.get((pod["metadata"].get("namespace"), pod["metadata"]["name"]))
 
-    def pvc_dir(self, pvc):
+    def volume_path(self, pvc):
+        """Where a PVC's data lives: named after its uid, so a new PVC of the same name is a
+        new, empty disk."""
         meta = pvc["metadata"]
-        path = os.path.join(self.root, "volumes",
+        return os.path.join(self.root, "volumes",
                             f"{meta['namespace']}_{meta['name']}_{meta['uid'][:8]}")
+
+    def pvc_dir(self, pvc):
+        path = self.volume_path(pvc)
         os.makedirs(path, exist_ok=True)
         return path
 
     def on_pvc_deleted(self, pvc):
         """A deleted PVC takes its data with it (a later PVC of the same name is empty)."""
         meta = pvc["metadata"]
-        path = os.path.join(self.root, "volumes",
-                            f"{meta['namespace']}_{meta['name']}_{meta['uid'][:8]}")
+        path = self.volume_path(pvc)
         if os.path.isdir(path):
             shutil.rmtree(path, ignore_errors=True)
             log(f"deleted the volume of PVC {meta['namespace']}/{meta['name']}")
