@@ -122,12 +122,12 @@ value serverContainer(const ObservedCluster& c, int bootstrap_expect) {
   mount_config["name"] = str("config");
   mount_config["mountPath"] = str("/etc/cairn");
   k["volumeMounts"] = value::array({mount_data, mount_config});
-  // Cairn has no per-server "healthy voter" endpoint yet (docs/operator.md): the pod is Ready
-  // once its HTTP API answers; the operator's own gate (autopilot health read from the leader)
-  // is what holds every next step until the cluster is healthy.
-  k["readinessProbe"]["httpGet"]["path"] = str("/v1/status/leader");
+  // Ready means "a healthy voter, or a learner catching up, of a cluster with a leader", as the
+  // server itself answers it (docs/operator.md): the client Service then only sends requests to
+  // servers that can serve them, and the PDB counts only those.
+  k["readinessProbe"]["httpGet"]["path"] = str("/v1/operator/raft/self-health");
   k["readinessProbe"]["httpGet"]["port"] = value::number(kHttpPort);
-  k["readinessProbe"]["periodSeconds"] = value::number(3);
+  k["readinessProbe"]["periodSeconds"] = value::number(2);
   k["readinessProbe"]["failureThreshold"] = value::number(2);
   if (spec.resources.is_object()) k["resources"] = spec.resources;
   return k;

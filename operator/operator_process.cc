@@ -19,6 +19,12 @@ using web::json::value;
 
 const char* kGroupPath = "/apis/cairn.io/v1alpha1";
 const char* kFieldManager = "cairn-operator";
+// A watch asks the server to end it after this long (then watches again from where it was):
+// the longest stop() waits for a watch thread.
+constexpr int kWatchSeconds = 5;
+// Passes triggered by watch events are at least this far apart: a burst of pod status changes
+// (every probe of every server) makes one pass, not one per event.
+constexpr std::chrono::milliseconds kMinPassGap{100};
 
 std::string nsPrefix(const std::string& ns) { return ns.empty() ? "" : "/namespaces/" + ns; }
 
@@ -157,6 +163,9 @@ Status Operator::start() {
                     : loadKubeconfig(options_.kubeconfig);
   if (!config.isOk()) return config.status();
   kube_ = std::make_unique<KubeClient>(*config);
+  KubeClient::Options watch_options;
+  watch_options.watch_timeout_seconds = kWatchSeconds;
+  watch_kube_ = std::make_unique<KubeClient>(*config, watch_options);
   http_ = std::make_unique<Http>();
   auto text = [](int code, std::string body, std::string type) {
     http::HttpResponse r;
@@ -195,7 +204,45 @@ Status Operator::start() {
     return s;
   }
   thread_ = std::thread([this] { loop(); });
+  const std::string ns = nsPrefix(options_.watch_namespace);
+  for (std::string collection :
+       {std::string(kGroupPath) + ns + "/cairnclusters",
+        "/apis/apps/v1" + ns + "/statefulsets?labelSelector=" +
+            web::uri::encode_data_string("app.kubernetes.io/managed-by=cairn-operator"),
+        "/api/v1" + ns + "/pods?labelSelector=" +
+            web::uri::encode_data_string(
+                "app.kubernetes.io/name=cairn,app.kubernetes.io/component=server")}) {
+    watchers_.emplace_back([this, collection] { watchLoop(collection); });
+  }
   return Status();
+}
+
+void Operator::wake() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    wake_ = true;
+  }
+  cv_.notify_all();
+}
+
+void Operator::watchLoop(const std::string& collection) {
+  while (!stopping_.load()) {
+    Status s = watch_kube_->listWatch(
+        collection,
+        [this](const std::vector<value>&) {
+          wake();
+          return true;
+        },
+        [this](const WatchEvent&) {
+          wake();
+          return true;
+        },
+        stopping_);
+    if (!s.isOk()) LOG_WARN("operator", "watch " << collection << ": " << s.toString());
+    // The periodic resync still runs meanwhile; try the watch again after a pause.
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_.load(); });
+  }
 }
 
 void Operator::stop() {
@@ -205,6 +252,9 @@ void Operator::stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  for (std::thread& t : watchers_) {
+    if (t.joinable()) t.join();
+  }
   if (http_ && http_->server) http_->server->stop();
 }
 
@@ -229,7 +279,9 @@ void Operator::loop() {
     ready_ = true;
     if (leader) reconcileAll();
     std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_for(lock, options_.resync, [this] { return stopping_.load(); });
+    cv_.wait_for(lock, kMinPassGap, [this] { return stopping_.load(); });
+    cv_.wait_for(lock, options_.resync - kMinPassGap, [this] { return stopping_.load() || wake_; });
+    wake_ = false;
   }
 }
 

@@ -1,9 +1,11 @@
 // The cairn-operator process: Lease leader election, the reconcile loop, and the /metrics,
 // /healthz and /readyz endpoints. Only the Lease holder reconciles.
 //
-// Threading: start() spawns one loop thread; stop() stops it and joins. Each pass of the loop
-// renews the Lease and, while leader, reconciles every CairnCluster once (one action each). The
-// loop is periodic (`resync`); it is not yet driven by a watch (docs/operator.md).
+// Threading: start() spawns one loop thread and three watch threads; stop() stops them and
+// joins (a watch thread notices within kWatchSeconds). Each pass of the loop renews the Lease
+// and, while leader, reconciles every CairnCluster once (one action each). A pass starts when a
+// watch of CairnClusters, the operator's StatefulSets or the server pods sees a change (at most
+// one pass per kMinPassGap), and at the latest `resync` after the last one.
 #pragma once
 
 #include <atomic>
@@ -59,6 +61,9 @@ class Operator {
  private:
   struct Http;
   void loop();
+  // Lists and watches `collection` until stop(), waking the loop on every change.
+  void watchLoop(const std::string& collection);
+  void wake();
   void reconcileAll();
   Status reconcileOne(const web::json::value& object);
   // `addresses`: the ready server pods' IPs, where the Raft view was read and actions go.
@@ -75,7 +80,10 @@ class Operator {
   std::atomic<bool> ready_{false};
   std::mutex mu_;
   std::condition_variable cv_;
+  bool wake_ = false;  // a watched object changed since the last pass; guarded by mu_
   std::thread thread_;
+  std::unique_ptr<KubeClient> watch_kube_;  // short watches, so that stop() is prompt
+  std::vector<std::thread> watchers_;
 };
 
 }  // namespace cairn::op

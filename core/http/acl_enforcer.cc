@@ -138,6 +138,9 @@ const std::map<std::string_view, Rule>& table() {
       {"/v1/txn", [](auto, const auto& r, auto, const auto&) { return txn(r); }},
       {"/v1/status/leader", [](auto, const auto&, auto, const auto&) { return nothing(); }},
       {"/v1/status/peers", [](auto, const auto&, auto, const auto&) { return nothing(); }},
+      // A Kubernetes readinessProbe sends no token; the answer says no more than status/leader.
+      {"/v1/operator/raft/self-health",
+       [](auto, const auto&, auto, const auto&) { return nothing(); }},
       {"/v1/operator/raft/configuration",
        [](auto, const auto&, auto, const auto&) {
          return needs({need(Resource::kOperator, "", Access::kRead)});
@@ -241,9 +244,8 @@ const std::map<std::string_view, Rule>& table() {
          return needs({need(Resource::kAgent, std::string(n), Access::kWrite)});
        }},
       {"/v1/agent/force-leave/",
-       [](auto, const auto&, auto, const auto&) {
-         return needs({need(Resource::kOperator, "", Access::kWrite)});
-       }},
+       [](auto, const auto&, auto,
+          const auto&) { return needs({need(Resource::kOperator, "", Access::kWrite)}); }},
       {"/v1/session/create",
        [](auto, const auto& r, auto n, const auto&) { return sessionCreate(r, n); }},
       {"/v1/session/destroy/",

@@ -1,7 +1,8 @@
 // /v1/operator/raft/* and /v1/operator/autopilot/* (docs/consul-api.md §9): the Raft configuration,
 // removing a server, handing leadership over, and autopilot's view of server health. Errors from
 // the node are 500 with its message, as Consul answers RPC errors. A follower relays these
-// requests to the leader (leader_forward.h), as Consul forwards their RPCs.
+// requests to the leader (leader_forward.h), as Consul forwards their RPCs. One Cairn route,
+// /v1/operator/raft/self-health, is answered by each server about itself (a readiness probe).
 #include <chrono>
 #include <ctime>
 #include <map>
@@ -169,6 +170,78 @@ void autopilotHealth(ApiContext& ctx, RequestPtr req, Responder respond,
   respondJson(*req, respond, w.take(), health->healthy ? 200 : 429);
 }
 
+// A follower that has not heard from its leader for this long no longer counts as part of a
+// cluster with a leader: twice the longest election timeout (20 ticks of 50 ms), so one lost
+// heartbeat never flaps a pod's readiness, while a partitioned server turns unready in seconds.
+constexpr uint64_t kMaxLeaderSilenceMs = 2000;
+
+struct SelfHealth {
+  bool ready = false;
+  std::string reason;
+  const node::RaftServer* self = nullptr;  // in `configuration`, or null when not a member
+};
+
+// A leader counts only while a majority of the voters is healthy in its autopilot view: a leader
+// cut off from its followers is still leader until check-quorum steps it down.
+bool leaderHasHealthyMajority(const node::Node& node, std::string* why) {
+  auto health = node.autopilotHealth();
+  if (!health.isOk()) {
+    *why = "leader without an autopilot view: " + health.status().message();
+    return false;
+  }
+  size_t voters = 0, healthy = 0;
+  for (const auto& s : health->servers) {
+    if (!s.server.voter) continue;
+    ++voters;
+    if (s.healthy) ++healthy;
+  }
+  if (healthy * 2 > voters) return true;
+  *why = "leader with " + std::to_string(healthy) + " healthy voters of " + std::to_string(voters);
+  return false;
+}
+
+// "A healthy voter, or a learner catching up, of a cluster with a leader": the leader is known
+// and was heard from recently (or is this server, with a healthy majority), and this server is
+// in the Raft configuration. Everything is this server's own view; nothing is relayed, so a
+// probe never waits on another server.
+SelfHealth selfHealth(const node::Node& node, const node::LeaderStatus& leader,
+                      const node::RaftConfiguration& configuration, const std::string& self_id) {
+  SelfHealth h;
+  for (const auto& s : configuration.servers) {
+    if (s.id == self_id) h.self = &s;
+  }
+  bool is_leader = node.isLeader();
+  if (!leader.known_leader) {
+    h.reason = "no known leader";
+  } else if (!is_leader && leader.last_contact_ms > kMaxLeaderSilenceMs) {
+    h.reason = "no contact with the leader for " + std::to_string(leader.last_contact_ms) + " ms";
+  } else if (h.self == nullptr) {
+    h.reason = "not in the Raft configuration (yet)";
+  } else if (is_leader && !leaderHasHealthyMajority(node, &h.reason)) {
+    // reason set
+  } else {
+    h.ready = true;
+    h.reason = h.self->voter ? "voter" : "learner catching up";
+  }
+  return h;
+}
+
+// GET /v1/operator/raft/self-health: 200 when ready, 503 with the reason otherwise.
+void raftSelfHealth(ApiContext& ctx, RequestPtr req, Responder respond) {
+  node::LeaderStatus leader = ctx.node.leaderStatus();
+  node::RaftConfiguration configuration = ctx.node.raftConfiguration();
+  SelfHealth h = selfHealth(ctx.node, leader, configuration, ctx.agent.node_id);
+  JsonWriter w;
+  w.beginObject().key("Ready").boolean(h.ready).key("Reason").string(h.reason);
+  w.key("ID").string(ctx.agent.node_id).key("Node").string(ctx.agent.node_name);
+  w.key("Member").boolean(h.self != nullptr).key("Voter").boolean(h.self && h.self->voter);
+  w.key("Leader").boolean(ctx.node.isLeader()).key("KnownLeader").boolean(leader.known_leader);
+  w.key("LeaderAddress").string(leader.leader_address);
+  w.key("LastContact").string(formatGoDuration(std::chrono::milliseconds(leader.last_contact_ms)));
+  w.endObject();
+  respondJson(*req, respond, w.take(), h.ready ? 200 : 503);
+}
+
 // Consul's defaults; this agent has no autopilot configuration to change yet.
 std::string autopilotConfigurationJson() {
   JsonWriter w;
@@ -214,6 +287,7 @@ void addOperatorRoutes(Router& router, ApiContext& ctx) {
   };
   addRoute(router, ctx, "/v1/operator/raft/configuration", "GET",
            leaderOnly(raftConfiguration, true));
+  addRoute(router, ctx, "/v1/operator/raft/self-health", "GET", raftSelfHealth);
   addRoute(router, ctx, "/v1/operator/raft/peer", "DELETE", leaderOnly(removePeer, false));
   addRoute(router, ctx, "/v1/operator/raft/transfer-leader", "POST",
            leaderOnly(transferLeader, false));

@@ -41,6 +41,7 @@ WRITE_RULES = READ_RULES.replace('"read"', '"write"')
 ROUTES = [
     ("GET", "/v1/status/leader", None, "open"),
     ("GET", "/v1/status/peers", None, "open"),
+    ("GET", "/v1/operator/raft/self-health", None, "open"),
     ("GET", "/v1/catalog/datacenters", None, "open"),
     ("GET", "/", None, "open"),
     ("GET", "/ui", None, "open"),

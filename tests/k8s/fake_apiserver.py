@@ -33,6 +33,7 @@ import re
 import sys
 import threading
 import time
+import traceback
 import urllib.parse
 import uuid
 
@@ -444,7 +445,14 @@ class FakeApiServer:
         handler = type("Handler", (Handler,), {"api": self})
         self.httpd = http.server.ThreadingHTTPServer((host, port), handler)
         self.httpd.daemon_threads = True
+        self.httpd.handle_error = self.handle_error
         self.thread = None
+
+    @staticmethod
+    def handle_error(request, client_address):
+        """A client that went away (a killed operator) is no error worth a traceback."""
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            traceback.print_exc()
 
     @property
     def url(self):
@@ -1048,8 +1056,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                                 "message": f"conflict with \"{m}\"",
                                                 "field": "." + ".".join(p)}
                                                for m, p in conflicts]})
-        merge = k8s_patch.strategic_merge if rt.builtin else k8s_patch.merge_patch
-        new = merge(copy.deepcopy(old), {k: v for k, v in applied.items() if k != "metadata"})
+        body = {k: v for k, v in applied.items() if k != "metadata"}
+        if rt.builtin:
+            new = k8s_patch.strategic_merge(copy.deepcopy(old), body, apply=True)
+        else:
+            new = k8s_patch.merge_patch(copy.deepcopy(old), body)
         meta = applied.get("metadata") or {}
         for f in ("labels", "annotations"):
             if meta.get(f):

@@ -52,24 +52,34 @@ def merge_patch(target, patch):
     return result
 
 
-def _merge_key(field, items):
+def _merge_key(field, items, apply=False):
     if field == "ports":
-        # Container ports merge on containerPort, Service ports on port.
+        # Container ports merge on containerPort, Service ports on port. Server-side apply keys
+        # both on (port, protocol) (x-kubernetes-list-map-keys), so the TCP and UDP entries of
+        # one port number stay two entries; strategic merge's single key folds them into one,
+        # a known Kubernetes bug that client-side apply still has.
         for item in items:
             if isinstance(item, dict) and "containerPort" in item:
-                return "containerPort"
-        return "port"
+                return ("containerPort", "protocol") if apply else "containerPort"
+        return ("port", "protocol") if apply else "port"
     return MERGE_KEYS.get(field)
 
 
-def strategic_merge(target, patch):
-    """Applies a strategic merge patch to an object (a dict)."""
+def _key_of(item, key):
+    if isinstance(key, tuple):  # a list-map key; protocol defaults to TCP
+        return tuple(item.get(k, "TCP" if k == "protocol" else None) for k in key)
+    return item.get(key)
+
+
+def strategic_merge(target, patch, apply=False):
+    """Applies a strategic merge patch to an object (a dict). apply=True merges lists with
+    server-side apply's list-map keys where they differ from strategic merge's."""
     if not isinstance(patch, dict):
         raise PatchError("a strategic merge patch must be a JSON object")
-    return _sm_map(target if isinstance(target, dict) else {}, patch)
+    return _sm_map(target if isinstance(target, dict) else {}, patch, apply)
 
 
-def _sm_map(target, patch):
+def _sm_map(target, patch, apply=False):
     if patch.get("$patch") == "replace":
         return {k: copy.deepcopy(v) for k, v in patch.items() if k != "$patch"}
     if patch.get("$patch") == "delete":
@@ -87,13 +97,14 @@ def _sm_map(target, patch):
         if value is None:
             result.pop(key, None)
         elif isinstance(value, dict):
-            merged = _sm_map(result.get(key) if isinstance(result.get(key), dict) else {}, value)
+            merged = _sm_map(result.get(key) if isinstance(result.get(key), dict) else {}, value,
+                             apply)
             if merged is None:
                 result.pop(key, None)
             else:
                 result[key] = merged
         elif isinstance(value, list):
-            result[key] = _sm_list(key, result.get(key), value)
+            result[key] = _sm_list(key, result.get(key), value, apply)
         else:
             result[key] = value
     if isinstance(retain, list):
@@ -101,9 +112,9 @@ def _sm_map(target, patch):
     return result
 
 
-def _sm_list(field, target, patch):
+def _sm_list(field, target, patch, apply=False):
     target = target if isinstance(target, list) else []
-    key = _merge_key(field, patch + target)
+    key = _merge_key(field, patch + target, apply)
     if key is None or not all(isinstance(item, dict) for item in patch):
         # Lists without a merge key (and lists of scalars) are replaced, as in Kubernetes.
         if any(isinstance(i, dict) and i.get("$patch") == "replace" for i in patch):
@@ -113,10 +124,11 @@ def _sm_list(field, target, patch):
         return [copy.deepcopy(i) for i in patch if "$patch" not in i]
     result = copy.deepcopy(target)
     for item in patch:
-        if key not in item:
+        if (key[0] if isinstance(key, tuple) else key) not in item:
             raise PatchError(f"map: {item} does not contain declared merge key: {key}")
         index = next(
-            (i for i, t in enumerate(result) if isinstance(t, dict) and t.get(key) == item[key]),
+            (i for i, t in enumerate(result)
+             if isinstance(t, dict) and _key_of(t, key) == _key_of(item, key)),
             None,
         )
         if item.get("$patch") == "delete":
@@ -124,9 +136,9 @@ def _sm_list(field, target, patch):
                 result.pop(index)
             continue
         if index is None:
-            result.append(_sm_map({}, item))
+            result.append(_sm_map({}, item, apply))
         else:
-            result[index] = _sm_map(result[index], item)
+            result[index] = _sm_map(result[index], item, apply)
     return result
 
 

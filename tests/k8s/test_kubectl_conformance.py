@@ -162,6 +162,21 @@ class KubectlConformance(unittest.TestCase):
                stdin=configmap("owned", data={}))
         self.assertEqual(self.get("cm", "owned")["data"], {"a": "9"})
 
+    def test_server_side_apply_keys_ports_by_port_and_protocol(self):
+        # The operator's server pods expose DNS on 8600 over TCP and UDP. Server-side apply keys
+        # container ports on (containerPort, protocol), so applying the same object again keeps
+        # both (strategic merge's containerPort-only key would fold them into one, and every
+        # apply would change the pod template).
+        d = deployment("dns")
+        d["spec"]["template"]["spec"]["containers"][0]["ports"] = [
+            {"name": "dns-tcp", "containerPort": 53, "protocol": "TCP"},
+            {"name": "dns-udp", "containerPort": 53, "protocol": "UDP"}]
+        for _ in range(2):
+            self.k("apply", "--server-side", "--field-manager=op", "-f", "-", stdin=d)
+        ports = self.get("deploy", "dns")["spec"]["template"]["spec"]["containers"][0]["ports"]
+        self.assertEqual([(p["name"], p["protocol"]) for p in ports],
+                         [("dns-tcp", "TCP"), ("dns-udp", "UDP")])
+
     # -- patch, replace -------------------------------------------------------------------------
     def test_patch_merge_strategic_and_json(self):
         self.k("create", "-f", "-", stdin=deployment("p", env=[{"name": "A", "value": "1"}]))

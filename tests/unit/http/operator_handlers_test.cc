@@ -28,8 +28,8 @@ class ScriptedNode : public node::Node {
     barriers.push_back(mode);
     done(barrier);
   }
-  node::LeaderStatus leaderStatus() const override { return {true, 0, "10.0.0.1:8300", {}}; }
-  bool isLeader() const override { return true; }
+  node::LeaderStatus leaderStatus() const override { return leader_status; }
+  bool isLeader() const override { return leader; }
   node::RaftConfiguration raftConfiguration() const override { return configuration; }
   void removePeer(const std::string& target, std::function<void(Status)> done) override {
     removed.push_back(target);
@@ -41,6 +41,8 @@ class ScriptedNode : public node::Node {
   }
   StatusOr<node::AutopilotHealth> autopilotHealth() const override { return health; }
 
+  node::LeaderStatus leader_status{true, 0, "10.0.0.1:8300", {}};
+  bool leader = true;
   std::vector<v1::Command> proposed;
   std::vector<node::ReadMode> barriers;
   Status barrier;
@@ -179,6 +181,62 @@ TEST_F(OperatorHandlersTest, AutopilotHealthIs200WhenHealthyElse429) {
   r = call("GET", "/v1/operator/autopilot/health");
   EXPECT_EQ(r.status, 500);
   EXPECT_EQ(r.body, "No cluster leader");
+}
+
+// The readiness probe of a server pod: answered locally, never relayed to the leader.
+TEST_F(OperatorHandlersTest, SelfHealthIsReadyForAMemberOfAClusterWithALeader) {
+  // This server (id-1) leads, and both voters are healthy.
+  node::AutopilotHealth health{true, 1, {}};
+  health.servers.push_back({node_->configuration.servers[0], true, 0, 3, 42});
+  health.servers.push_back({node_->configuration.servers[1], true, 12, 3, 40});
+  node_->health = health;
+  HttpResponse r = call("GET", "/v1/operator/raft/self-health");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body,
+            R"({"Ready":true,"Reason":"voter","ID":"id-1","Node":"","Member":true,"Voter":true,)"
+            R"("Leader":true,"KnownLeader":true,"LeaderAddress":"10.0.0.1:8300",)"
+            R"("LastContact":"0s"})");
+  // A leader that lost its followers is not ready, even before check-quorum steps it down.
+  health.servers[1].healthy = false;
+  node_->health = health;
+  r = call("GET", "/v1/operator/raft/self-health");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_NE(r.body.find(R"("Reason":"leader with 1 healthy voters of 2")"), std::string::npos)
+      << r.body;
+
+  // As a follower (id-2) heard from recently: a voter, then a learner catching up.
+  ctx_->agent.node_id = "id-2";
+  node_->leader = false;
+  node_->leader_status.last_contact_ms = 150;
+  node_->health = unavailable("not the leader");
+  r = call("GET", "/v1/operator/raft/self-health");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find(R"("LastContact":"150ms")"), std::string::npos) << r.body;
+  node_->configuration.servers[1].voter = false;
+  r = call("GET", "/v1/operator/raft/self-health");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find(R"("Reason":"learner catching up")"), std::string::npos) << r.body;
+}
+
+TEST_F(OperatorHandlersTest, SelfHealthIs503WithTheReason) {
+  ctx_->agent.node_id = "id-2";
+  node_->leader = false;
+  auto reason = [this] {
+    HttpResponse r = call("GET", "/v1/operator/raft/self-health");
+    EXPECT_EQ(r.status, 503) << r.body;
+    EXPECT_EQ(r.content_type, "application/json");
+    std::smatch m;
+    std::regex_search(r.body, m, std::regex(R"re("Reason":"([^"]*)")re"));
+    return m.size() > 1 ? m[1].str() : r.body;
+  };
+  node_->leader_status.last_contact_ms = 2500;
+  EXPECT_EQ(reason(), "no contact with the leader for 2500 ms");
+  node_->leader_status = {};
+  EXPECT_EQ(reason(), "no known leader");
+  node_->leader_status = {true, 10, "10.0.0.1:8300", {}};
+  ctx_->agent.node_id = "id-3";  // joined nowhere yet
+  EXPECT_EQ(reason(), "not in the Raft configuration (yet)");
+  EXPECT_EQ(call("POST", "/v1/operator/raft/self-health").status, 405);
 }
 
 TEST_F(OperatorHandlersTest, AutopilotConfigurationDefaults) {

@@ -198,6 +198,16 @@ TEST(DesiredObjects, StatefulSetIsDrivenByTheOperator) {
   EXPECT_NE(args.find("-bootstrap-expect=3"), std::string::npos);
   EXPECT_NE(args.find("-retry-join=prod-peers.db.svc"), std::string::npos);
   EXPECT_NE(args.find("-node=$(POD_NAME)"), std::string::npos);
+  // Ready is the server's own "member of a cluster with a leader" answer, not "a leader exists".
+  EXPECT_EQ(spec.at("template")
+                .at("spec")
+                .at("containers")
+                .at(0)
+                .at("readinessProbe")
+                .at("httpGet")
+                .at("path")
+                .as_string(),
+            "/v1/operator/raft/self-health");
 }
 
 TEST(DesiredObjects, ConfigChangesMakeANewTemplateScalingDoesNot) {

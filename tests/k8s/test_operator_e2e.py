@@ -1,0 +1,541 @@
+"""End to end: the cairn-operator binary runs a real Cairn cluster on the process kubelet.
+
+The fake API server (fake_apiserver.py), the StatefulSet controller and process kubelet
+(process_kubelet.py: every server pod is a real `cairn agent -server` process on its own
+loopback IP) and the cairn-operator binary with a kubeconfig. kubectl applies the CRD and a
+CairnCluster of 3 servers; then, while KV clients (tests/integration/test_faults.py's Client,
+through the Ready endpoints of the client Service, as kube-proxy would route) write and read:
+
+  create        Available=True and readyServers 3
+  scale 3→5     kubectl scale; every server joins as a learner and is promoted, one at a time
+  scale 5→3     from the highest ordinal: leadership moved away if needed, the member removed
+                from Raft, then the pod, then its PVC (whenScaledDown: Delete); the operator is
+                SIGKILLed once the first member left Raft and a new one finishes the job
+  upgrade       an image change: each server restarted onto the new revision, followers
+                first, the leader after handing leadership over; none deleted while leading
+  kill a pod    SIGKILL of a server pod's process; the kubelet restarts it and it rejoins as
+                the same member (same node ID)
+
+Throughout, the fake API server injects faults (5 % of the requests on StatefulSets, pods,
+PVCs and Leases answer 500/429/503, 10 % of the CairnCluster status patches 409; every open watch
+is dropped every 3 s; the event history is forgotten once, so watches get 410 Gone and relist),
+and a monitor samples the Raft configuration the servers report (every 0.2 s): each
+change of the voter set must add or remove exactly one voter. After the clients stop, every key
+is read with ?consistent on every server; the history must be linearizable
+(tests/integration/linearizability.py) with no acknowledged write lost. Each scenario's time and
+the number of operations are printed (docs/operator.md records them).
+
+CAIRN_OPERATOR and CAIRN_BIN come from ctest. CAIRN_OPERATOR_E2E_MODE=long repeats the scale
+cycle and also kills the leader's pod.
+"""
+
+import collections
+import http.client
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
+from fake_apiserver import FakeApiServer  # noqa: E402
+from k8s_tools import REPO, Kubectl, tool_path  # noqa: E402
+from process_kubelet import Harness, pod_ready  # noqa: E402
+from cluster import Server, http_call  # noqa: E402
+from harness import wait_until  # noqa: E402
+from linearizability import History, check  # noqa: E402
+from test_faults import CLIENT_TIMEOUT, Client, FaultRun, lost_writes  # noqa: E402
+
+MODE = os.environ.get("CAIRN_OPERATOR_E2E_MODE", "short")
+SEED = int(os.environ.get("CAIRN_OPERATOR_E2E_SEED", str(random.randrange(1 << 30))))
+STEP_TIMEOUT = float(os.environ.get("CAIRN_OPERATOR_E2E_STEP_TIMEOUT", "120"))
+CRD = os.path.join(REPO, "deploy", "crds", "cairn.io_cairnclusters.yaml")
+NS = "default"
+NAME = "demo"
+CLUSTER = f"""apiVersion: cairn.io/v1alpha1
+kind: CairnCluster
+metadata:
+  name: {NAME}
+spec:
+  servers: 3
+  image: cairn:0.1.0
+"""
+KEYS = [f"e2e/k{i}" for i in range(5)]
+CLIENTS = 4
+
+
+def log(line):
+    print(time.strftime("%H:%M:%S"), "[e2e]", line, file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(what, predicate, timeout=STEP_TIMEOUT, interval=0.2):
+    return wait_until(predicate, timeout, what, interval)
+
+
+def quorum(n):
+    return n // 2 + 1
+
+
+class Endpoint:
+    """A server pod as test_faults.Client sees a server: HTTP on the pod IP, port 8500."""
+
+    def __init__(self, name, ip):
+        self.name, self.ip, self.starts = name, ip, 1
+
+    get, put, delete = Server.get, Server.put, Server.delete  # all through request()
+
+    def request(self, method, path, body=None, headers=None, timeout=10.0):
+        return http_call(self.ip, 8500, method, path, body, headers, timeout)
+
+    def alive(self):
+        return True
+
+    def json(self, path, timeout=2.0):
+        try:
+            r = self.get(path, timeout=timeout)
+        except (OSError, http.client.HTTPException):
+            return None
+        return r.json() if r.status in (200, 429, 503) else None
+
+
+class ClientService:
+    """The client Service as a Client's `cluster`: `members` are its Ready endpoints, as
+    kube-proxy routes (every server pod with an IP while none is Ready)."""
+
+    def __init__(self, harness):
+        self.harness = harness
+        self.endpoints = {}
+        self.servers = []
+
+    def endpoint(self, name, ip):
+        key = (name, ip)
+        if key not in self.endpoints:
+            self.endpoints[key] = Endpoint(name, ip)
+        return self.endpoints[key]
+
+    @property
+    def members(self):
+        dns = self.harness.dns
+        ready = dns.ready_endpoints(NS, NAME)
+        if not ready:
+            ready = [(p["metadata"]["name"], p["status"]["podIP"])
+                     for p in dns.service_pods(NS, f"{NAME}-peers", ready_only=False)]
+        return [self.endpoint(n, ip) for n, ip in ready]
+
+
+class RaftMonitor(threading.Thread):
+    """Samples the Raft configuration every 0.2 s and records each change of the voter set,
+    and the smallest margin of healthy voters over quorum seen in autopilot's view."""
+
+    def __init__(self, service, stop):
+        super().__init__(daemon=True, name="raft-monitor")
+        self.service, self.stop = service, stop
+        self.changes = []  # (time, voters frozenset, learners frozenset)
+        self.min_margin = None
+        self.samples = 0
+        self.unanswered = 0
+
+    def run(self):
+        while not self.stop.wait(0.2):
+            self.sample()
+
+    def sample(self):
+        for endpoint in self.service.members:
+            config = endpoint.json("/v1/operator/raft/configuration")
+            if not config or "Servers" not in config:
+                continue
+            voters = frozenset(s["Node"] for s in config["Servers"] if s.get("Voter"))
+            learners = frozenset(s["Node"] for s in config["Servers"] if not s.get("Voter"))
+            self.samples += 1
+            if not self.changes or self.changes[-1][1:] != (voters, learners):
+                self.changes.append((time.monotonic(), voters, learners))
+            health = endpoint.json("/v1/operator/autopilot/health")
+            if health and "Servers" in health:
+                healthy = sum(1 for s in health["Servers"] if s.get("Voter") and s.get("Healthy"))
+                margin = healthy - quorum(len(voters))
+                self.min_margin = margin if self.min_margin is None else min(self.min_margin,
+                                                                             margin)
+            return
+        self.unanswered += 1
+
+    def voter_steps(self):
+        """(before, after) for every change of the voter set."""
+        out = []
+        for (_, a, _), (_, b, _) in zip(self.changes, self.changes[1:]):
+            if a != b:
+                out.append((a, b))
+        return out
+
+
+# API faults while the scenarios run (the fake's fault hooks): every client of the API server,
+# the operator and the harness alike, meets them. CairnCluster reads and the scale subresource
+# are spared, so that the test's own kubectl commands stay deterministic.
+FAULTS = [
+    {"path": "/statefulsets", "code": 500, "rate": 0.05},
+    {"path": "/pods", "code": 429, "rate": 0.05, "retryAfter": 1},
+    {"path": "/persistentvolumeclaims", "code": 503, "rate": 0.05},
+    {"path": "/leases", "code": 500, "rate": 0.05},
+    {"method": "PATCH", "path": "/cairnclusters/[^/]+/status$", "code": 409, "rate": 0.1},
+]
+
+
+class ApiFaults(threading.Thread):
+    """Sets FAULTS, drops every open watch every 3 s and forgets the event history once (so
+    the next watches get 410 Gone and list again), until stopped; then clears the rules."""
+
+    def __init__(self, url, stop):
+        super().__init__(daemon=True, name="api-faults")
+        self.url, self.stop = url, stop
+        self.drops = 0
+        self.compactions = 0
+        self.fired = {}
+
+    def post(self, path, body):
+        req = urllib.request.Request(self.url + path, data=json.dumps(body).encode(),
+                                     method="POST", headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return json.loads(r.read() or b"null")
+
+    def run(self):
+        self.post("/__fake/faults", {"rules": FAULTS})
+        while not self.stop.wait(3.0):
+            self.post("/__fake/watches/drop", {})
+            self.drops += 1
+            if self.drops == 5:
+                self.post("/__fake/compact", {})
+                self.compactions += 1
+        with urllib.request.urlopen(self.url + "/__fake/faults", timeout=5) as r:
+            rules = json.loads(r.read())["rules"]
+        self.fired = {f"{r.get('method', '*')} {r['path']} {r['code']}": r.get("fired", 0)
+                      for r in rules}
+        self.post("/__fake/faults", {"rules": []})
+
+
+class OperatorE2E(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if not tool_path("kubectl"):
+            raise AssertionError("kubectl not found: run scripts/setup (or set CAIRN_KUBECTL)")
+        cls.operator_bin = os.environ.get("CAIRN_OPERATOR")
+        cls.cairn_bin = os.environ.get("CAIRN_BIN")
+        if not cls.operator_bin or not cls.cairn_bin:
+            raise AssertionError("CAIRN_OPERATOR and CAIRN_BIN must be set (ctest sets them)")
+        cls.dir = tempfile.mkdtemp(prefix="cairn-operator-e2e-")
+        cls.server = FakeApiServer().start()
+        cls.kubectl = Kubectl(cls.server.url)
+        cls.kubectl.run("apply", "-f", CRD)
+        cls.harness = Harness(cls.server.url, cls.cairn_bin, os.path.join(cls.dir, "node"))
+        cls.stops = []  # (pod, was it the Raft leader) for every server pod deleted
+        cls.harness.kubelet.before_stop.append(cls.note_stop)
+        cls.harness.start()
+        cls.operator_log = open(os.path.join(cls.dir, "operator.log"), "wb")
+        cls.operator = None
+        cls.start_operator()
+
+    @classmethod
+    def note_stop(cls, ns, name, ip):
+        """Called by the kubelet before it stops a deleted pod's process: was it leading?"""
+        health = Endpoint(name, ip).json("/v1/operator/raft/self-health") or {}
+        cls.stops.append((name, bool(health.get("Leader"))))
+        log(f"pod {name} deleted ({'the leader' if health.get('Leader') else 'not leading'}: "
+            f"{health.get('Reason')})")
+
+    @classmethod
+    def start_operator(cls):
+        cls.operator = subprocess.Popen(
+            [cls.operator_bin, "-kubeconfig", cls.kubectl.kubeconfig, "-namespace", NS,
+             "-metrics-addr", f"127.0.0.1:{free_port()}", "-lease-namespace", NS,
+             "-resync-ms", "2000"], stdout=cls.operator_log, stderr=subprocess.STDOUT)
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.operator and cls.operator.poll() is None:
+            cls.operator.terminate()
+            cls.operator.wait(timeout=30)
+        cls.harness.stop()
+        cls.server.stop()
+        cls.kubectl.close()
+        cls.operator_log.close()
+        if os.environ.get("CAIRN_KEEP_TMP"):
+            log(f"kept {cls.dir}")
+        else:
+            shutil.rmtree(cls.dir, ignore_errors=True)
+
+    # -- reading the cluster --
+    def cluster(self):
+        code, out, _ = self.kubectl.run("get", "cairncluster", NAME, "-o", "json", check=False)
+        return json.loads(out) if code == 0 else {}
+
+    def status(self):
+        return self.cluster().get("status") or {}
+
+    def condition(self, status, kind):
+        for c in status.get("conditions") or []:
+            if c.get("type") == kind:
+                return c
+        return {}
+
+    def available_with(self, servers):
+        s = self.status()
+        return (self.condition(s, "Available").get("status") == "True"
+                and s.get("readyServers") == servers and s.get("voters") == servers
+                and self.condition(s, "Progressing").get("reason") == "Stable" and s)
+
+    def pod(self, name):
+        return self.harness.pods.get(NS, name)
+
+    def raft_members(self):
+        for endpoint in self.service.members:
+            config = endpoint.json("/v1/operator/raft/configuration")
+            if config and "Servers" in config:
+                return {s["Node"]: s for s in config["Servers"]}
+        return {}
+
+    def diagnostics(self):
+        self.operator_log.flush()
+        with open(os.path.join(self.dir, "operator.log"), errors="replace") as f:
+            operator = f.read()[-6000:]
+        return (f"status: {json.dumps(self.status(), indent=1)}\n"
+                f"raft: {json.dumps(self.raft_members(), indent=1)}\n"
+                f"operator log:\n{operator}\n{self.harness.logs(3000)}")
+
+    def step(self, name, fn):
+        t0 = time.monotonic()
+        ops0 = len(self.history)
+        try:
+            fn()
+        except AssertionError as e:
+            raise AssertionError(f"{name}: {e}\n{self.diagnostics()}") from None
+        took = time.monotonic() - t0
+        self.timings.append((name, took, len(self.history) - ops0))
+        log(f"{name}: {took:.1f}s, {len(self.history) - ops0} ops")
+
+    # -- scenarios --
+    def create(self):
+        self.kubectl.run("apply", "-f", "-", stdin=CLUSTER)
+        wait_for("Available with 3 ready servers", lambda: self.available_with(3))
+
+    def scale(self, servers, meanwhile=None):
+        before = {n: m["ID"] for n, m in self.raft_members().items()}
+        self.kubectl.run("scale", f"cairncluster/{NAME}", f"--replicas={servers}")
+        if meanwhile:
+            meanwhile()
+        wait_for(f"Available with {servers} ready servers", lambda: self.available_with(servers))
+        members = self.raft_members()
+        self.assertEqual(sorted(members), [f"{NAME}-{i}" for i in range(servers)])
+        self.assertTrue(all(m["Voter"] for m in members.values()), members)
+        for name, member in members.items():
+            if name in before:  # a server that stayed kept its identity
+                self.assertEqual(member["ID"], before[name], name)
+        wait_for("the StatefulSet's pods", lambda: sorted(
+            p["metadata"]["name"] for p in self.harness.pods.items()
+            if p["metadata"]["name"].startswith(NAME + "-")) == sorted(members))
+        pvcs = lambda: sorted(p["metadata"]["name"] for p in self.harness.pvcs.items())  # noqa
+        wait_for("the PVCs of removed servers to go",
+                 lambda: pvcs() == sorted(f"data-{NAME}-{i}" for i in range(servers)))
+
+    def kill_operator_mid_scale_down(self):
+        """SIGKILL the operator once the first server left the Raft configuration (usually
+        before the StatefulSet shrank), then start a new one: it must wait for the Lease of the
+        dead one to expire, observe where the scale-down is and finish it."""
+        def removing():
+            members = self.raft_members()
+            sts = self.harness.statefulsets.get(NS, NAME) or {"spec": {}}
+            return len(members) < 5 and members and (len(members), sts["spec"].get("replicas"))
+        members, replicas = wait_for("the first member to leave", removing, interval=0.05)
+        self.operator.kill()
+        self.operator.wait()
+        log(f"killed the operator with {members} Raft members and StatefulSet replicas "
+            f"{replicas}; starting a new one")
+        self.start_operator()
+
+    def rolling_upgrade(self):
+        """An image change: every server restarted onto the new revision, one at a time,
+        followers first, never the leader (it hands leadership over first)."""
+        members = {n: m["ID"] for n, m in self.raft_members().items()}
+        uids = {n: self.pod(n)["metadata"]["uid"] for n in members}
+        stops = len(self.stops)
+        self.kubectl.run("patch", "cairncluster", NAME, "--type=merge", "-p",
+                         json.dumps({"spec": {"image": "cairn:0.2.0"}}))
+        wait_for("every pod replaced", lambda: all(
+            (self.pod(n) or {}).get("metadata", {}).get("uid") not in (None, uids[n])
+            for n in uids))
+        wait_for("version cairn:0.2.0, Available",
+                 lambda: self.available_with(3) and self.status().get("version") == "cairn:0.2.0")
+        restarted = self.stops[stops:]
+        self.assertEqual(sorted(n for n, _ in restarted), sorted(members), restarted)
+        self.assertEqual({n: m["ID"] for n, m in self.raft_members().items()}, members,
+                         "every server came back as the same member")
+        log(f"rolling upgrade order: {[n for n, _ in restarted]}")
+
+    def replace_pvc_with_empty(self):
+        """A follower's PVC is deleted (it waits for the pod, pvc-protection) and its pod too:
+        the StatefulSet brings the pod back on a new, empty PVC; the server starts with a new
+        node ID under the same name, joins as a learner, and the operator removes the stale
+        member that had the name."""
+        members = self.raft_members()
+        victim = max(n for n, m in members.items() if not m["Leader"])
+        old_id = members[victim]["ID"]
+        pvc = f"data-{victim}"
+        old_uid = self.harness.pvcs.get(NS, pvc)["metadata"]["uid"]
+        self.kubectl.run("delete", "pvc", pvc, "--wait=false")
+        self.kubectl.run("delete", "pod", victim, "--wait=false")
+        wait_for(f"a new {pvc}", lambda: (self.harness.pvcs.get(NS, pvc) or {}).get(
+            "metadata", {}).get("uid") not in (None, old_uid))
+
+        def rejoined():
+            now = self.raft_members()
+            return (len(now) == 3 and victim in now and now[victim]["ID"] != old_id
+                    and now[victim]["Voter"] and now)
+        now = wait_for(f"{victim} back under a new ID, the stale member gone", rejoined)
+        self.assertNotIn(old_id, [m["ID"] for m in now.values()])
+        wait_for("Available with 3 ready servers", lambda: self.available_with(3))
+        log(f"{victim}: member {old_id[:8]} replaced by {now[victim]['ID'][:8]}")
+
+    def kill_pod_process(self, leader=False):
+        members = self.raft_members()
+        if leader:
+            victim = next(n for n, m in members.items() if m["Leader"])
+        else:
+            victim = next(n for n, m in sorted(members.items()) if not m["Leader"])
+        old_id = members[victim]["ID"]
+        restarts = self.restart_count(victim)
+        proc = self.harness.pod_process(NS, victim)
+        log(f"SIGKILL {victim} (pid {proc.pid}{', the leader' if leader else ''})")
+        proc.send_signal(signal.SIGKILL)
+        wait_for(f"{victim} to restart", lambda: self.restart_count(victim) > restarts)
+        endpoint = Endpoint(victim, self.pod(victim)["status"]["podIP"])
+        health = wait_for(f"the restarted {victim} to report itself ready",
+                          lambda: (endpoint.json("/v1/operator/raft/self-health") or {})
+                          .get("Ready") and endpoint.json("/v1/operator/raft/self-health"))
+        self.assertTrue(health["Member"] and health["Voter"], health)
+        wait_for(f"{victim}'s pod Ready", lambda: pod_ready(self.pod(victim)))
+        wait_for("Available again with 3 ready servers", lambda: self.available_with(3))
+        member = wait_for(f"{victim} back as a voter",
+                          lambda: (self.raft_members().get(victim) or {}).get("Voter")
+                          and self.raft_members()[victim])
+        self.assertEqual(member["ID"], old_id, "the restarted server is the same member")
+
+    def restart_count(self, name):
+        statuses = ((self.pod(name) or {}).get("status") or {}).get("containerStatuses") or [{}]
+        return statuses[0].get("restartCount", 0)
+
+    # -- clients --
+    def start_clients(self):
+        rng = random.Random(SEED)
+        for process in range(CLIENTS):
+            client = Client(process, self.service, self.history, KEYS, self.stop_clients,
+                            rng.randrange(1 << 30), self.served)
+            client.start()
+            self.clients.append(client)
+
+    def final_reads(self):
+        """Every key read with ?consistent on every server, recorded in the history (the fault
+        tests' final read, which needs only `self.history`)."""
+        return {key: [FaultRun.final_read(self, endpoint, key) for endpoint in
+                      self.service.members] for key in KEYS}
+
+    def test_create_scale_and_heal_under_load(self):
+        log(f"mode {MODE}, seed {SEED}")
+        self.service = ClientService(self.harness)
+        self.history = History()
+        self.timings = []
+        self.served = []
+        self.clients = []
+        self.stop_clients = threading.Event()
+        stop_monitor = threading.Event()
+        started = time.monotonic()
+
+        self.step("create (3 servers, Available)", self.create)
+        monitor = RaftMonitor(self.service, stop_monitor)
+        monitor.start()
+        faults = ApiFaults(self.server.url, stop_monitor)
+        faults.start()
+        self.start_clients()
+        try:
+            cycles = 2 if MODE == "long" else 1
+            for cycle in range(cycles):
+                self.step("scale 3 -> 5", lambda: self.scale(5))
+                if cycle == 0:
+                    self.step("scale 5 -> 3, the operator killed and restarted midway",
+                              lambda: self.scale(3, self.kill_operator_mid_scale_down))
+                else:
+                    self.step("scale 5 -> 3", lambda: self.scale(3))
+            self.step("rolling upgrade (image change)", self.rolling_upgrade)
+            self.step("kill a follower pod's process", self.kill_pod_process)
+            self.step("replace a follower's PVC with an empty one", self.replace_pvc_with_empty)
+            if MODE == "long":
+                self.step("kill the leader pod's process",
+                          lambda: self.kill_pod_process(leader=True))
+                self.step("scale 3 -> 1", lambda: self.scale(1))
+                self.step("scale 1 -> 3", lambda: self.scale(3))
+        finally:
+            self.stop_clients.set()
+            for client in self.clients:
+                client.join(CLIENT_TIMEOUT * 3)
+            stop_monitor.set()
+            monitor.join()
+            faults.join()
+        for client in self.clients:
+            self.assertIsNone(client.error, f"{client.name} failed: {client.error!r}")
+        client_ops = len(self.history)
+        final = self.final_reads()
+        t0 = time.monotonic()
+        result = check(self.history)
+        ok_ops = sum(1 for op in self.history.ops()[:client_ops] if op.status == "ok")
+        summary = [f"operator e2e ({MODE}): {time.monotonic() - started:.1f}s in all, "
+                   f"{len(self.history)} ops in the checked history ({client_ops} by "
+                   f"{CLIENTS} clients, {ok_ops} of them ok), checked in "
+                   f"{time.monotonic() - t0:.2f}s: "
+                   f"{'linearizable' if result.ok else 'NOT linearizable'}"]
+        summary += [f"  {name}: {took:.1f}s, {ops} ops" for name, took, ops in self.timings]
+        summary.append(f"  Raft configuration: {monitor.samples} samples, "
+                       f"{len(monitor.voter_steps())} voter changes, smallest healthy-voter "
+                       f"margin over quorum {monitor.min_margin}, {monitor.unanswered} "
+                       f"samples without an answer")
+        summary.append(f"  API faults: {faults.fired}, {faults.drops} dropped watches, "
+                       f"{faults.compactions} compaction")
+        reasons = sum((c.reasons for c in self.clients), collections.Counter())
+        summary.append("  client fail/info reasons: " + "; ".join(
+            f"{why} x{n}" for why, n in reasons.most_common(6)))
+        log("\n".join(summary))
+        if not result.ok:
+            path = os.path.join(tempfile.gettempdir(), f"operator-e2e-history-{SEED}.jsonl")
+            self.history.dump(path)
+            log(f"history written to {path}")
+        self.assertTrue(result.ok, result.report())
+        self.assertEqual(lost_writes(self.history.ops(), final), [])
+        self.assertGreater(ok_ops, 100, "the clients made progress")
+        for before, after in monitor.voter_steps():
+            self.assertEqual(len(before ^ after), 1,
+                             f"voters changed by more than one server: {sorted(before)} -> "
+                             f"{sorted(after)}")
+        self.assertIsNone(self.operator.poll(), "the operator is still running")
+        # Nothing changed the image or the configuration: no server may have been restarted
+        # for an upgrade (an apply that does not round-trip would roll them all, each time).
+        events = self.kubectl.json("get", "events")["items"]
+        reasons = collections.Counter(e.get("reason") for e in events)
+        log(f"events: {dict(reasons)}")
+        self.assertEqual(reasons["RollingUpgrade"], 3, "one per server, for the image change")
+        # The operator never has a leader's pod deleted: it transfers leadership first.
+        self.assertEqual([name for name, leader in self.stops if leader], [], self.stops)
+
+
+if __name__ == "__main__":
+    unittest.main()
