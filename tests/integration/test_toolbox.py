@@ -222,6 +222,21 @@ class AgentCommands(ToolboxCase):
                       self.fails("operator", "autopilot", "set"))
 
 
+class ReadableLogs(AgentTestCase):
+    agent_args = ("-log-level", "info")
+
+    def test_start_banner_and_leader_by_name(self):
+        node = self.agent.get("/v1/agent/self").json()["Config"]["NodeName"]
+        logs = self.agent.logs()
+        self.assertRegex(logs, r"agent: Cairn v[0-9.]+ \(revision \w+\) starting a server agent: "
+                               rf"node={node} dc=dc1 ports: http=127\.0\.0\.1:{self.agent.http_port} "
+                               rf"dns=127\.0\.0\.1:{self.agent.dns_port} "
+                               rf"server=127\.0\.0\.1:{self.agent.server_port} "
+                               rf"grpc=127\.0\.0\.1:{self.agent.grpc_port}")
+        self.assertIn(f"raft: leader is now {node} (127.0.0.1:{self.agent.server_port}) "
+                      "(I am leader)", logs)
+
+
 class Validate(unittest.TestCase):
     def test_valid_fixture_dir_and_files(self):
         code, out, err = run_cairn("validate", FIXTURES)
