@@ -37,19 +37,6 @@ constexpr char kInfoHelp[] = R"(Usage: cairn info [options]
 constexpr char kNodeMaintCheck[] = "_node_maintenance";
 constexpr char kServiceMaintPrefix[] = "_service_maintenance:";
 
-std::optional<int> noArguments(const FlagSet& fs, CliIo& io) {
-  if (fs.args().empty()) return std::nullopt;
-  io.err << "Too many arguments (expected 0, got " << fs.args().size() << ")\n";
-  return 1;
-}
-
-Status sendPut(const ApiClient& api, const std::string& path, Query query) {
-  auto response = api.send("PUT", path, std::move(query));
-  if (!response.isOk()) return response.status();
-  if (response->status != 200) return unexpectedResponse(*response);
-  return Status::ok();
-}
-
 // Consul's listing of the maintenance checks of GET /v1/agent/checks.
 int listMaintenance(const ApiClient& api, CliIo& io) {
   auto checks = getJson(api, "/v1/agent/checks");
@@ -77,7 +64,7 @@ int runReload(const std::vector<std::string>& args, CliIo& io) {
   HttpOptions http;
   addHttpFlags(fs, &http);
   if (auto code = parseFlags(fs, args, commandHelp(kReloadHelp, fs), io)) return *code;
-  if (auto code = noArguments(fs, io)) return *code;
+  if (auto code = rejectArguments(fs, io)) return *code;
   auto api = connectApi(http, io);
   if (!api) return 1;
   if (Status s = sendPut(*api, "/v1/agent/reload", {}); !s.isOk()) {
@@ -100,7 +87,7 @@ int runMaint(const std::vector<std::string>& args, CliIo& io) {
   fs.addString("service", &service,
                "The ID of the service to put in maintenance (default: the node).");
   if (auto code = parseFlags(fs, args, commandHelp(kMaintHelp, fs), io)) return *code;
-  if (auto code = noArguments(fs, io)) return *code;
+  if (auto code = rejectArguments(fs, io)) return *code;
   if (enable && disable) {
     io.err << "Only one of -enable or -disable may be provided\n";
     return 1;
@@ -155,7 +142,7 @@ int runInfo(const std::vector<std::string>& args, CliIo& io) {
   HttpOptions http;
   addHttpFlags(fs, &http);
   if (auto code = parseFlags(fs, args, commandHelp(kInfoHelp, fs), io)) return *code;
-  if (auto code = noArguments(fs, io)) return *code;
+  if (auto code = rejectArguments(fs, io)) return *code;
   auto api = connectApi(http, io);
   if (!api) return 1;
   auto self = getJson(*api, "/v1/agent/self");

@@ -43,12 +43,6 @@ constexpr char kServicesHelp[] = R"(Usage: cairn catalog services [options]
   node with -node; -tags adds each service's tags.
 )";
 
-std::optional<int> noArguments(const FlagSet& fs, CliIo& io) {
-  if (fs.args().empty()) return std::nullopt;
-  io.err << "Too many arguments (expected 0, got " << fs.args().size() << ")\n";
-  return 1;
-}
-
 // Go's map[string]string printed as consul catalog does: sorted "k=v" joined by ", ".
 std::string mapText(const JsonValue& obj) {
   if (!obj.is_object()) return "";
@@ -108,6 +102,35 @@ int fail(CliIo& io, const std::string& what, const Status& s) {
   return 1;
 }
 
+// What `nodes` and `services` share: the HTTP flags and -node-meta, then a connection.
+struct CatalogRead {
+  FlagSet fs;
+  HttpOptions http;
+  std::vector<std::string> node_meta;
+  Query query;
+  std::optional<ApiClient> api;
+
+  CatalogRead() {
+    addHttpFlags(fs, &http);
+    fs.addStringList("node-meta", &node_meta,
+                     "Metadata to filter nodes with, as key=value; repeatable (all must match).");
+  }
+  // Parses `args` (after the caller added its own flags); an exit code when the command stops.
+  std::optional<int> start(const std::vector<std::string>& args, const char* help, CliIo& io) {
+    if (auto code = parseFlags(fs, args, commandHelp(help, fs), io)) return code;
+    if (auto code = rejectArguments(fs, io)) return code;
+    auto meta = nodeMetaQuery(node_meta);
+    if (!meta.isOk()) {
+      io.err << meta.status().message() << "\n";
+      return 1;
+    }
+    query = std::move(*meta);
+    api = connectApi(http, io);
+    if (!api) return 1;
+    return std::nullopt;
+  }
+};
+
 }  // namespace
 
 int runCatalogDatacenters(const std::vector<std::string>& args, CliIo& io) {
@@ -115,7 +138,7 @@ int runCatalogDatacenters(const std::vector<std::string>& args, CliIo& io) {
   HttpOptions http;
   addHttpFlags(fs, &http);
   if (auto code = parseFlags(fs, args, commandHelp(kDatacentersHelp, fs), io)) return *code;
-  if (auto code = noArguments(fs, io)) return *code;
+  if (auto code = rejectArguments(fs, io)) return *code;
   auto api = connectApi(http, io);
   if (!api) return 1;
   auto dcs = getJson(*api, "/v1/catalog/datacenters");
@@ -129,27 +152,14 @@ int runCatalogDatacenters(const std::vector<std::string>& args, CliIo& io) {
 }
 
 int runCatalogNodes(const std::vector<std::string>& args, CliIo& io) {
-  FlagSet fs;
-  HttpOptions http;
+  CatalogRead r;
   bool detailed = false;
   std::string service;
-  std::vector<std::string> node_meta;
-  addHttpFlags(fs, &http);
-  fs.addBool("detailed", &detailed, "Output detailed information about the nodes.");
-  fs.addString("service", &service, "Only list the nodes providing this service (name or ID).");
-  fs.addStringList("node-meta", &node_meta,
-                   "Metadata to filter nodes with, as key=value; repeatable (all must match).");
-  if (auto code = parseFlags(fs, args, commandHelp(kNodesHelp, fs), io)) return *code;
-  if (auto code = noArguments(fs, io)) return *code;
-  auto query = nodeMetaQuery(node_meta);
-  if (!query.isOk()) {
-    io.err << query.status().message() << "\n";
-    return 1;
-  }
-  auto api = connectApi(http, io);
-  if (!api) return 1;
+  r.fs.addBool("detailed", &detailed, "Output detailed information about the nodes.");
+  r.fs.addString("service", &service, "Only list the nodes providing this service (name or ID).");
+  if (auto code = r.start(args, kNodesHelp, io)) return *code;
   std::string path = service.empty() ? "/v1/catalog/nodes" : "/v1/catalog/service/" + service;
-  auto list = getJson(*api, path, *query);
+  auto list = getJson(*r.api, path, r.query);
   if (!list.isOk()) return fail(io, "listing nodes", list.status());
   auto nodes = nodeRows(*list);
   if (nodes.empty()) {
@@ -195,26 +205,13 @@ StatusOr<std::map<std::string, std::vector<std::string>>> serviceTags(const ApiC
 }  // namespace
 
 int runCatalogServices(const std::vector<std::string>& args, CliIo& io) {
-  FlagSet fs;
-  HttpOptions http;
+  CatalogRead r;
   bool tags = false;
   std::string node;
-  std::vector<std::string> node_meta;
-  addHttpFlags(fs, &http);
-  fs.addBool("tags", &tags, "Display each service's tags as a comma-separated list.");
-  fs.addString("node", &node, "Only list the services registered on this node.");
-  fs.addStringList("node-meta", &node_meta,
-                   "Metadata to filter nodes with, as key=value; repeatable (all must match).");
-  if (auto code = parseFlags(fs, args, commandHelp(kServicesHelp, fs), io)) return *code;
-  if (auto code = noArguments(fs, io)) return *code;
-  auto query = nodeMetaQuery(node_meta);
-  if (!query.isOk()) {
-    io.err << query.status().message() << "\n";
-    return 1;
-  }
-  auto api = connectApi(http, io);
-  if (!api) return 1;
-  auto services = serviceTags(*api, node, *query);
+  r.fs.addBool("tags", &tags, "Display each service's tags as a comma-separated list.");
+  r.fs.addString("node", &node, "Only list the services registered on this node.");
+  if (auto code = r.start(args, kServicesHelp, io)) return *code;
+  auto services = serviceTags(*r.api, node, r.query);
   if (!services.isOk()) return fail(io, "listing services", services.status());
   if (services->empty()) {
     io.err << "No services match the given query - try expanding your search.\n";

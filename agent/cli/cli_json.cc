@@ -1,5 +1,7 @@
 #include "agent/cli/cli_json.h"
 
+#include <iostream>
+
 namespace cairn::cli {
 
 StatusOr<JsonValue> parseJsonText(const std::string& text) {
@@ -15,6 +17,14 @@ StatusOr<JsonValue> getJson(const ApiClient& api, const std::string& path, Query
   if (!response.isOk()) return response.status();
   if (response->status != 200) return unexpectedResponse(*response);
   return parseJsonText(response->body);
+}
+
+Status sendPut(const ApiClient& api, const std::string& path, Query query,
+               const std::string& body) {
+  auto response = api.send("PUT", path, std::move(query), body);
+  if (!response.isOk()) return response.status();
+  if (response->status != 200) return unexpectedResponse(*response);
+  return Status::ok();
 }
 
 std::string jsonString(const JsonValue& obj, const char* name) {
@@ -37,6 +47,12 @@ std::string jsonScalarText(const JsonValue& v) {
   if (v.is_string()) return v.as_string();
   if (v.is_null()) return "<nil>";
   return v.serialize();
+}
+
+std::optional<int> rejectArguments(const FlagSet& fs, CliIo& io) {
+  if (fs.args().empty()) return std::nullopt;
+  io.err << "Too many arguments (expected 0, got " << fs.args().size() << ")\n";
+  return 1;
 }
 
 StatusOr<Query> nodeMetaQuery(const std::vector<std::string>& pairs) {

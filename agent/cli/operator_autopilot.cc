@@ -33,12 +33,6 @@ constexpr char kStateHelp[] = R"(Usage: cairn operator autopilot state [options]
   server of the Raft configuration.
 )";
 
-std::optional<int> noArguments(const FlagSet& fs, CliIo& io) {
-  if (fs.args().empty()) return std::nullopt;
-  io.err << "Too many arguments (expected 0, got " << fs.args().size() << ")\n";
-  return 1;
-}
-
 std::string field(const JsonValue& v, const char* name) {
   return v.is_object() && v.has_field(name) ? jsonScalarText(v.at(name)) : "";
 }
@@ -70,7 +64,7 @@ int runOperatorAutopilotGetConfig(const std::vector<std::string>& args, CliIo& i
   HttpOptions http;
   addHttpFlags(fs, &http);
   if (auto code = parseFlags(fs, args, commandHelp(kGetConfigHelp, fs), io)) return *code;
-  if (auto code = noArguments(fs, io)) return *code;
+  if (auto code = rejectArguments(fs, io)) return *code;
   auto api = connectApi(http, io);
   if (!api) return 1;
   auto conf = getJson(*api, "/v1/operator/autopilot/configuration");
@@ -93,7 +87,7 @@ int runOperatorAutopilotState(const std::vector<std::string>& args, CliIo& io) {
   HttpOptions http;
   addHttpFlags(fs, &http);
   if (auto code = parseFlags(fs, args, commandHelp(kStateHelp, fs), io)) return *code;
-  if (auto code = noArguments(fs, io)) return *code;
+  if (auto code = rejectArguments(fs, io)) return *code;
   auto api = connectApi(http, io);
   if (!api) return 1;
   auto fail = [&io](const std::string& why) {

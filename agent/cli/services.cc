@@ -99,13 +99,6 @@ StatusOr<std::vector<Service>> servicesFromFlags(const ServiceFlags& f) {
   return std::vector<Service>{{f.id, f.name, v.serialize()}};
 }
 
-Status sendPut(const ApiClient& api, const std::string& path, const std::string& body) {
-  auto response = api.send("PUT", path, {}, body);
-  if (!response.isOk()) return response.status();
-  if (response->status != 200) return unexpectedResponse(*response);
-  return Status::ok();
-}
-
 }  // namespace
 
 int runServicesRegister(const std::vector<std::string>& args, CliIo& io) {
@@ -134,7 +127,7 @@ int runServicesRegister(const std::vector<std::string>& args, CliIo& io) {
   auto api = connectApi(http, io);
   if (!api) return 1;
   for (const Service& s : *services) {
-    if (Status st = sendPut(*api, "/v1/agent/service/register", s.json); !st.isOk()) {
+    if (Status st = sendPut(*api, "/v1/agent/service/register", {}, s.json); !st.isOk()) {
       io.err << "Error registering service " << goQuote(s.name) << ": " << st.message() << "\n";
       return 1;
     }
@@ -168,7 +161,7 @@ int runServicesDeregister(const std::vector<std::string>& args, CliIo& io) {
   auto api = connectApi(http, io);
   if (!api) return 1;
   for (const std::string& service_id : ids) {
-    Status st = sendPut(*api, "/v1/agent/service/deregister/" + service_id, "");
+    Status st = sendPut(*api, "/v1/agent/service/deregister/" + service_id, {});
     if (!st.isOk()) {
       io.err << "Error deregistering service " << goQuote(service_id) << ": " << st.message()
              << "\n";
