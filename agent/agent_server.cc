@@ -19,6 +19,7 @@
 
 #include "agent/client/client_agent.h"
 #include "agent/server_agent.h"
+#include "agent/version.h"
 #include "core/base/crash_handler.h"
 #include "core/base/logging.h"
 #include "core/config/config_file.h"
@@ -91,12 +92,24 @@ void raiseDescriptorLimit() {
   LOG_DEBUG("agent", "descriptor limit raised from " << before << " to " << rl.rlim_cur);
 }
 
+// The first line an operator looks for: which build, which mode and which ports, as Consul prints
+// its version and addresses before anything else.
+void logStartBanner(const config::AgentConfig& c) {
+  LOG_INFO("agent", "Cairn v" << kVersion << " (revision " << kRevision << ") starting a "
+                              << (c.server || c.dev ? "server" : "client")
+                              << " agent: node=" << c.node_name << " dc=" << c.datacenter
+                              << " ports: http=" << c.http_addr << ":" << c.http_port << " dns="
+                              << c.dns_addr << ":" << c.dns_port << " server=" << c.bind_addr << ":"
+                              << c.server_port << " grpc=" << c.bind_addr << ":" << c.grpc_port);
+}
+
 }  // namespace
 
 int runAgent(const config::AgentConfig& config) {
   installCrashHandler();
   LogLevel level = LogLevel::kInfo;
   if (parseLogLevel(config.log_level, level)) setLogLevel(level);
+  logStartBanner(config);
   if (std::string w = config::ignoredKeysWarning(config); !w.empty()) LOG_WARN("agent", w);
   // Block the stop signals before any thread starts, so only sigwait() sees them.
   sigset_t signals;

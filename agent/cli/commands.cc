@@ -13,15 +13,21 @@ constexpr char kUsage[] = R"(Usage: cairn [--version] [--help] <command> [<args>
 Available commands are:
     acl         Interact with Cairn's ACLs
     agent       Runs a Cairn agent
+    catalog     Interact with the catalog
     event       Fire a new event
     force-leave Forces a member of the cluster to enter the "left" state
+    info        Provides debugging information for operators
     join        Tell Cairn agent to join cluster
     kv          Interact with the key-value store
     leave       Gracefully leaves the Cairn cluster and shuts down
     lock        Execute a command holding a lock
+    maint       Controls node or service maintenance mode
     members     Lists the members of a Cairn cluster
     operator    Provides cluster-level tools for Cairn operators
+    reload      Triggers the agent to reload configuration files
+    services    Interact with services
     snapshot    Saves and restores snapshots of Cairn server state
+    validate    Validate config files/directories
     version     Prints the Cairn version
     watch       Watch for changes in Cairn
 
@@ -50,7 +56,7 @@ Subcommands:
 constexpr char kAgentUsage[] = R"(Usage: cairn agent [options]
 
   Starts a Cairn agent and runs until an interrupt (SIGINT or SIGTERM) is
-  received. Config files (JSON or YAML, Consul's key names) are read in the
+  received. Config files (HCL, JSON or YAML, Consul's key names) are read in the
   order given, files of a -config-dir in lexical order; flags override them.
 
       $ cairn agent -dev
@@ -138,6 +144,12 @@ int runCli(const std::vector<std::string>& args, CliIo& io, const AgentRunner& r
   if (command == "event") return runEvent(rest, io);
   if (command == "watch") return runWatch(rest, io);
   if (command == "acl") return runAcl(rest, io);
+  if (command == "catalog") return runCatalog(rest, io);
+  if (command == "services") return runServices(rest, io);
+  if (command == "reload") return runReload(rest, io);
+  if (command == "maint") return runMaint(rest, io);
+  if (command == "info") return runInfo(rest, io);
+  if (command == "validate") return runValidate(rest, io);
   io.err << "Unknown command: " << command << "\n\n" << kUsage;
   return 1;
 }

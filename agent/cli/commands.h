@@ -46,5 +46,14 @@ int runEvent(const std::vector<std::string>& args, CliIo& io);
 int runWatch(const std::vector<std::string>& args, CliIo& io);
 // `cairn acl bootstrap|token|policy ...` (acl.cc).
 int runAcl(const std::vector<std::string>& args, CliIo& io);
+// The everyday Consul commands of the toolbox (docs/cli.md): catalog.cc, services.cc,
+// agent_commands.cc (reload, maint, info), validate.cc, operator_autopilot.cc.
+int runCatalog(const std::vector<std::string>& args, CliIo& io);
+int runServices(const std::vector<std::string>& args, CliIo& io);
+int runReload(const std::vector<std::string>& args, CliIo& io);
+int runMaint(const std::vector<std::string>& args, CliIo& io);
+int runInfo(const std::vector<std::string>& args, CliIo& io);
+int runValidate(const std::vector<std::string>& args, CliIo& io);
+int runOperatorAutopilot(const std::vector<std::string>& args, CliIo& io);
 
 }  // namespace cairn::cli

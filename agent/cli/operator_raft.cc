@@ -16,7 +16,8 @@ constexpr char kOperatorUsage[] = R"(Usage: cairn operator <subcommand> [options
   the Raft subsystem.
 
 Subcommands:
-    raft    Provides cluster-level tools for interacting with Raft
+    autopilot    Provides tools for Autopilot's configuration and state
+    raft         Provides cluster-level tools for interacting with Raft
 )";
 
 constexpr char kRaftUsage[] = R"(Usage: cairn operator raft <subcommand> [options]
@@ -144,7 +145,10 @@ int runOperatorRaft(const std::vector<std::string>& args, CliIo& io) {
 }
 
 int runOperator(const std::vector<std::string>& args, CliIo& io) {
-  static const std::map<std::string, Subcommand> kCommands = {{"raft", runOperatorRaft}};
+  static const std::map<std::string, Subcommand> kCommands = {
+      {"raft", runOperatorRaft},
+      {"autopilot", runOperatorAutopilot},
+  };
   return dispatchSubcommand("operator", kOperatorUsage, kCommands, args, io);
 }
 

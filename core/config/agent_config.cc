@@ -64,13 +64,14 @@ void addField(FlagSet& fs, std::string name, T AgentConfig::*member, std::string
 }
 
 void addSourceFlags(FlagSet& fs, ParsedFlags& p) {
-  fs.add("config-file", "path", "A JSON or YAML config file; repeatable, read in order.",
+  fs.add("config-file", "path", "An HCL, JSON or YAML config file; repeatable, read in order.",
          [&p](std::string_view v) {
            p.sources.push_back({false, std::string(v)});
            return Status::ok();
          });
   fs.add("config-dir", "path",
-         "A directory of *.json, *.yaml and *.yml config files, read in lexical order; repeatable.",
+         "A directory of *.hcl, *.json, *.yaml and *.yml config files, read in lexical order; "
+         "repeatable.",
          [&p](std::string_view v) {
            p.sources.push_back({true, std::string(v)});
            return Status::ok();

@@ -15,6 +15,7 @@
 #include "core/base/duration.h"
 #include "core/base/go_encoding.h"
 #include "core/config/consul_keys.h"
+#include "core/config/hcl_config.h"
 #include "core/config/json_config.h"
 #include "core/config/yaml_config.h"
 
@@ -263,6 +264,10 @@ std::string extensionOf(const std::string& path) {
   return lower(fs::path(path).extension().string());
 }
 
+bool isConfigExtension(const std::string& ext) {
+  return ext == ".hcl" || ext == ".json" || ext == ".yaml" || ext == ".yml";
+}
+
 }  // namespace
 
 Status applyConfigTree(const ConfigValue& root, const std::string& file, AgentConfig& config) {
@@ -287,21 +292,18 @@ Status applyConfigText(const std::string& text, const std::string& origin, Agent
 Status applyConfigFile(const std::string& path, AgentConfig& config) {
   std::string origin = "config file " + path;
   std::string ext = extensionOf(path);
-  if (ext == ".hcl") {
+  if (!isConfigExtension(ext)) {
     return invalidArgument(origin +
-                           ": HCL config files are not supported yet; write it as JSON "
-                           "(.json) or YAML (.yaml, .yml)");
-  }
-  if (ext != ".json" && ext != ".yaml" && ext != ".yml") {
-    return invalidArgument(origin + ": unknown format: the name must end in .json, .yaml or .yml");
+                           ": unknown format: the name must end in .hcl, .json, .yaml or .yml");
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) return invalidArgument(origin + ": " + std::strerror(errno));
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) return invalidArgument(origin + ": read error");
-  auto root =
-      ext == ".json" ? parseStrictJson(text.str(), path) : parseYamlConfig(text.str(), path);
+  auto root = ext == ".json"  ? parseStrictJson(text.str(), path)
+              : ext == ".hcl" ? parseHclConfig(text.str(), path)
+                              : parseYamlConfig(text.str(), path);
   if (!root.isOk()) return invalidArgument("config file " + root.status().message());
   return applyConfigTree(*root, path, config);
 }
@@ -311,12 +313,7 @@ StatusOr<std::vector<std::string>> listConfigDir(const std::string& dir) {
   std::vector<std::string> files;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     if (!it->is_regular_file(ec)) continue;
-    std::string ext = extensionOf(it->path().string());
-    if (ext == ".hcl") {
-      return invalidArgument("config dir " + dir + ": " + it->path().filename().string() +
-                             ": HCL config files are not supported yet; use JSON or YAML");
-    }
-    if (ext == ".json" || ext == ".yaml" || ext == ".yml") files.push_back(it->path().string());
+    if (isConfigExtension(extensionOf(it->path().string()))) files.push_back(it->path().string());
   }
   if (ec) return invalidArgument("config dir " + dir + ": " + ec.message());
   std::sort(files.begin(), files.end());

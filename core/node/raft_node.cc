@@ -455,8 +455,9 @@ Status RaftNode::restoreSnapshot(const raft::Snapshot& snapshot) {
 void RaftNode::onSoftState(const raft::SoftState& soft) {
   if (soft.lead != lead_) {
     metrics_.incLeaderChanges();
+    // By node name and address (serverName): a raw 64-bit Raft ID tells an operator nothing.
     LOG_INFO("raft", "leader is now " << (soft.lead == raft::kNone ? std::string("(none)")
-                                                                   : std::to_string(soft.lead))
+                                                                   : serverName(soft.lead))
                                       << " (I am " << raft::stateName(soft.state) << ")");
   }
   lead_ = soft.lead;

@@ -531,8 +531,8 @@ class AgentStartup(unittest.TestCase):
             (["-dev", "-datacenter", "d c"], "datacenter \"d c\" is invalid"),
             (["-server", "-bootstrap", "-bootstrap-expect=2", "-data-dir", self.dir],
              "mutually exclusive"),
-            (["-dev", "-config-file", self.write("a.hcl", "server = true")],
-             "HCL config files are not supported"),
+            (["-dev", "-config-file", self.write("a.hcl", "server = \n")],
+             "a.hcl:2:1: expected a value"),
             (["-dev", "-config-file", self.write("b.json", '{"nope": 1}')],
              'unknown key "nope"'),
         ]

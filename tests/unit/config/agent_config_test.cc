@@ -196,14 +196,74 @@ TEST_F(ConfigTest, ConfigDirIsReadInLexicalOrder) {
   EXPECT_EQ(c->datacenter, "thirty");
 }
 
-TEST_F(ConfigTest, HclIsRejectedClearly) {
-  std::string f = write("a.hcl", "server = true\n");
-  EXPECT_NE(error({"-config-file", f}).find("HCL config files are not supported"),
-            std::string::npos);
-  write("d/a.hcl", "server = true\n");
-  std::string msg = error({"-config-dir", (dir_ / "d").string()});
-  EXPECT_NE(msg.find("a.hcl: HCL config files are not supported"), std::string::npos) << msg;
+TEST_F(ConfigTest, HclFilesAreReadLikeJson) {
+  std::string f = write("a.hcl", R"(
+server = true
+node_name = "hcl-node"
+ports { http = 8600 }
+node_meta { rack = "r1" }
+retry_join = ["10.0.0.1", "10.0.0.2"]
+)");
+  auto c = load({"-config-file", f});
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_TRUE(c->server);
+  EXPECT_EQ(c->node_name, "hcl-node");
+  EXPECT_EQ(c->http_port, 8600);
+  EXPECT_EQ(c->node_meta.at("rack"), "r1");
+  EXPECT_EQ(c->retry_join, (std::vector<std::string>{"10.0.0.1", "10.0.0.2"}));
+  write("d/10-a.hcl", "node_name = \"from-dir\"\n");
+  write("d/20-b.json", R"({"datacenter": "dir-dc"})");
+  auto d = load({"-config-dir", (dir_ / "d").string()});
+  ASSERT_TRUE(d.isOk()) << d.status().message();
+  EXPECT_EQ(d->node_name, "from-dir");
+  EXPECT_EQ(d->datacenter, "dir-dc");
   EXPECT_NE(error({"-config-file", write("a.toml", "")}).find("unknown format"), std::string::npos);
+}
+
+TEST_F(ConfigTest, HclServiceBlocksBecomeDefinitions) {
+  std::string f = write("services.hcl", R"(
+service {
+  name = "web"
+  port = 80
+  tags = ["v1"]
+  check {
+    id = "web-http"
+    http = "http://127.0.0.1/health"
+    interval = "10s"
+  }
+}
+service {
+  name = "db"
+  checks {
+    tcp = "127.0.0.1:5432"
+    interval = "5s"
+  }
+}
+check {
+  name = "disk"
+  ttl = "30s"
+}
+)");
+  auto c = load({"-config-file", f});
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  ASSERT_EQ(c->services.size(), 2u);
+  EXPECT_NE(c->services[0].json.find(R"("name":"web")"), std::string::npos) << c->services[0].json;
+  EXPECT_NE(c->services[0].json.find(R"("check":{"id":"web-http")"), std::string::npos)
+      << c->services[0].json;
+  EXPECT_NE(c->services[1].json.find(R"("checks":[{"tcp":)"), std::string::npos)
+      << c->services[1].json;
+  EXPECT_EQ(c->services[1].pos.line, 12);
+  ASSERT_EQ(c->checks.size(), 1u);
+  EXPECT_NE(c->checks[0].json.find(R"("ttl":"30s")"), std::string::npos) << c->checks[0].json;
+}
+
+TEST_F(ConfigTest, HclErrorsNameFileLineAndColumn) {
+  std::string f = write("bad.hcl", "server = true\nports {\n  http = \n}\n");
+  std::string msg = error({"-config-file", f});
+  EXPECT_EQ(msg.rfind("config file " + f + ":4:1: ", 0), 0u) << msg;
+  std::string g = write("unknown.hcl", "server = true\n  bogus_key = 1\n");
+  msg = error({"-config-file", g});
+  EXPECT_NE(msg.find(g + ":2:15: unknown key \"bogus_key\""), std::string::npos) << msg;
 }
 
 TEST_F(ConfigTest, UnknownKeysNameKeyAndFile) {
