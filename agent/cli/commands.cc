@@ -22,6 +22,7 @@ Available commands are:
     members     Lists the members of a Cairn cluster
     operator    Provides cluster-level tools for Cairn operators
     snapshot    Saves and restores snapshots of Cairn server state
+    tls         Creates a CA and certificates for TLS
     version     Prints the Cairn version
     watch       Watch for changes in Cairn
 
@@ -138,6 +139,7 @@ int runCli(const std::vector<std::string>& args, CliIo& io, const AgentRunner& r
   if (command == "event") return runEvent(rest, io);
   if (command == "watch") return runWatch(rest, io);
   if (command == "acl") return runAcl(rest, io);
+  if (command == "tls") return runTls(rest, io);
   io.err << "Unknown command: " << command << "\n\n" << kUsage;
   return 1;
 }

@@ -46,5 +46,7 @@ int runEvent(const std::vector<std::string>& args, CliIo& io);
 int runWatch(const std::vector<std::string>& args, CliIo& io);
 // `cairn acl bootstrap|token|policy ...` (acl.cc).
 int runAcl(const std::vector<std::string>& args, CliIo& io);
+// `cairn tls ca create`, `cairn tls cert create` (tls.cc).
+int runTls(const std::vector<std::string>& args, CliIo& io);
 
 }  // namespace cairn::cli
