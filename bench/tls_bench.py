@@ -116,6 +116,7 @@ def main():
     ap.add_argument("--cairn", default=os.environ.get("CAIRN_BIN") or
                     os.path.join(bench.ROOT, "build/release/agent/cairn"))
     args = ap.parse_args()
+    args.cairn = os.path.abspath(args.cairn)
     root = tempfile.mkdtemp(prefix="cairn-tls-bench-")
     plain_ips = [f"127.0.0.{n}" for n in (91, 92, 93)]
     tls_ips = [f"127.0.0.{n}" for n in (95, 96, 97)]

@@ -1,6 +1,5 @@
 #include "core/tls/cert_gen.h"
 
-#include <fcntl.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -9,22 +8,15 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <memory>
+
+#include "core/tls/file_io.h"
 
 namespace cairn::tls {
 namespace {
 
-template <typename T, void (*F)(T*)>
-struct Deleter {
-  void operator()(T* p) const { F(p); }
-};
-using KeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
-using CertPtr = std::unique_ptr<X509, Deleter<X509, X509_free>>;
-using BioPtr = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
+using BnPtr = std::unique_ptr<BIGNUM, OpenSslDeleter<BIGNUM, BN_free>>;
 
 Status sslError(const std::string& what) {
   char buf[256] = {0};
@@ -71,7 +63,7 @@ StatusOr<CertPtr> newCert(EVP_PKEY* key, const std::string& cn, int days) {
   CertPtr cert(X509_new());
   X509_set_version(cert.get(), 2);
   // A random positive 128-bit serial, as Go's crypto/x509 users (Consul) make them.
-  std::unique_ptr<BIGNUM, Deleter<BIGNUM, BN_free>> serial(BN_new());
+  BnPtr serial(BN_new());
   BN_rand(serial.get(), 127, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY);
   BN_to_ASN1_INTEGER(serial.get(), X509_get_serialNumber(cert.get()));
   X509_gmtime_adj(X509_getm_notBefore(cert.get()), -60);  // tolerate a little clock skew
@@ -185,26 +177,9 @@ StatusOr<PemPair> createCert(const PemPair& ca, const CertRequest& request) {
 }
 
 Status writePemPair(const std::string& dir, const std::string& base, const PemPair& pair) {
-  auto write = [](const std::string& path, const std::string& data, mode_t mode) -> Status {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-    if (fd < 0) return invalidArgument(path + ": " + std::strerror(errno));
-    size_t done = 0;
-    while (done < data.size()) {
-      ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        int err = errno;
-        ::close(fd);
-        return internalError(path + ": " + std::strerror(err));
-      }
-      done += static_cast<size_t>(n);
-    }
-    ::close(fd);
-    return Status::ok();
-  };
   std::string prefix = dir.empty() ? base : dir + "/" + base;
-  CAIRN_RETURN_IF_ERROR(write(prefix + ".pem", pair.cert, 0644));
-  return write(prefix + "-key.pem", pair.key, 0600);
+  CAIRN_RETURN_IF_ERROR(writeFile(prefix + ".pem", pair.cert, 0644, /*exclusive=*/true));
+  return writeFile(prefix + "-key.pem", pair.key, 0600, /*exclusive=*/true);
 }
 
 }  // namespace cairn::tls

@@ -1,6 +1,5 @@
 #include "core/tls/rpc_tls.h"
 
-#include <fcntl.h>
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_certificate_verifier.h>
 #include <grpcpp/security/tls_credentials_options.h>
@@ -12,6 +11,7 @@
 #include <filesystem>
 
 #include "core/base/logging.h"
+#include "core/tls/file_io.h"
 #include "core/tls/material.h"
 
 namespace cairn::tls {
@@ -21,28 +21,6 @@ namespace gx = grpc::experimental;
 
 // How often gRPC looks at the private copy: the longest a reload takes to reach new handshakes.
 constexpr unsigned kRefreshSeconds = 1;
-
-// Writes `data` to `path` through a temporary file and a rename, so gRPC never reads half.
-Status writeAtomically(const std::string& path, const std::string& data) {
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return internalError(tmp + ": " + std::strerror(errno));
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      ::close(fd);
-      return internalError(tmp + ": " + std::strerror(errno));
-    }
-    done += static_cast<size_t>(n);
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    return internalError(path + ": " + std::strerror(errno));
-  }
-  return Status::ok();
-}
 
 }  // namespace
 
@@ -113,13 +91,13 @@ Status RpcTls::install(const TlsSettings& settings) {
     return invalidArgument("a reload cannot remove the certificate of internal RPC TLS");
   }
   std::lock_guard lock(mu_);
-  CAIRN_RETURN_IF_ERROR(writeAtomically(dir_ + "/ca.pem", material->ca_pem));
+  CAIRN_RETURN_IF_ERROR(writeFile(dir_ + "/ca.pem", material->ca_pem, 0600, false));
   if (has_identity_) {
     // Key first, then certificate: a refresh that falls between the two renames may pair the
     // new key with the old certificate until the next refresh (a second later); handshakes in
     // that window fail and their callers retry.
-    CAIRN_RETURN_IF_ERROR(writeAtomically(dir_ + "/key.pem", material->key_pem));
-    CAIRN_RETURN_IF_ERROR(writeAtomically(dir_ + "/cert.pem", material->cert_pem));
+    CAIRN_RETURN_IF_ERROR(writeFile(dir_ + "/key.pem", material->key_pem, 0600, false));
+    CAIRN_RETURN_IF_ERROR(writeFile(dir_ + "/cert.pem", material->cert_pem, 0600, false));
   }
   return Status::ok();
 }
