@@ -9,6 +9,7 @@
 #include "core/base/logging.h"
 #include "core/config/config_file.h"
 #include "core/http/io_pool.h"
+#include "core/tls/material.h"
 
 namespace cairn::agent {
 
@@ -85,6 +86,59 @@ StatusOr<std::unique_ptr<dns::DnsServer>> startDns(const config::AgentConfig& co
                                std::move(options));
 }
 
+StatusOr<http::HttpTlsOptions> httpsTlsOptions(const config::AgentConfig& config) {
+  tls::TlsSettings settings = config::tlsSettings(config, "https");
+  auto material = tls::loadMaterial(settings);
+  if (!material.isOk()) return material.status();
+  http::HttpTlsOptions o;
+  o.ca_pem = std::move(material->ca_pem);
+  o.cert_pem = std::move(material->cert_pem);
+  o.key_pem = std::move(material->key_pem);
+  o.verify_incoming = settings.verify_incoming;
+  o.min_version = settings.min_version;
+  return o;
+}
+
+StatusOr<std::shared_ptr<tls::RpcTls>> rpcTls(const config::AgentConfig& config, bool serves) {
+  return tls::RpcTls::create(config::tlsSettings(config, "internal_rpc"), serves,
+                             "server." + config.datacenter + "." + config.dns_domain);
+}
+
+StatusOr<std::unique_ptr<HttpEdge>> HttpEdge::start(const http::Router& router,
+                                                    metrics::Metrics& metrics,
+                                                    const config::AgentConfig& config,
+                                                    const http::HttpServerOptions& options) {
+  if (config.http_port < 0 && config.https_port < 0) {
+    return invalidArgument("ports.http and ports.https are both off: the agent needs one");
+  }
+  auto edge = std::make_unique<HttpEdge>();
+  if (config.http_port >= 0) {
+    edge->http_ = std::make_unique<http::HttpServer>(router, metrics, options);
+    CAIRN_RETURN_IF_ERROR(edge->http_->start(config.http_addr, config.http_port));
+  }
+  if (config.https_port >= 0) {
+    auto tls = httpsTlsOptions(config);
+    if (!tls.isOk()) return tls.status();
+    http::HttpServerOptions https_options = options;
+    https_options.tls = std::move(*tls);
+    edge->https_ = std::make_unique<http::HttpServer>(router, metrics, std::move(https_options));
+    CAIRN_RETURN_IF_ERROR(edge->https_->start(config.https_addr, config.https_port));
+  }
+  return edge;
+}
+
+Status HttpEdge::reloadTls(const config::AgentConfig& config) {
+  if (!https_) return Status::ok();
+  auto tls = httpsTlsOptions(config);
+  if (!tls.isOk()) return tls.status();
+  return https_->setTls(*tls);
+}
+
+void HttpEdge::stop() {
+  if (http_) http_->stop();
+  if (https_) https_->stop();
+}
+
 void writePidFile(const std::string& path) {
   if (path.empty()) return;
   std::ofstream(path, std::ios::trunc) << getpid() << "\n";
@@ -99,13 +153,24 @@ void releaseLocalState(const std::string& pid_file, storage::RocksDb* db,
   if (data_dir) data_dir->removeIfTemporary();
 }
 
-Status reloadConfig(const config::AgentConfig& started, ConfigRegistrations& registrations) {
+Status reloadConfig(const config::AgentConfig& started, ConfigRegistrations* registrations,
+                    HttpEdge* edge, tls::RpcTls* rpc_tls) {
   auto fresh = config::loadAgentConfig(started.args);
   if (!fresh.isOk()) return fresh.status();
   LogLevel level = LogLevel::kInfo;
   if (parseLogLevel(fresh->log_level, level)) setLogLevel(level);
   if (std::string w = config::ignoredKeysWarning(*fresh); !w.empty()) LOG_WARN("agent", w);
-  return registrations.apply(*fresh);
+  // Certificates first: a bad service definition must not keep rotated certificates out.
+  Status tls = Status::ok();
+  if (edge != nullptr) tls = edge->reloadTls(*fresh);
+  if (rpc_tls != nullptr && tls.isOk()) {
+    tls = rpc_tls->reload(config::tlsSettings(*fresh, "internal_rpc"));
+  }
+  if (tls.isOk() && (edge != nullptr || rpc_tls != nullptr)) {
+    LOG_INFO("agent", "certificates reloaded");
+  }
+  Status registered = registrations ? registrations->apply(*fresh) : Status::ok();
+  return tls.isOk() ? registered : tls;
 }
 
 }  // namespace cairn::agent

@@ -14,6 +14,7 @@
 #include "core/http/server.h"
 #include "core/local/local_agent.h"
 #include "core/storage/rocks_db.h"
+#include "core/tls/rpc_tls.h"
 
 namespace cairn::agent {
 
@@ -35,6 +36,33 @@ StatusOr<std::unique_ptr<dns::DnsServer>> startDns(const config::AgentConfig& co
                                                    const dns::DnsCatalog& catalog,
                                                    dns::DnsServerOptions options = {});
 
+// The HTTP API's listeners over one router: plain HTTP on ports.http and HTTPS on ports.https
+// (docs/security.md, "TLS"); either may be off (-1), not both.
+class HttpEdge {
+ public:
+  static StatusOr<std::unique_ptr<HttpEdge>> start(const http::Router& router,
+                                                   metrics::Metrics& metrics,
+                                                   const config::AgentConfig& config,
+                                                   const http::HttpServerOptions& options);
+  ~HttpEdge() { stop(); }
+  int httpPort() const { return http_ ? http_->port() : -1; }
+  int httpsPort() const { return https_ ? https_->port() : -1; }
+  // New HTTPS handshakes use the certificates `config` names (a reload); checked first.
+  Status reloadTls(const config::AgentConfig& config);
+  void stop();
+
+ private:
+  std::unique_ptr<http::HttpServer> http_;
+  std::unique_ptr<http::HttpServer> https_;
+};
+
+// The HTTPS options `config` asks for (tls.https over tls.defaults), files read and checked.
+StatusOr<http::HttpTlsOptions> httpsTlsOptions(const config::AgentConfig& config);
+
+// Mutual TLS of internal RPC (tls.internal_rpc over tls.defaults); null when it has no CA.
+// `serves`: a server, which needs its own certificate.
+StatusOr<std::shared_ptr<tls::RpcTls>> rpcTls(const config::AgentConfig& config, bool serves);
+
 void writePidFile(const std::string& path);
 
 // The end of an agent's stop: removes the pid file, flushes RocksDB (so the next start replays no
@@ -44,6 +72,9 @@ void releaseLocalState(const std::string& pid_file, storage::RocksDb* db,
 
 // A reload: the config files are read again with the arguments the agent started with; the
 // service and check definitions and log_level take effect (docs/configuration.md).
-Status reloadConfig(const config::AgentConfig& started, ConfigRegistrations& registrations);
+// The certificates are read again too when `edge` or `rpc_tls` is given (docs/security.md,
+// "Rotating certificates"); a bad certificate file leaves the ones in use.
+Status reloadConfig(const config::AgentConfig& started, ConfigRegistrations* registrations,
+                    HttpEdge* edge = nullptr, tls::RpcTls* rpc_tls = nullptr);
 
 }  // namespace cairn::agent

@@ -49,10 +49,11 @@ StatusOr<std::unique_ptr<ServerAgent>> ServerAgent::start(const config::AgentCon
   CAIRN_RETURN_IF_ERROR(a->startLocalAgent());
   CAIRN_RETURN_IF_ERROR(a->startInterfaces());
   LOG_INFO("agent", "Cairn agent running: node="
-                        << a->info_.node_name << " dc=" << a->info_.datacenter << " http="
-                        << config.http_addr << ":" << config.http_port << " dns=" << config.dns_addr
-                        << ":" << config.dns_port << " data-dir=" << a->data_dir_->path()
-                        << " applied-index=" << a->state_->appliedIndex());
+                        << a->info_.node_name << " dc=" << a->info_.datacenter
+                        << " http=" << config.http_addr << ":" << config.http_port
+                        << " https=" << config.https_addr << ":" << config.https_port
+                        << " dns=" << config.dns_addr << ":" << config.dns_port << " data-dir="
+                        << a->data_dir_->path() << " applied-index=" << a->state_->appliedIndex());
   return a;
 }
 
@@ -84,8 +85,11 @@ Status ServerAgent::startStorage() {
 
 // Raft (entering the cluster) and the server-side HTTP routes.
 Status ServerAgent::startServer(const std::atomic<bool>& stopping) {
+  auto rpc_tls = rpcTls(config_, /*serves=*/true);
+  if (!rpc_tls.isOk()) return rpc_tls.status();
+  rpc_tls_ = std::move(*rpc_tls);
   auto server_node = ServerNode::start(config_, info_.node_id, *db_, *state_, *metrics_, stopping,
-                                       {&client_rpc_, &membership_service_});
+                                       {&client_rpc_, &membership_service_}, rpc_tls_);
   if (!server_node.isOk()) return server_node.status();
   server_node_ = std::move(*server_node);
   ctx_ = std::make_unique<http::ApiContext>(http::ApiContext{server_node_->node(), *state_,
@@ -136,7 +140,7 @@ Status ServerAgent::startLocalAgent() {
   membership_ = std::make_unique<membership::MembershipMonitor>(
       membership_options,
       membership::MembershipMonitorDeps{&ctx_->node, state_.get(), scheduler_.get(), wallNowMs});
-  membership_service_.attach(&ctx_->node, membership_.get());
+  membership_service_.attach(&ctx_->node, membership_.get(), rpc_tls_);
   http::addMembershipRoutes(
       router_, *ctx_,
       {[this](const std::string& node, bool prune, std::function<void(Status)> done) {
@@ -166,9 +170,11 @@ Status ServerAgent::startInterfaces() {
   if (config_.acl_enabled) {
     router_.setGuard(http::aclGuard(*acl_resolver_, *state_, info_.node_name));
   }
-  http_server_ = std::make_unique<http::HttpServer>(
-      router_, *metrics_, httpOptions(config_.acl_enabled ? config_.acl_default_policy : "allow"));
-  CAIRN_RETURN_IF_ERROR(http_server_->start(config_.http_addr, config_.http_port));
+  auto edge =
+      HttpEdge::start(router_, *metrics_, config_,
+                      httpOptions(config_.acl_enabled ? config_.acl_default_policy : "allow"));
+  if (!edge.isOk()) return edge.status();
+  http_ = std::move(*edge);
   node::Node& raft = ctx_->node;
   dns_catalog_ = std::make_unique<StoreDnsCatalog>(*state_, [&raft] {
     std::vector<std::string> names;
@@ -194,7 +200,9 @@ Status ServerAgent::startInterfaces() {
   return Status::ok();
 }
 
-Status ServerAgent::reload() { return reloadConfig(config_, *config_registrations_); }
+Status ServerAgent::reload() {
+  return reloadConfig(config_, config_registrations_.get(), http_.get(), rpc_tls_.get());
+}
 
 void ServerAgent::stop() {
   if (stopped_) return;
@@ -206,7 +214,7 @@ void ServerAgent::stop() {
   if (server_health_) server_health_->stop();
   if (membership_) membership_->stop();
   if (server_node_) server_node_->shutdown(config_.leave_on_terminate || leave_requested_);
-  if (http_server_) http_server_->stop();
+  if (http_) http_->stop();
   if (dns_server_) dns_server_->stop();
   // Raft has stopped; reads still in flight do not mind the flush.
   releaseLocalState(config_.pid_file, db_.get(), data_dir_);

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 
+#include "agent/agent_common.h"
 #include "agent/client_rpc_service.h"
 #include "agent/config_registrations.h"
 #include "agent/data_dir.h"
@@ -61,6 +62,7 @@ class ServerAgent final : public RunningAgent {
   membership::MembershipService membership_service_;  // client agents' heartbeats, same port
   std::unique_ptr<membership::MembershipMonitor> membership_;
   std::atomic<bool> leave_requested_{false};  // PUT /v1/agent/leave
+  std::shared_ptr<tls::RpcTls> rpc_tls_;      // null: internal RPC in clear text
   std::unique_ptr<ServerNode> server_node_;
   std::unique_ptr<http::ApiContext> ctx_;
   std::unique_ptr<http::AclResolver> acl_resolver_;
@@ -73,7 +75,7 @@ class ServerAgent final : public RunningAgent {
   std::unique_ptr<RaftMembers> members_;
   std::unique_ptr<http::AgentApiContext> agent_ctx_;
   std::unique_ptr<local::LocalAgent> local_agent_;
-  std::unique_ptr<http::HttpServer> http_server_;
+  std::unique_ptr<HttpEdge> http_;  // HTTP and HTTPS
   std::unique_ptr<StoreDnsCatalog> dns_catalog_;
   std::unique_ptr<dns::DnsServer> dns_server_;
   std::unique_ptr<ServerHealthMonitor> server_health_;

@@ -36,7 +36,7 @@ std::vector<v1::ServerInfo> bootstrapServers(const storage::LogStore& log) {
 StatusOr<std::unique_ptr<ServerNode>> ServerNode::start(
     const config::AgentConfig& config, const std::string& node_id, storage::RocksDb& db,
     store::StateStore& state, metrics::Metrics& metrics, const std::atomic<bool>& stopping,
-    std::vector<grpc::Service*> extra_services) {
+    std::vector<grpc::Service*> extra_services, std::shared_ptr<tls::RpcTls> rpc_tls) {
   std::unique_ptr<ServerNode> s(new ServerNode());
   s->self_.set_id(node::raftIdFromNodeId(node_id));
   s->self_.set_node_id(node_id);
@@ -51,6 +51,7 @@ StatusOr<std::unique_ptr<ServerNode>> ServerNode::start(
     transport::GrpcTransportOptions transport_options;
     transport_options.advertise_address = s->self_.address();  // what peers dial and block
     transport_options.extra_services = std::move(extra_services);
+    transport_options.tls = std::move(rpc_tls);  // mutual TLS with peers (docs/security.md)
     s->transport_ = std::make_unique<transport::GrpcTransport>(transport_options);
     s->service_ = std::make_unique<node::ClusterService>(s->self_, config.datacenter,
                                                          config.bootstrap_expect);

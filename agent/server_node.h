@@ -15,6 +15,7 @@
 #include "core/node/cluster_service.h"
 #include "core/node/raft_node.h"
 #include "core/storage/log_store.h"
+#include "core/tls/rpc_tls.h"
 #include "core/transport/transport.h"
 
 namespace grpc {
@@ -28,12 +29,10 @@ class ServerNode {
   // Opens the log, enters the cluster (blocking until the plan is known, or `stopping` turns
   // true) and starts Raft. Refuses a data dir whose cluster differs from the -retry-join servers'.
   // `extra_services` are served on the server port too (not owned; outlive the ServerNode).
-  static StatusOr<std::unique_ptr<ServerNode>> start(const config::AgentConfig& config,
-                                                     const std::string& node_id,
-                                                     storage::RocksDb& db, store::StateStore& state,
-                                                     metrics::Metrics& metrics,
-                                                     const std::atomic<bool>& stopping,
-                                                     std::vector<grpc::Service*> extra_services);
+  static StatusOr<std::unique_ptr<ServerNode>> start(
+      const config::AgentConfig& config, const std::string& node_id, storage::RocksDb& db,
+      store::StateStore& state, metrics::Metrics& metrics, const std::atomic<bool>& stopping,
+      std::vector<grpc::Service*> extra_services, std::shared_ptr<tls::RpcTls> rpc_tls = nullptr);
   ~ServerNode();
 
   node::Node& node() { return *raft_; }

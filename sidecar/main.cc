@@ -28,9 +28,25 @@ Options (the client agent's, plus the sidecar's own):
 
 )";
 
+// TLS to the servers (docs/security.md, "TLS"), as the CLI takes it: flags, else $CAIRN_* /
+// $CONSUL_* variables; they set tls.defaults.* of the client agent.
+struct TlsFlags {
+  std::string ca_file;
+  std::string client_cert;
+  std::string client_key;
+};
+
 // Flags of the sidecar itself, parsed together with the agent's.
-config::ExtraFlags sidecarFlags(SidecarOptions* o) {
-  return [o](config::FlagSet& fs) {
+config::ExtraFlags sidecarFlags(SidecarOptions* o, TlsFlags* t) {
+  return [o, t](config::FlagSet& fs) {
+    fs.addString("ca-file", &t->ca_file,
+                 "CA of the servers' certificates: gRPC to them uses TLS. Default: "
+                 "$CAIRN_CACERT, else $CONSUL_CACERT.");
+    fs.addString("client-cert", &t->client_cert,
+                 "Certificate shown to servers with verify_incoming. Default: $CAIRN_CLIENT_CERT, "
+                 "else $CONSUL_CLIENT_CERT.");
+    fs.addString("client-key", &t->client_key,
+                 "Key of -client-cert. Default: $CAIRN_CLIENT_KEY, else $CONSUL_CLIENT_KEY.");
     fs.addString("podinfo-dir", &o->podinfo_dir,
                  "Directory of the downward-API volume with the pod's 'annotations' and 'labels'.");
     fs.addString("probe-addr", &o->probe_addr,
@@ -65,6 +81,22 @@ Status writeNodeId(const std::string& data_dir, const std::string& id) {
   return Status::ok();
 }
 
+std::string flagOrEnv(const std::string& flag, const char* cairn, const char* consul) {
+  if (!flag.empty()) return flag;
+  return env(cairn).value_or(env(consul).value_or(""));
+}
+
+// Sets tls.defaults.* from the flags (they win over config files, as flags do).
+void applyTlsFlags(const TlsFlags& t, config::AgentConfig& c) {
+  auto set = [&c](const std::string& name, const std::string& value, const char* flag) {
+    if (!value.empty()) c.tls["tls.defaults." + name] = {value, flag};
+  };
+  set("ca_file", flagOrEnv(t.ca_file, "CAIRN_CACERT", "CONSUL_CACERT"), "-ca-file");
+  set("cert_file", flagOrEnv(t.client_cert, "CAIRN_CLIENT_CERT", "CONSUL_CLIENT_CERT"),
+      "-client-cert");
+  set("key_file", flagOrEnv(t.client_key, "CAIRN_CLIENT_KEY", "CONSUL_CLIENT_KEY"), "-client-key");
+}
+
 int fail(const std::string& message) {
   std::cerr << "cairn-sidecar: " << message << "\n";
   return 1;
@@ -74,17 +106,19 @@ int run(std::vector<std::string> args) {
   installCrashHandler();
   auto pod = podIdentityFromEnv(env);
   SidecarOptions options;
+  TlsFlags tls_flags;
   // Defaults of a sidecar that differ from an agent's; flags given later override them.
   std::vector<std::string> full = {"-data-dir",
                                    "/tmp/cairn-sidecar-" + (pod.isOk() ? pod->name : "pod")};
   full.insert(full.end(), args.begin(), args.end());
   bool help = false;
-  auto config = config::loadAgentConfig(full, &help, sidecarFlags(&options));
+  auto config = config::loadAgentConfig(full, &help, sidecarFlags(&options, &tls_flags));
   if (help) {
-    std::cout << kUsage << config::agentFlagsUsage(sidecarFlags(&options));
+    std::cout << kUsage << config::agentFlagsUsage(sidecarFlags(&options, &tls_flags));
     return 0;
   }
   if (!config.isOk()) return fail(config.status().message());
+  applyTlsFlags(tls_flags, *config);
   if (!pod.isOk()) return fail(pod.status().message());
   auto ports = parseContainerPorts(env("CAIRN_CONTAINER_PORTS").value_or(""));
   if (!ports.isOk()) return fail(ports.status().message());

@@ -55,5 +55,7 @@ int runMaint(const std::vector<std::string>& args, CliIo& io);
 int runInfo(const std::vector<std::string>& args, CliIo& io);
 int runValidate(const std::vector<std::string>& args, CliIo& io);
 int runOperatorAutopilot(const std::vector<std::string>& args, CliIo& io);
+// `cairn tls ca create`, `cairn tls cert create` (tls.cc).
+int runTls(const std::vector<std::string>& args, CliIo& io);
 
 }  // namespace cairn::cli

@@ -86,7 +86,12 @@ Status ClientAgent::startLocal() {
   db_ = std::move(*db);
   info_ = agentInfo(config_, *node_id);
   metrics_ = std::make_unique<metrics::Metrics>(kVersion, kRevision);
-  connection_ = std::make_unique<ServerConnection>(clock_, options_.connection);
+  auto rpc_tls = rpcTls(config_, /*serves=*/false);
+  if (!rpc_tls.isOk()) return rpc_tls.status();
+  rpc_tls_ = std::move(*rpc_tls);
+  ServerConnection::Options connection = options_.connection;
+  connection.tls = rpc_tls_;
+  connection_ = std::make_unique<ServerConnection>(clock_, connection);
   HttpForwarder::Options forwarding = options_.forwarder;
   forwarding.node_name = info_.node_name;
   forwarder_ = std::make_unique<HttpForwarder>(*connection_, timers_, clock_, forwarding);
@@ -129,8 +134,9 @@ Status ClientAgent::startInterfaces() {
                           http::kMaxSnapshotBody});
   resolveServers();  // a name that resolves now gives a server before the first request
   resolver_ = std::thread([this] { resolverLoop(); });
-  http_server_ = std::make_unique<http::HttpServer>(router_, *metrics_, httpOptions());
-  CAIRN_RETURN_IF_ERROR(http_server_->start(config_.http_addr, config_.http_port));
+  auto edge = HttpEdge::start(router_, *metrics_, config_, httpOptions());
+  if (!edge.isOk()) return edge.status();
+  http_ = std::move(*edge);
   dns::DnsServerOptions dns_options;
   dns_options.forward = [this](std::span<const uint8_t> query, dns::Transport transport) {
     return forwardDns(query, transport);
@@ -193,7 +199,9 @@ std::optional<std::vector<uint8_t>> ClientAgent::forwardDns(std::span<const uint
   return std::nullopt;  // dropped: the resolver asks again
 }
 
-int ClientAgent::httpPort() const { return http_server_ ? http_server_->port() : 0; }
+int ClientAgent::httpPort() const { return http_ ? http_->httpPort() : 0; }
+
+Status ClientAgent::reload() { return reloadConfig(config_, nullptr, http_.get(), rpc_tls_.get()); }
 
 // Membership without gossip (docs/agent.md, "Membership"): the servers learn this agent is alive
 // from these heartbeats, and each answer lists the servers to fail over to.
@@ -255,7 +263,7 @@ void ClientAgent::stop() {
   }
   resolver_cv_.notify_all();
   if (resolver_.joinable()) resolver_.join();
-  if (http_server_) http_server_->stop();
+  if (http_) http_->stop();
   if (dns_server_) dns_server_->stop();
   releaseLocalState(config_.pid_file, db_.get(), data_dir_);
 }

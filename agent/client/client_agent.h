@@ -15,6 +15,7 @@
 #include <optional>
 #include <thread>
 
+#include "agent/agent_common.h"
 #include "agent/client/http_forwarder.h"
 #include "agent/client/remote_catalog_port.h"
 #include "agent/client/server_connection.h"
@@ -61,6 +62,8 @@ class ClientAgent final : public RunningAgent {
                                                       Options options);
   ~ClientAgent() override;
   void stop() override;
+  // SIGHUP: new certificates for HTTPS and the servers (docs/security.md).
+  Status reload() override;
 
   int httpPort() const;
   metrics::Metrics& metrics() { return *metrics_; }
@@ -85,6 +88,7 @@ class ClientAgent final : public RunningAgent {
 
   const config::AgentConfig config_;
   const Options options_;
+  std::shared_ptr<tls::RpcTls> rpc_tls_;  // null: plain gRPC to the servers
   std::optional<DataDir> data_dir_;
   std::unique_ptr<storage::RocksDb> db_;
   http::AgentInfo info_;
@@ -102,7 +106,7 @@ class ClientAgent final : public RunningAgent {
   std::unique_ptr<local::LocalAgent> local_agent_;
   std::unique_ptr<membership::HeartbeatSender> heartbeats_;
   http::Router router_;
-  std::unique_ptr<http::HttpServer> http_server_;
+  std::unique_ptr<HttpEdge> http_;  // HTTP and HTTPS
   std::unique_ptr<dns::DnsServer> dns_server_;
 
   std::mutex resolver_mu_;

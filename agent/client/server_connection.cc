@@ -42,7 +42,7 @@ void ServerConnection::openLocked() {
   // A distinct channel per generation, so a failed server's subchannel is not shared.
   args.SetInt("cairn.client_generation", static_cast<int>(picker_.generation()));
   Target t;
-  t.channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  t.channel = tls::createChannel(options_.tls.get(), address, args);
   t.stub = std::shared_ptr<v1::ClientRpc::Stub>(v1::ClientRpc::NewStub(t.channel));
   t.address = address;
   t.generation = picker_.generation();

@@ -17,6 +17,7 @@
 #include "agent/client/server_picker.h"
 #include "cairn/v1/agent_rpc.grpc.pb.h"
 #include "core/base/clock.h"
+#include "core/tls/rpc_tls.h"
 
 namespace cairn::agent::client {
 
@@ -31,6 +32,8 @@ class ServerConnection {
     int max_message_bytes = 300 << 20;  // snapshots (256 MiB) plus the envelope
     // A channel still not connected after this long counts as failed.
     std::chrono::milliseconds connect_timeout{2000};
+    // Mutual TLS to the servers (docs/security.md, "TLS"); null: plain gRPC.
+    std::shared_ptr<tls::RpcTls> tls;
   };
   struct Target {
     std::shared_ptr<v1::ClientRpc::Stub> stub;

@@ -2,9 +2,13 @@
 #include "core/client/api_client.h"
 
 #include <cpprest/http_client.h>
+#include <unistd.h>
 
+#include <boost/asio/ssl.hpp>
 #include <cctype>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 
 #include "core/base/go_encoding.h"
 
@@ -76,6 +80,10 @@ StatusOr<std::string> resolveHttpAddr(const std::string& flag_value, const EnvLo
   if (addr.empty()) addr = kDefaultAddr;
   const std::string given = addr;
   std::string scheme = "http";
+  bool ssl = false;
+  if (auto v = firstEnv(env, {"CAIRN_HTTP_SSL", "CONSUL_HTTP_SSL"}); v && parseGoBool(*v, &ssl)) {
+    if (ssl) scheme = "https";
+  }
   size_t scheme_end = addr.find("://");
   if (scheme_end != std::string::npos) {
     scheme = addr.substr(0, scheme_end);
@@ -109,10 +117,38 @@ Cancellation::Cancellation() : state_(std::make_shared<State>()) {}
 
 void Cancellation::cancel() { state_->source.cancel(); }
 
+StatusOr<ClientTls> resolveClientTls(const HttpOptions& options, const EnvLookup& env) {
+  ClientTls tls;
+  auto pick = [&](const std::string& flag, std::initializer_list<const char*> names) {
+    return flag.empty() ? firstEnv(env, names).value_or("") : flag;
+  };
+  tls.ca_file = pick(options.ca_file, {"CAIRN_CACERT", "CONSUL_CACERT"});
+  tls.client_cert = pick(options.client_cert, {"CAIRN_CLIENT_CERT", "CONSUL_CLIENT_CERT"});
+  tls.client_key = pick(options.client_key, {"CAIRN_CLIENT_KEY", "CONSUL_CLIENT_KEY"});
+  if (auto v = firstEnv(env, {"CAIRN_HTTP_SSL_VERIFY", "CONSUL_HTTP_SSL_VERIFY"})) {
+    bool verify = true;
+    if (parseGoBool(*v, &verify)) tls.verify = verify;
+  }
+  if (tls.client_cert.empty() != tls.client_key.empty()) {
+    return invalidArgument(
+        "a client certificate needs its key: give both -client-cert and "
+        "-client-key");
+  }
+  for (const std::string* f : {&tls.ca_file, &tls.client_cert, &tls.client_key}) {
+    if (!f->empty() && ::access(f->c_str(), R_OK) != 0) {
+      return invalidArgument("cannot read " + *f + ": " + std::strerror(errno));
+    }
+  }
+  return tls;
+}
+
 StatusOr<ApiClient> ApiClient::create(const HttpOptions& options, const EnvLookup& env) {
   auto base = resolveHttpAddr(options.http_addr, env);
   if (!base.isOk()) return base.status();
-  return ApiClient(*base, resolveToken(options.token, env), options.datacenter, options.stale);
+  auto tls = resolveClientTls(options, env);
+  if (!tls.isOk()) return tls.status();
+  return ApiClient(*base, resolveToken(options.token, env), options.datacenter, options.stale,
+                   std::move(*tls));
 }
 
 StatusOr<HttpResponse> ApiClient::send(const std::string& method, const std::string& path,
@@ -123,6 +159,16 @@ StatusOr<HttpResponse> ApiClient::send(const std::string& method, const std::str
   try {
     web::http::client::http_client_config config;
     config.set_timeout(timeout_);
+    if (base_url_.starts_with("https://")) {
+      config.set_validate_certificates(tls_.verify);
+      config.set_ssl_context_callback([tls = tls_](boost::asio::ssl::context& ctx) {
+        if (!tls.ca_file.empty()) ctx.load_verify_file(tls.ca_file);
+        if (!tls.client_cert.empty()) {
+          ctx.use_certificate_chain_file(tls.client_cert);
+          ctx.use_private_key_file(tls.client_key, boost::asio::ssl::context::pem);
+        }
+      });
+    }
     web::http::client::http_client client(web::uri(base_url_), config);
     web::http::http_request request(method);
     request.set_request_uri(web::uri(target));

@@ -26,9 +26,25 @@ struct HttpOptions {
   std::string token;
   std::string datacenter;
   bool stale = false;
+  // HTTPS (docs/security.md, "TLS"): the CA that signed the agent's certificate, and a client
+  // certificate for agents with verify_incoming. Empty: $CAIRN_CACERT / $CONSUL_CACERT,
+  // $CAIRN_CLIENT_CERT / $CONSUL_CLIENT_CERT, $CAIRN_CLIENT_KEY / $CONSUL_CLIENT_KEY.
+  std::string ca_file;
+  std::string client_cert;
+  std::string client_key;
 };
+// The resolved TLS files of a client (see HttpOptions), checked readable; verify false when
+// $CONSUL_HTTP_SSL_VERIFY (or $CAIRN_HTTP_SSL_VERIFY) is false.
+struct ClientTls {
+  std::string ca_file;
+  std::string client_cert;
+  std::string client_key;
+  bool verify = true;
+};
+StatusOr<ClientTls> resolveClientTls(const HttpOptions& options, const EnvLookup& env);
 // The agent's base URL ("http://127.0.0.1:8500"): the flag, else $CAIRN_HTTP_ADDR, else
-// $CONSUL_HTTP_ADDR, else 127.0.0.1:8500. Accepts host:port, http://host:port, https://host:port.
+// $CONSUL_HTTP_ADDR, else 127.0.0.1:8500. Accepts host:port, http://host:port, https://host:port;
+// host:port is https when $CAIRN_HTTP_SSL or $CONSUL_HTTP_SSL is true.
 StatusOr<std::string> resolveHttpAddr(const std::string& flag_value, const EnvLookup& env);
 // The ACL token: the flag, else $CAIRN_HTTP_TOKEN, else $CONSUL_HTTP_TOKEN, else none.
 std::string resolveToken(const std::string& flag_value, const EnvLookup& env);
@@ -83,15 +99,18 @@ class ApiClient {
   }
 
  private:
-  ApiClient(std::string base_url, std::string token, std::string datacenter, bool stale)
+  ApiClient(std::string base_url, std::string token, std::string datacenter, bool stale,
+            ClientTls tls)
       : base_url_(std::move(base_url)),
         token_(std::move(token)),
         datacenter_(std::move(datacenter)),
-        stale_(stale) {}
+        stale_(stale),
+        tls_(std::move(tls)) {}
   std::string base_url_;
   std::string token_;
   std::string datacenter_;
   bool stale_;
+  ClientTls tls_;
   std::chrono::milliseconds timeout_{60'000};
   std::optional<Cancellation> cancellation_;
 };

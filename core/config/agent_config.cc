@@ -105,6 +105,8 @@ void defineFlags(FlagSet& fs, ParsedFlags& p) {
   addField(fs, "client", &C::client_addr, "Address for the HTTP and DNS interfaces.", p);
   addField(fs, "advertise", &C::advertise_addr, "Address advertised to other nodes.", p);
   addField(fs, "http-port", &C::http_port, "HTTP API port (default 8500).", p);
+  addField(fs, "https-port", &C::https_port, "HTTPS API port (default -1: off; Consul uses 8501).",
+           p);
   addField(fs, "dns-port", &C::dns_port, "DNS port (default 8600; -1 disables DNS).", p);
   addField(fs, "server-port", &C::server_port, "Server RPC port (default 8300).", p);
   addField(fs, "grpc-port", &C::grpc_port, "gRPC port (default 8502).", p);
@@ -157,6 +159,7 @@ void applyDefaults(bool dev, AgentConfig& c) {
   }
   if (c.http_addr.empty()) c.http_addr = c.client_addr;
   if (c.dns_addr.empty()) c.dns_addr = c.client_addr;
+  if (c.https_addr.empty()) c.https_addr = c.client_addr;
   if (c.advertise_addr.empty()) {
     bool any = c.bind_addr == "0.0.0.0" || c.bind_addr == "::" || c.bind_addr == "[::]";
     c.advertise_addr = any ? "127.0.0.1" : c.bind_addr;
@@ -171,7 +174,8 @@ Status checkPort(int port, const char* key, const char* flag, bool may_disable) 
 }
 
 Status validatePorts(const AgentConfig& c) {
-  CAIRN_RETURN_IF_ERROR(checkPort(c.http_port, "ports.http", "-http-port", false));
+  CAIRN_RETURN_IF_ERROR(checkPort(c.http_port, "ports.http", "-http-port", true));
+  CAIRN_RETURN_IF_ERROR(checkPort(c.https_port, "ports.https", "-https-port", true));
   CAIRN_RETURN_IF_ERROR(checkPort(c.dns_port, "ports.dns", "-dns-port", true));
   CAIRN_RETURN_IF_ERROR(checkPort(c.server_port, "ports.server", "-server-port", false));
   return checkPort(c.grpc_port, "ports.grpc", "-grpc-port", false);
@@ -218,7 +222,61 @@ Status validateNames(const AgentConfig& c) {
   return Status::ok();
 }
 
+// The TLS keys that only make sense together (files are read at start: core/tls/material.h).
+Status validateTlsInterface(const AgentConfig& c, const std::string& interface) {
+  tls::TlsSettings t = tlsSettings(c, interface);
+  if (t.cert_file.empty() != t.key_file.empty()) {
+    return invalidArgument(t.cert_file.empty()
+                               ? t.key_file_key + " is set but no cert_file: give both"
+                               : t.cert_file_key + " is set but no key_file: give both");
+  }
+  std::string block = "tls." + interface + ".";
+  if (t.verify_incoming && (t.ca_file.empty() || t.cert_file.empty())) {
+    return invalidArgument(block +
+                           "verify_incoming needs ca_file (to check clients) and cert_file");
+  }
+  if ((t.verify_outgoing || t.verify_server_hostname) && t.ca_file.empty()) {
+    return invalidArgument(block +
+                           (t.verify_outgoing ? "verify_outgoing" : "verify_server_hostname") +
+                           " needs ca_file (the CA that signed the servers' certificates)");
+  }
+  return Status::ok();
+}
+
+Status validateTls(const AgentConfig& c) {
+  CAIRN_RETURN_IF_ERROR(validateTlsInterface(c, "https"));
+  CAIRN_RETURN_IF_ERROR(validateTlsInterface(c, "internal_rpc"));
+  if (c.https_port > 0 && !tlsSettings(c, "https").serves()) {
+    return invalidArgument(
+        "ports.https is set but there is no certificate: set tls.defaults.cert_file and "
+        "key_file (or tls.https.*)");
+  }
+  return Status::ok();
+}
+
 }  // namespace
+
+tls::TlsSettings tlsSettings(const AgentConfig& config, const std::string& interface) {
+  tls::TlsSettings t;
+  // The interface's own key, else tls.defaults'; `key` names the one used.
+  auto get = [&](const std::string& name, std::string* key) -> std::string {
+    for (const std::string& block : {interface, std::string("defaults")}) {
+      auto it = config.tls.find("tls." + block + "." + name);
+      if (it == config.tls.end()) continue;
+      if (key != nullptr) *key = it->second.key;
+      return it->second.value;
+    }
+    return "";
+  };
+  t.ca_file = get("ca_file", &t.ca_file_key);
+  t.cert_file = get("cert_file", &t.cert_file_key);
+  t.key_file = get("key_file", &t.key_file_key);
+  if (std::string v = get("tls_min_version", nullptr); !v.empty()) t.min_version = v;
+  t.verify_incoming = get("verify_incoming", nullptr) == "true";
+  t.verify_outgoing = get("verify_outgoing", nullptr) == "true";
+  t.verify_server_hostname = get("verify_server_hostname", nullptr) == "true";
+  return t;
+}
 
 std::string agentFlagsUsage(const ExtraFlags& extra) {
   FlagSet fs;
@@ -252,6 +310,7 @@ StatusOr<AgentConfig> loadAgentConfig(const std::vector<std::string>& args, bool
   CAIRN_RETURN_IF_ERROR(validatePorts(c));
   CAIRN_RETURN_IF_ERROR(validateBootstrap(c));
   CAIRN_RETURN_IF_ERROR(validateNames(c));
+  CAIRN_RETURN_IF_ERROR(validateTls(c));
   return c;
 }
 

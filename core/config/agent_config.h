@@ -12,6 +12,7 @@
 #include "core/base/status.h"
 #include "core/config/config_value.h"
 #include "core/config/flag_set.h"
+#include "core/tls/settings.h"
 
 namespace cairn::config {
 
@@ -26,7 +27,8 @@ struct AgentConfig {
   std::string bind_addr = "0.0.0.0";  // cluster (server RPC) address
   std::string client_addr = "127.0.0.1";  // HTTP and DNS listen address
   std::string advertise_addr;  // default: bind_addr, or 127.0.0.1 when bind_addr is 0.0.0.0
-  int http_port = 8500;
+  int http_port = 8500;        // -1: no plain HTTP (with ports.https, HTTPS only)
+  int https_port = -1;         // Consul: ports.https (8501 by convention); -1: no HTTPS
   int dns_port = 8600;
   int server_port = 8300;
   int grpc_port = 8502;
@@ -57,6 +59,7 @@ struct AgentConfig {
   // HTTP and DNS listen addresses (Consul: addresses.http, addresses.dns); default client_addr.
   std::string http_addr;
   std::string dns_addr;
+  std::string https_addr;  // Consul: addresses.https; default client_addr
   // Consul: node_meta, the node's metadata in the catalog.
   std::map<std::string, std::string> node_meta;
   // Consul: recursors. Kept for DNS recursion, which Cairn does not do yet.
@@ -96,7 +99,20 @@ struct AgentConfig {
   // Membership without gossip (docs/agent.md, "Membership"). The leader fails a client agent
   // not heard from for this long (key client_timeout, a Cairn key; default 10s).
   int64_t client_timeout_ns = 10'000'000'000;
+
+  // Consul's `tls` block and its legacy top-level keys (docs/security.md, "TLS"), by canonical
+  // path ("tls.defaults.ca_file", "tls.https.verify_incoming"): the value and the key that set
+  // it (legacy "ca_file" lands on tls.defaults.ca_file). tlsSettings() resolves them.
+  struct TlsKey {
+    std::string value;
+    std::string key;
+  };
+  std::map<std::string, TlsKey> tls;
 };
+
+// The settings of one TLS interface, "https" or "internal_rpc": its own block's keys over
+// tls.defaults.
+tls::TlsSettings tlsSettings(const AgentConfig& config, const std::string& interface);
 
 // Parses `cairn agent` arguments (without the leading "agent"), reading every -config-file and
 // -config-dir given, then applying flags. Errors name the offending flag, file or key.

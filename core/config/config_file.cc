@@ -159,61 +159,114 @@ Setter definitions(std::vector<AgentConfig::Definition> AgentConfig::*member, bo
 // retry_join does (Consul 1.15+ maps start_join onto retry_join too).
 Status readStartJoin(const ConfigValue& v, Context& ctx) { return read(v, &ctx.config.retry_join); }
 
+// A key of Consul's tls block (or a legacy top-level one) stored at its canonical `path`, with
+// the key it was written as; booleans are checked and kept as "true"/"false". tls_min_version
+// takes Consul's names.
+Setter tlsKey(std::string path, std::string written, bool boolean) {
+  return [path, written, boolean](const ConfigValue& v, Context& ctx) -> Status {
+    std::string value;
+    if (boolean) {
+      bool b = false;
+      CAIRN_RETURN_IF_ERROR(read(v, &b));
+      value = b ? "true" : "false";
+    } else {
+      CAIRN_RETURN_IF_ERROR(read(v, &value));
+    }
+    if (path.ends_with(".tls_min_version") && value != "TLSv1_0" && value != "TLSv1_1" &&
+        value != "TLSv1_2" && value != "TLSv1_3") {
+      return invalidArgument(
+          "expected one of \"TLSv1_0\", \"TLSv1_1\", \"TLSv1_2\", "
+          "\"TLSv1_3\", got " +
+          goQuote(value));
+    }
+    ctx.config.tls[path] = AgentConfig::TlsKey{std::move(value), written};
+    return Status::ok();
+  };
+}
+
+void addTlsSetters(std::unordered_map<std::string_view, Setter>& table) {
+  static const char* kFiles[] = {"ca_file", "cert_file", "key_file", "tls_min_version"};
+  static const char* kBools[] = {"verify_incoming", "verify_outgoing", "verify_server_hostname"};
+  // The paths must outlive the table (its keys are views): kept in a static list.
+  static std::vector<std::string> paths;
+  auto add = [&](const std::string& written, const std::string& path, bool boolean) {
+    paths.push_back(written);
+    table.emplace(paths.back(), tlsKey(path, written, boolean));
+  };
+  paths.reserve(64);
+  for (const char* block : {"defaults", "internal_rpc", "https"}) {
+    std::string prefix = std::string("tls.") + block + ".";
+    for (const char* f : kFiles) add(prefix + f, prefix + f, false);
+    for (const char* b : kBools) add(prefix + b, prefix + b, true);
+  }
+  // Consul's top-level keys from before the tls block (1.12).
+  for (const char* f : kFiles) add(f, std::string("tls.defaults.") + f, false);
+  for (const char* b : kBools) add(b, std::string("tls.defaults.") + b, true);
+  add("verify_incoming_https", "tls.https.verify_incoming", true);
+  add("verify_incoming_rpc", "tls.internal_rpc.verify_incoming", true);
+}
+
 // Every kImplemented (and kStored) key of consul_keys.cc, by path.
 const std::unordered_map<std::string_view, Setter>& setters() {
   using C = AgentConfig;
-  static const std::unordered_map<std::string_view, Setter> table = {
-      {"datacenter", field(&C::datacenter)},
-      {"node_name", field(&C::node_name)},
-      {"data_dir", field(&C::data_dir)},
-      {"server", field(&C::server)},
-      {"bootstrap", field(&C::bootstrap)},
-      {"bootstrap_expect", field(&C::bootstrap_expect)},
-      {"bind_addr", field(&C::bind_addr)},
-      {"client_addr", field(&C::client_addr)},
-      {"advertise_addr", field(&C::advertise_addr)},
-      {"log_level", field(&C::log_level)},
-      {"retry_join", field(&C::retry_join)},
-      {"start_join", readStartJoin},
-      {"pid_file", field(&C::pid_file)},
-      {"leave_on_terminate", field(&C::leave_on_terminate)},
-      {"session_ttl_min", duration(&C::session_ttl_min_ns)},
-      {"enable_script_checks", field(&C::enable_script_checks)},
-      {"check_update_interval", duration(&C::check_update_interval_ns)},
-      {"client_timeout", duration(&C::client_timeout_ns)},  // Cairn's own (docs/agent.md)
-      {"domain", field(&C::dns_domain)},
-      {"ui", field(&C::ui_enabled)},  // Consul's legacy top-level switch
-      {"ui_config.enabled", field(&C::ui_enabled)},
-      // ACLs (docs/security.md).
-      {"acl.enabled", field(&C::acl_enabled)},
-      {"acl.default_policy", oneOf(&C::acl_default_policy, {"allow", "deny"})},
-      {"acl.down_policy",
-       oneOf(&C::acl_down_policy, {"allow", "deny", "extend-cache", "async-cache"})},
-      {"acl.enable_token_persistence", field(&C::acl_enable_token_persistence)},
-      {"acl.tokens.initial_management", field(&C::acl_initial_management)},
-      {"acl.tokens.master", field(&C::acl_initial_management)},  // Consul's name before 1.11
-      {"acl.tokens.agent", field(&C::acl_agent_token)},
-      {"acl.tokens.default", field(&C::acl_default_token)},
-      {"node_meta", field(&C::node_meta)},
-      {"recursors", field(&C::recursors)},
-      {"service", definitions(&C::services, false)},
-      {"services", definitions(&C::services, true)},
-      {"check", definitions(&C::checks, false)},
-      {"checks", definitions(&C::checks, true)},
-      {"ports.http", field(&C::http_port)},
-      {"ports.dns", field(&C::dns_port)},
-      {"ports.server", field(&C::server_port)},
-      {"ports.grpc", field(&C::grpc_port)},
-      {"addresses.http", field(&C::http_addr)},
-      {"addresses.dns", field(&C::dns_addr)},
-      {"limits.kv_max_value_size", field(&C::kv_max_value_size)},
-      {"limits.txn_max_req_len", field(&C::txn_max_req_len)},
-      {"dns_config.node_ttl", duration(&C::dns_node_ttl_ns)},
-      {"dns_config.service_ttl", readServiceTtls},
-      {"dns_config.udp_answer_limit", field(&C::dns_udp_answer_limit)},
-      {"dns_config.only_passing", field(&C::dns_only_passing)},
-      {"dns_config.enable_truncate", field(&C::dns_enable_truncate)},
-  };
+  static const std::unordered_map<std::string_view, Setter> table = [] {
+    std::unordered_map<std::string_view, Setter> t = {
+        {"datacenter", field(&C::datacenter)},
+        {"node_name", field(&C::node_name)},
+        {"data_dir", field(&C::data_dir)},
+        {"server", field(&C::server)},
+        {"bootstrap", field(&C::bootstrap)},
+        {"bootstrap_expect", field(&C::bootstrap_expect)},
+        {"bind_addr", field(&C::bind_addr)},
+        {"client_addr", field(&C::client_addr)},
+        {"advertise_addr", field(&C::advertise_addr)},
+        {"log_level", field(&C::log_level)},
+        {"retry_join", field(&C::retry_join)},
+        {"start_join", readStartJoin},
+        {"pid_file", field(&C::pid_file)},
+        {"leave_on_terminate", field(&C::leave_on_terminate)},
+        {"session_ttl_min", duration(&C::session_ttl_min_ns)},
+        {"enable_script_checks", field(&C::enable_script_checks)},
+        {"check_update_interval", duration(&C::check_update_interval_ns)},
+        {"client_timeout", duration(&C::client_timeout_ns)},  // Cairn's own (docs/agent.md)
+        {"domain", field(&C::dns_domain)},
+        {"ui", field(&C::ui_enabled)},  // Consul's legacy top-level switch
+        {"ui_config.enabled", field(&C::ui_enabled)},
+        // ACLs (docs/security.md).
+        {"acl.enabled", field(&C::acl_enabled)},
+        {"acl.default_policy", oneOf(&C::acl_default_policy, {"allow", "deny"})},
+        {"acl.down_policy",
+         oneOf(&C::acl_down_policy, {"allow", "deny", "extend-cache", "async-cache"})},
+        {"acl.enable_token_persistence", field(&C::acl_enable_token_persistence)},
+        {"acl.tokens.initial_management", field(&C::acl_initial_management)},
+        {"acl.tokens.master", field(&C::acl_initial_management)},  // Consul's name before 1.11
+        {"acl.tokens.agent", field(&C::acl_agent_token)},
+        {"acl.tokens.default", field(&C::acl_default_token)},
+        {"node_meta", field(&C::node_meta)},
+        {"recursors", field(&C::recursors)},
+        {"service", definitions(&C::services, false)},
+        {"services", definitions(&C::services, true)},
+        {"check", definitions(&C::checks, false)},
+        {"checks", definitions(&C::checks, true)},
+        {"ports.http", field(&C::http_port)},
+        {"ports.dns", field(&C::dns_port)},
+        {"ports.server", field(&C::server_port)},
+        {"ports.grpc", field(&C::grpc_port)},
+        {"addresses.http", field(&C::http_addr)},
+        {"addresses.dns", field(&C::dns_addr)},
+        {"limits.kv_max_value_size", field(&C::kv_max_value_size)},
+        {"limits.txn_max_req_len", field(&C::txn_max_req_len)},
+        {"dns_config.node_ttl", duration(&C::dns_node_ttl_ns)},
+        {"dns_config.service_ttl", readServiceTtls},
+        {"dns_config.udp_answer_limit", field(&C::dns_udp_answer_limit)},
+        {"dns_config.only_passing", field(&C::dns_only_passing)},
+        {"dns_config.enable_truncate", field(&C::dns_enable_truncate)},
+        {"ports.https", field(&C::https_port)},
+        {"addresses.https", field(&C::https_addr)},
+    };
+    addTlsSetters(t);
+    return t;
+  }();
   return table;
 }
 

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
@@ -21,7 +22,9 @@ namespace cairn::http {
 namespace {
 
 namespace asio = boost::asio;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
+using TlsStream = ssl::stream<tcp::socket>;
 using Clock = std::chrono::steady_clock;
 
 constexpr size_t kHeaderReadBytes = 4 * 1024;  // small: idle connections hold this much
@@ -56,9 +59,57 @@ bool outOfDescriptors(const boost::system::error_code& ec) {
          (v == EMFILE || v == ENFILE || v == ENOBUFS || v == ENOMEM);
 }
 
+// The TCP socket under a connection's stream: shutdown, close, peeks and waits go there (a TLS
+// connection is closed without close_notify, as an HTTP/1.1 answer is framed by its length).
+tcp::socket& rawSocket(tcp::socket& s) { return s; }
+tcp::socket& rawSocket(TlsStream& s) { return s.next_layer(); }
+
+int tlsVersion(const std::string& name) {
+  if (name == "TLSv1_0") return TLS1_VERSION;
+  if (name == "TLSv1_1") return TLS1_1_VERSION;
+  if (name == "TLSv1_3") return TLS1_3_VERSION;
+  return TLS1_2_VERSION;
+}
+
+StatusOr<std::shared_ptr<ssl::context>> makeTlsContext(const HttpTlsOptions& o) {
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+  boost::system::error_code ec;
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                       ssl::context::no_sslv3 | ssl::context::single_dh_use,
+                   ec);
+  SSL_CTX_set_min_proto_version(ctx->native_handle(), tlsVersion(o.min_version));
+  if (!ec) ctx->use_certificate_chain(asio::buffer(o.cert_pem), ec);
+  if (ec) return invalidArgument("HTTPS certificate: " + ec.message());
+  ctx->use_private_key(asio::buffer(o.key_pem), ssl::context::pem, ec);
+  if (ec) return invalidArgument("HTTPS key: " + ec.message());
+  if (!o.ca_pem.empty()) {
+    // Every certificate of the bundle (add_certificate_authority takes one at a time).
+    std::string_view rest = o.ca_pem;
+    constexpr std::string_view kEnd = "-----END CERTIFICATE-----";
+    for (size_t end; (end = rest.find(kEnd)) != std::string_view::npos;) {
+      std::string_view one = rest.substr(0, end + kEnd.size());
+      ctx->add_certificate_authority(asio::buffer(one.data(), one.size()), ec);
+      if (ec) return invalidArgument("HTTPS CA: " + ec.message());
+      rest.remove_prefix(one.size());
+    }
+  }
+  if (o.verify_incoming) {
+    ctx->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+  } else if (!o.ca_pem.empty()) {
+    ctx->set_verify_mode(ssl::verify_peer);  // a certificate is optional, but checked if sent
+  }
+  return ctx;
+}
+
 }  // namespace
 
-class Session;
+// What the server keeps of an open connection, whatever its stream.
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  virtual void closeNow() = 0;
+  virtual asio::any_io_executor executor() = 0;
+};
 
 class HttpServer::Impl : public std::enable_shared_from_this<HttpServer::Impl> {
  public:
@@ -87,12 +138,25 @@ class HttpServer::Impl : public std::enable_shared_from_this<HttpServer::Impl> {
   const std::string& extraHeaders() const { return extra_headers_; }
   bool stopping() const { return stopped_; }
 
-  void add(Session* s, const std::shared_ptr<Session>& session);
-  void remove(Session* s, bool counted);
+  void add(Connection* s, const std::shared_ptr<Connection>& session);
+  void remove(Connection* s, bool counted);
+  // HTTPS: the context new connections handshake with (null: plain HTTP).
+  std::shared_ptr<ssl::context> tlsContext() {
+    std::lock_guard lock(mu_);
+    return tls_;
+  }
+  void setTlsContext(std::shared_ptr<ssl::context> tls) {
+    std::lock_guard lock(mu_);
+    tls_ = std::move(tls);
+  }
 
  private:
   void accept();
   void onAccept(const boost::system::error_code& ec, tcp::socket socket);
+  // A session for an accepted socket: served (`counted`) or refused with 503.
+  void launchFor(bool counted, tcp::socket socket);
+  template <typename Stream, typename... StreamArgs>
+  void launch(bool counted, std::shared_ptr<ssl::context> tls, StreamArgs&&... args);
 
   const Router& router_;
   metrics::Metrics& metrics_;
@@ -108,18 +172,27 @@ class HttpServer::Impl : public std::enable_shared_from_this<HttpServer::Impl> {
   std::atomic<bool> stopped_{false};
   std::atomic<size_t> open_{0};
   std::atomic<size_t> refusing_{0};
-  std::mutex mu_;  // guards sessions_
-  std::unordered_map<Session*, std::weak_ptr<Session>> sessions_;
+  std::mutex mu_;  // guards sessions_ and tls_
+  std::unordered_map<Connection*, std::weak_ptr<Connection>> sessions_;
+  std::shared_ptr<ssl::context> tls_;
 };
 
 // One connection. Every member runs on the connection's strand, except respond(), which any
 // thread may call (it posts to the strand). At most one request is being handled at a time; the
 // next pipelined one is parsed once the previous answer is written.
-class Session : public std::enable_shared_from_this<Session> {
+// Stream is tcp::socket (HTTP) or TlsStream (HTTPS: a handshake comes first).
+template <typename Stream>
+class Session final : public Connection, public std::enable_shared_from_this<Session<Stream>> {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
  public:
-  Session(std::shared_ptr<HttpServer::Impl> server, tcp::socket socket, bool counted)
+  // `tls` keeps the context the stream was made with alive (null for plain HTTP).
+  template <typename... StreamArgs>
+  Session(std::shared_ptr<HttpServer::Impl> server, std::shared_ptr<ssl::context> tls, bool counted,
+          StreamArgs&&... stream_args)
       : server_(std::move(server)),
-        socket_(std::move(socket)),
+        tls_(std::move(tls)),
+        socket_(std::forward<StreamArgs>(stream_args)...),
         timer_(socket_.get_executor()),
         reader_(ReaderLimits{server_->options().max_header_bytes,
                              [router = &server_->router()](std::string_view path) {
@@ -128,26 +201,30 @@ class Session : public std::enable_shared_from_this<Session> {
                              }}),
         counted_(counted) {}
 
-  ~Session() { release(); }
+  ~Session() override { release(); }
 
-  auto executor() { return socket_.get_executor(); }
+  asio::any_io_executor executor() override { return socket_.get_executor(); }
 
   void start() {
     if (server_->stopping()) return closeNow();  // accepted while the server was stopping
-    server_->add(this, shared_from_this());
-    setDeadline(server_->options().header_timeout);  // the first header, counted from accept
-    readMore();
+    server_->add(this, this->shared_from_this());
+    // The first header (and, for HTTPS, the handshake before it), counted from accept.
+    setDeadline(server_->options().header_timeout);
+    handshakeThen([this] { readMore(); });
   }
 
   // Over the connection limit: 503 and close.
   void refuse() {
-    auto r = textResponse(503, "Too many open connections; try again later");
-    r.setHeader("Retry-After", "1");
-    linger_time_ = kRefusalLinger;  // a refused client has usually sent nothing yet
-    reject(std::move(r));
+    setDeadline(server_->options().header_timeout);
+    handshakeThen([this] {
+      auto r = textResponse(503, "Too many open connections; try again later");
+      r.setHeader("Retry-After", "1");
+      linger_time_ = kRefusalLinger;  // a refused client has usually sent nothing yet
+      reject(std::move(r));
+    });
   }
 
-  void closeNow() {
+  void closeNow() override {
     if (closed_) return;
     closed_ = true;
     if (handling_) {  // a waiting handler releases what it holds now, not when its wait ends
@@ -156,19 +233,37 @@ class Session : public std::enable_shared_from_this<Session> {
       handling.cancel();
     }
     boost::system::error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_both, ignored);
-    socket_.close(ignored);
+    rawSocket(socket_).shutdown(tcp::socket::shutdown_both, ignored);
+    rawSocket(socket_).close(ignored);
     timer_.cancel();
     release();
   }
 
  private:
+  // HTTPS: the TLS handshake, then `next` (on the strand; the session is kept alive). A failed
+  // handshake (no or a wrong client certificate, not TLS at all) closes the connection.
+  template <typename Next>
+  void handshakeThen(Next next) {
+    if constexpr (kTls) {
+      socket_.async_handshake(ssl::stream_base::server, [self = this->shared_from_this(), next](
+                                                            const boost::system::error_code& ec) {
+        if (ec || self->closed_) {
+          if (ec) LOG_DEBUG("http", "TLS handshake failed: " << ec.message());
+          return self->closeNow();
+        }
+        next();
+      });
+    } else {
+      next();
+    }
+  }
+
   // ---- reading ----
   void readMore() {
     auto space = reader_.prepare(reader_.readingBody() ? kBodyReadBytes : kHeaderReadBytes);
     socket_.async_read_some(asio::buffer(space.data(), space.size()),
-                            [self = shared_from_this()](const boost::system::error_code& ec,
-                                                        size_t n) { self->onRead(ec, n); });
+                            [self = this->shared_from_this()](const boost::system::error_code& ec,
+                                                              size_t n) { self->onRead(ec, n); });
   }
 
   void onRead(const boost::system::error_code& ec, size_t n) {
@@ -200,11 +295,12 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void writeContinue() {
     setDeadline(server_->options().io_timeout);
-    asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
-                      [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
-                        if (ec || self->closed_) return self->closeNow();
-                        self->process();
-                      });
+    asio::async_write(
+        socket_, asio::buffer(kContinue.data(), kContinue.size()),
+        [self = this->shared_from_this()](const boost::system::error_code& ec, size_t) {
+          if (ec || self->closed_) return self->closeNow();
+          self->process();
+        });
   }
 
   // ---- handling ----
@@ -234,13 +330,14 @@ class Session : public std::enable_shared_from_this<Session> {
     auto start = Clock::now();
     uint64_t gen = ++request_gen_;
     return Responder(
-        [self = shared_from_this(), route, method = methodLabel(method), start](HttpResponse r) {
+        [self = this->shared_from_this(), route, method = methodLabel(method),
+         start](HttpResponse r) {
           double secs = std::chrono::duration<double>(Clock::now() - start).count();
           self->server_->metrics().observeHttpRequest(route, method, r.status, secs);
           auto ex = self->executor();
           asio::post(ex, [self, r = std::move(r)]() mutable { self->send(std::move(r), false); });
         },
-        [weak = weak_from_this(), gen] {  // the handler waits: watch for the client leaving
+        [weak = this->weak_from_this(), gen] {  // the handler waits: watch for the client leaving
           if (auto self = weak.lock()) {
             asio::post(self->executor(), [self, gen] { self->watchPeer(gen); });
           }
@@ -262,10 +359,10 @@ class Session : public std::enable_shared_from_this<Session> {
       ++timer_gen_;
       timer_.cancel();
     }
-    socket_.async_wait(tcp::socket::wait_read,
-                       [self = shared_from_this(), gen](const boost::system::error_code& ec) {
-                         self->onPeerReadable(ec, gen);
-                       });
+    rawSocket(socket_).async_wait(tcp::socket::wait_read, [self = this->shared_from_this(), gen](
+                                                              const boost::system::error_code& ec) {
+      self->onPeerReadable(ec, gen);
+    });
   }
 
   void onPeerReadable(const boost::system::error_code& ec, uint64_t gen) {
@@ -276,8 +373,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return peerGone();
     char byte = 0;
     boost::system::error_code peek;
-    socket_.non_blocking(true, peek);
-    size_t n = peek ? 0 : socket_.receive(asio::buffer(&byte, 1), tcp::socket::message_peek, peek);
+    tcp::socket& raw = rawSocket(socket_);
+    raw.non_blocking(true, peek);
+    size_t n = peek ? 0 : raw.receive(asio::buffer(&byte, 1), tcp::socket::message_peek, peek);
     if (peek == asio::error::would_block || peek == asio::error::try_again) return watchPeer(gen);
     if (peek || n == 0) return peerGone();
     // A pipelined request is waiting behind this one: the client is still there.
@@ -304,7 +402,7 @@ class Session : public std::enable_shared_from_this<Session> {
     handling_.reset();
     if (watching_peer_) {  // the only operation pending while a request is handled
       boost::system::error_code ignored;
-      socket_.cancel(ignored);
+      rawSocket(socket_).cancel(ignored);
       watching_peer_ = false;
     }
     bool keep = keep_alive_ && !then_linger && !server_->stopping();
@@ -315,9 +413,8 @@ class Session : public std::enable_shared_from_this<Session> {
     std::array<asio::const_buffer, 2> buffers{asio::buffer(out_head_), asio::buffer(out_body_)};
     asio::async_write(
         socket_, buffers,
-        [self = shared_from_this(), then_linger](const boost::system::error_code& ec, size_t) {
-          self->onWritten(ec, then_linger);
-        });
+        [self = this->shared_from_this(), then_linger](
+            const boost::system::error_code& ec, size_t) { self->onWritten(ec, then_linger); });
   }
 
   void onWritten(const boost::system::error_code& ec, bool then_linger) {
@@ -328,7 +425,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (then_linger) return linger();
     if (!keep_alive_) {
       boost::system::error_code ignored;
-      socket_.shutdown(tcp::socket::shutdown_send, ignored);
+      rawSocket(socket_).shutdown(tcp::socket::shutdown_send, ignored);
       return linger();
     }
     in_request_ = false;
@@ -347,7 +444,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // connection, and the client could lose the answer.
   void linger() {
     boost::system::error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    rawSocket(socket_).shutdown(tcp::socket::shutdown_send, ignored);
     setDeadline(linger_time_);
     drain();
   }
@@ -356,7 +453,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!discard_) discard_ = std::make_unique<std::array<char, 4096>>();
     socket_.async_read_some(
         asio::buffer(*discard_),
-        [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+        [self = this->shared_from_this()](const boost::system::error_code& ec, size_t n) {
           self->lingered_ += n;
           if (ec || self->closed_ || self->lingered_ > kLingerBytes) {
             return self->closeNow();
@@ -379,7 +476,7 @@ class Session : public std::enable_shared_from_this<Session> {
     armed_at_ = at;
     timer_.expires_at(at);
     timer_.async_wait(
-        [weak = weak_from_this(), gen = ++timer_gen_](const boost::system::error_code& ec) {
+        [weak = this->weak_from_this(), gen = ++timer_gen_](const boost::system::error_code& ec) {
           if (ec) return;
           if (auto self = weak.lock()) self->onTimer(gen);
         });
@@ -400,7 +497,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   std::shared_ptr<HttpServer::Impl> server_;
-  tcp::socket socket_;
+  std::shared_ptr<ssl::context> tls_;  // before socket_: the stream refers to it
+  Stream socket_;
   asio::steady_timer timer_;
   RequestReader reader_;
   bool counted_;
@@ -478,23 +576,41 @@ void HttpServer::Impl::onAccept(const boost::system::error_code& ec, tcp::socket
   if (open_.load() >= limit_) {
     if (refusing_.load() < kMaxRefusing) {
       ++refusing_;
-      auto session = std::make_shared<Session>(shared_from_this(), std::move(socket), false);
-      asio::post(session->executor(), [session] { session->refuse(); });
+      launchFor(false, std::move(socket));
     }  // else the socket closes here: refusing must not cost more than serving
   } else {
     ++open_;
-    auto session = std::make_shared<Session>(shared_from_this(), std::move(socket), true);
-    asio::post(session->executor(), [session] { session->start(); });
+    launchFor(true, std::move(socket));
   }
   accept();
 }
 
-void HttpServer::Impl::add(Session* s, const std::shared_ptr<Session>& session) {
+void HttpServer::Impl::launchFor(bool counted, tcp::socket socket) {
+  if (auto tls = tlsContext()) {
+    ssl::context& ctx = *tls;
+    return launch<TlsStream>(counted, std::move(tls), std::move(socket), ctx);
+  }
+  launch<tcp::socket>(counted, nullptr, std::move(socket));
+}
+
+template <typename Stream, typename... StreamArgs>
+void HttpServer::Impl::launch(bool counted, std::shared_ptr<ssl::context> tls,
+                              StreamArgs&&... args) {
+  auto session = std::make_shared<Session<Stream>>(shared_from_this(), std::move(tls), counted,
+                                                   std::forward<StreamArgs>(args)...);
+  if (counted) {
+    asio::post(session->executor(), [session] { session->start(); });
+  } else {
+    asio::post(session->executor(), [session] { session->refuse(); });
+  }
+}
+
+void HttpServer::Impl::add(Connection* s, const std::shared_ptr<Connection>& session) {
   std::lock_guard lock(mu_);
   sessions_[s] = session;
 }
 
-void HttpServer::Impl::remove(Session* s, bool counted) {
+void HttpServer::Impl::remove(Connection* s, bool counted) {
   {
     std::lock_guard lock(mu_);
     sessions_.erase(s);
@@ -508,7 +624,7 @@ void HttpServer::Impl::remove(Session* s, bool counted) {
 
 void HttpServer::Impl::stop(bool own_pool_stopped) {
   if (stopped_.exchange(true)) return;
-  std::vector<std::shared_ptr<Session>> open;
+  std::vector<std::shared_ptr<Connection>> open;
   {
     std::lock_guard lock(mu_);
     for (auto& [raw, weak] : sessions_) {
@@ -541,6 +657,11 @@ HttpServer::~HttpServer() {
 }
 
 Status HttpServer::start(const std::string& address, int port) {
+  if (impl_->options().tls) {
+    auto ctx = makeTlsContext(*impl_->options().tls);
+    if (!ctx.isOk()) return ctx.status();
+    impl_->setTlsContext(std::move(*ctx));
+  }
   return impl_->start(address, port);
 }
 
@@ -550,6 +671,14 @@ void HttpServer::stop() {
 }
 
 int HttpServer::port() const { return impl_->port(); }
+
+Status HttpServer::setTls(const HttpTlsOptions& tls) {
+  if (!impl_->tlsContext()) return invalidArgument("not an HTTPS server");
+  auto ctx = makeTlsContext(tls);
+  if (!ctx.isOk()) return ctx.status();
+  impl_->setTlsContext(std::move(*ctx));
+  return Status::ok();
+}
 
 size_t HttpServer::connectionLimit() const { return impl_->limit(); }
 

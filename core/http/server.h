@@ -15,6 +15,10 @@
 //     that makes no progress for io_timeout closes the connection. A request being handled (a
 //     blocking query) has no timeout here;
 //   - over max_connections: the connection is accepted, answered 503 and closed.
+//   - with `tls` (HTTPS): the TLS handshake must finish within header_timeout; with
+//     verify_incoming a client without a certificate signed by the CA fails the handshake.
+//     setTls() replaces the certificates for new handshakes (a reload); open connections keep
+//     theirs.
 //
 // Threading: sockets, timers and handler calls run on an IoPool (its own, or one passed in).
 // Handlers are called on a pool thread and must not block it; they may answer from any thread.
@@ -22,6 +26,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,6 +37,15 @@
 #include "core/metrics/metrics.h"
 
 namespace cairn::http {
+
+// HTTPS: PEM contents (read and checked by the caller, core/tls/material.h).
+struct HttpTlsOptions {
+  std::string ca_pem;  // checks client certificates; required for verify_incoming
+  std::string cert_pem;
+  std::string key_pem;
+  bool verify_incoming = false;         // require a client certificate signed by ca_pem
+  std::string min_version = "TLSv1_2";  // Consul's names, TLSv1_0 .. TLSv1_3
+};
 
 struct HttpServerOptions {
   IoPool* pool = nullptr;  // null: the server runs its own pool of `threads` threads
@@ -45,6 +59,8 @@ struct HttpServerOptions {
   size_t max_connections = 16384;
   // Added to every response, e.g. {"X-Consul-Default-ACL-Policy", "allow"}.
   std::vector<std::pair<std::string, std::string>> response_headers;
+  // Serve HTTPS instead of HTTP.
+  std::optional<HttpTlsOptions> tls;
 };
 
 class HttpServer {
@@ -59,6 +75,8 @@ class HttpServer {
   int port() const;
   // The connection limit in force (max_connections capped by the descriptor limit).
   size_t connectionLimit() const;
+  // HTTPS only: new handshakes use `tls` from now on. An error (bad PEM) changes nothing.
+  Status setTls(const HttpTlsOptions& tls);
 
   class Impl;  // server.cc only
 

@@ -23,7 +23,12 @@ grpc::Status toGrpc(const Status& s) {
 
 }  // namespace
 
-void MembershipService::attach(node::Node* node, MembershipMonitor* monitor) {
+void MembershipService::attach(node::Node* node, MembershipMonitor* monitor,
+                               std::shared_ptr<tls::RpcTls> tls) {
+  {
+    std::lock_guard lock(mu_);
+    tls_ = std::move(tls);
+  }
   monitor_.store(monitor);
   node_.store(node);
 }
@@ -48,7 +53,7 @@ std::shared_ptr<v1::Membership::Stub> MembershipService::leaderStub() {
   auto& stub = stubs_[address];
   if (!stub) {
     stub =
-        v1::Membership::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+        v1::Membership::NewStub(tls::createChannel(tls_.get(), address, grpc::ChannelArguments()));
   }
   return stub;
 }

@@ -22,6 +22,7 @@
 #include "cairn/v1/membership.grpc.pb.h"
 #include "core/membership/membership_monitor.h"
 #include "core/node/node.h"
+#include "core/tls/rpc_tls.h"
 
 namespace cairn::membership {
 
@@ -35,7 +36,9 @@ class MembershipService final : public v1::Membership::CallbackService {
   MembershipService() : MembershipService(Options{}) {}
 
   // Starts answering. Both outlive the service (the transport stops serving it first). Once.
-  void attach(node::Node* node, MembershipMonitor* monitor);
+  // `tls`: the credentials of relays to the leader (null: plain gRPC).
+  void attach(node::Node* node, MembershipMonitor* monitor,
+              std::shared_ptr<tls::RpcTls> tls = nullptr);
 
   grpc::ServerUnaryReactor* Heartbeat(grpc::CallbackServerContext* context,
                                       const v1::HeartbeatRequest* request,
@@ -52,6 +55,7 @@ class MembershipService final : public v1::Membership::CallbackService {
 
   Options options_;
   std::atomic<node::Node*> node_{nullptr};
+  std::shared_ptr<tls::RpcTls> tls_;  // guarded by mu_
   std::atomic<MembershipMonitor*> monitor_{nullptr};
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<v1::Membership::Stub>> stubs_;  // guarded by mu_

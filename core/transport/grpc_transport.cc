@@ -115,7 +115,8 @@ Status GrpcTransport::start(const std::string& address, PeerService* service) {
   auto impl = std::make_unique<grpc_internal::ClusterServiceImpl>(service, shared_);
   grpc::ServerBuilder builder;
   int bound_port = 0;
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &bound_port);
+  builder.AddListeningPort(address, tls::serverCredentials(shared_->options.tls.get()),
+                           &bound_port);
   grpc_internal::configureServer(shared_->options, builder);
   builder.RegisterService(impl.get());
   for (grpc::Service* extra : shared_->options.extra_services) builder.RegisterService(extra);
@@ -230,9 +231,8 @@ std::shared_ptr<Connection> GrpcTransport::connectionLocked(const std::string& a
   std::shared_ptr<Connection>& conn = connections_[address];
   if (!conn) {
     conn = std::make_shared<Connection>();
-    conn->channel =
-        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
-                                  grpc_internal::clientChannelArguments(shared_->options));
+    conn->channel = tls::createChannel(shared_->options.tls.get(), address,
+                                       grpc_internal::clientChannelArguments(shared_->options));
     conn->stub = v1::Cluster::NewStub(conn->channel);
   }
   return conn;

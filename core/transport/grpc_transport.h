@@ -30,6 +30,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/tls/rpc_tls.h"
 #include "core/transport/transport.h"
 
 namespace grpc {
@@ -78,6 +79,8 @@ struct GrpcTransportOptions {
   // More gRPC services served on the same port (the client-agent and membership services of
   // servers). Not owned: each must outlive the transport's stop().
   std::vector<grpc::Service*> extra_services;
+  // Mutual TLS on the listener and on every channel (docs/security.md, "TLS"); null: plain.
+  std::shared_ptr<tls::RpcTls> tls;
 };
 
 // Counters since construction. Messages are raft messages; batches are RaftBatch writes/reads.

@@ -144,13 +144,16 @@ class RealisticConfig(AgentTestCase):
         line = lines[0]
         for key in ("encrypt", "primary_datacenter",
                     "telemetry.prometheus_retention_time", "performance.raft_multiplier",
-                    "autopilot.cleanup_dead_servers", "verify_incoming", "tls.defaults.verify_"
-                    "incoming", "ports.serf_lan", "limits.http_max_conns_per_client",
+                    "autopilot.cleanup_dead_servers", "ports.serf_lan",
+                    "limits.http_max_conns_per_client",
                     "connect.enabled", "recursors", "skip_leave_on_interrupt",
                     "(file consul.json)"):
             self.assertIn(key, line)
         # Implemented and no-op keys are not named (acl.* takes effect since the ACL system).
         self.assertNotIn("acl.enabled", line)
+        # The TLS keys are implemented since issue 15 (docs/security.md).
+        self.assertNotIn("tls.defaults.verify_incoming", line)
+        self.assertNotIn(" verify_incoming,", line)
         for key in (" datacenter", "node_meta", "services", "dns_config.node_ttl",
                     "disable_update_check", "dns_config.allow_stale", "ui_config.enabled",
                     "20-cache.yaml", "services.json"):

@@ -44,6 +44,37 @@ TEST(HttpAddr, SchemesAndShapes) {
   EXPECT_FALSE(resolveHttpAddr("h:1/path", env).isOk());
 }
 
+TEST(HttpAddr, ConsulHttpSslMakesHostPortHttps) {
+  EXPECT_EQ(*resolveHttpAddr("h:1", fakeEnv({{"CONSUL_HTTP_SSL", "true"}})), "https://h:1");
+  EXPECT_EQ(*resolveHttpAddr("h:1", fakeEnv({{"CAIRN_HTTP_SSL", "1"}})), "https://h:1");
+  EXPECT_EQ(*resolveHttpAddr("http://h:1", fakeEnv({{"CONSUL_HTTP_SSL", "true"}})), "http://h:1");
+  EXPECT_EQ(*resolveHttpAddr("h:1", fakeEnv({{"CONSUL_HTTP_SSL", "false"}})), "http://h:1");
+}
+
+TEST(ClientTls, FlagThenCairnEnvThenConsulEnv) {
+  std::string file = "/tmp/cairn-cli-tls-" + std::to_string(::getpid());
+  std::ofstream(file) << "pem";
+  HttpOptions o;
+  auto env = fakeEnv({{"CAIRN_CACERT", file},
+                      {"CONSUL_CACERT", "/nope"},
+                      {"CONSUL_CLIENT_CERT", file},
+                      {"CONSUL_CLIENT_KEY", file},
+                      {"CONSUL_HTTP_SSL_VERIFY", "false"}});
+  auto tls = resolveClientTls(o, env);
+  ASSERT_TRUE(tls.isOk()) << tls.status().message();
+  EXPECT_EQ(tls->ca_file, file);
+  EXPECT_EQ(tls->client_cert, file);
+  EXPECT_FALSE(tls->verify);
+  o.ca_file = "/does/not/exist.pem";
+  EXPECT_EQ(resolveClientTls(o, env).status().message(),
+            "cannot read /does/not/exist.pem: No such file or directory");
+  HttpOptions half;
+  half.client_cert = file;
+  EXPECT_NE(resolveClientTls(half, fakeEnv({})).status().message().find("needs its key"),
+            std::string::npos);
+  std::remove(file.c_str());
+}
+
 TEST(Token, FlagThenEnv) {
   EXPECT_EQ(resolveToken("f", fakeEnv({{"CONSUL_HTTP_TOKEN", "c"}})), "f");
   EXPECT_EQ(resolveToken("", fakeEnv({{"CONSUL_HTTP_TOKEN", "c"}})), "c");

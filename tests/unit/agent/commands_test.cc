@@ -1,7 +1,10 @@
 #include "agent/cli/commands.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "agent/version.h"
@@ -176,6 +179,37 @@ TEST(Cli, UnreachableAgentIsAClearError) {
     EXPECT_EQ(r.code, 1) << c.args[1];
     EXPECT_EQ(r.err.rfind(c.prefix, 0), 0u) << r.err;
   }
+}
+
+// `cairn tls` writes in the current directory: run it in a scratch one.
+TEST(Cli, TlsCaAndCertCreateWriteConsulsFileNames) {
+  namespace fs = std::filesystem;
+  fs::path old = fs::current_path();
+  fs::path dir = fs::temp_directory_path() / ("cairn-cli-tls-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  fs::current_path(dir);
+  CliRun ca = run({"tls", "ca", "create"});
+  EXPECT_EQ(ca.code, 0) << ca.err;
+  EXPECT_EQ(ca.out, "==> Saved consul-agent-ca.pem\n==> Saved consul-agent-ca-key.pem\n");
+  EXPECT_EQ(run({"tls", "ca", "create"}).err, "consul-agent-ca.pem already exists\n");
+  CliRun s0 = run({"tls", "cert", "create", "-server", "-additional-ipaddress", "10.1.2.3"});
+  EXPECT_EQ(s0.code, 0) << s0.err;
+  EXPECT_NE(s0.out.find("==> Saved dc1-server-consul-0.pem\n==> Saved dc1-server-consul-0-key.pem"),
+            std::string::npos)
+      << s0.out;
+  CliRun s1 = run({"tls", "cert", "create", "-server"});
+  EXPECT_NE(s1.out.find("==> Saved dc1-server-consul-1.pem"), std::string::npos) << s1.out;
+  CliRun c0 = run({"tls", "cert", "create", "-client", "-dc", "east"});
+  EXPECT_NE(c0.out.find("==> Saved east-client-consul-0.pem"), std::string::npos) << c0.out;
+  EXPECT_EQ(fs::status(dir / "east-client-consul-0-key.pem").permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(run({"tls", "cert", "create"}).err,
+            "Please provide exactly one of -server, -client or -cli\n");
+  EXPECT_EQ(run({"tls", "cert", "create", "-server", "-additional-ipaddress", "x"}).err,
+            "Error creating the certificate: not an IP address: \"x\"\n");
+  EXPECT_EQ(run({"tls", "cert", "create", "-client", "-ca", "missing.pem"}).code, 1);
+  fs::current_path(old);
+  fs::remove_all(dir);
 }
 
 }  // namespace

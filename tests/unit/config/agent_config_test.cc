@@ -322,8 +322,13 @@ TEST_F(ConfigTest, FailedFileLeavesNoPartialState) {
 }
 
 TEST_F(ConfigTest, PortValidation) {
-  EXPECT_EQ(error({"-http-port", "0"}), "ports.http (-http-port) must be in 1..65535, got 0");
-  EXPECT_EQ(error({"-http-port", "-1"}), "ports.http (-http-port) must be in 1..65535, got -1");
+  EXPECT_EQ(error({"-http-port", "0"}),
+            "ports.http (-http-port) must be in 1..65535 or -1 to disable, got 0");
+  EXPECT_EQ(error({"-http-port", "-2"}),
+            "ports.http (-http-port) must be in 1..65535 or -1 to disable, got -2");
+  EXPECT_EQ(error({"-https-port", "8501"}),
+            "ports.https is set but there is no certificate: set tls.defaults.cert_file and "
+            "key_file (or tls.https.*)");
   EXPECT_EQ(error({"-server-port", "65536"}),
             "ports.server (-server-port) must be in 1..65535, got 65536");
   EXPECT_EQ(error({"-grpc-port", "0"}), "ports.grpc (-grpc-port) must be in 1..65535, got 0");
@@ -493,6 +498,68 @@ TEST_F(ConfigTest, AclBlock) {
   EXPECT_NE(b.status().message().find("expected one of \"allow\", \"deny\", got \"maybe\""),
             std::string::npos)
       << b.status().message();
+}
+
+TEST_F(ConfigTest, TlsBlockResolvesPerInterface) {
+  std::string file = write("tls.json", R"({"tls": {
+      "defaults": {"ca_file": "/ca.pem", "cert_file": "/d.pem", "key_file": "/d-key.pem",
+                   "verify_incoming": true, "verify_outgoing": true},
+      "internal_rpc": {"verify_server_hostname": true},
+      "https": {"cert_file": "/h.pem", "key_file": "/h-key.pem", "verify_incoming": false,
+                "tls_min_version": "TLSv1_3"}},
+    "ports": {"https": 8501, "http": -1}, "addresses": {"https": "127.0.0.9"}})");
+  auto c = load({"-config-file=" + file});
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_EQ(c->https_port, 8501);
+  EXPECT_EQ(c->http_port, -1);
+  EXPECT_EQ(c->https_addr, "127.0.0.9");
+  tls::TlsSettings rpc = tlsSettings(*c, "internal_rpc");
+  EXPECT_EQ(rpc.ca_file, "/ca.pem");
+  EXPECT_EQ(rpc.cert_file, "/d.pem");
+  EXPECT_EQ(rpc.cert_file_key, "tls.defaults.cert_file");
+  EXPECT_TRUE(rpc.verify_incoming);
+  EXPECT_TRUE(rpc.verify_server_hostname);
+  EXPECT_EQ(rpc.min_version, "TLSv1_2");
+  tls::TlsSettings https = tlsSettings(*c, "https");
+  EXPECT_EQ(https.cert_file, "/h.pem");
+  EXPECT_EQ(https.cert_file_key, "tls.https.cert_file");
+  EXPECT_FALSE(https.verify_incoming);
+  EXPECT_EQ(https.min_version, "TLSv1_3");
+  EXPECT_EQ(ignoredKeysWarning(*c), "");
+}
+
+TEST_F(ConfigTest, LegacyTlsKeysSetTheDefaults) {
+  std::string file = write("legacy.yaml",
+                           "ca_file: /ca.pem\ncert_file: /c.pem\nkey_file: /k.pem\n"
+                           "verify_incoming_rpc: true\nverify_server_hostname: true\n");
+  auto c = load({"-config-file=" + file});
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  tls::TlsSettings rpc = tlsSettings(*c, "internal_rpc");
+  EXPECT_EQ(rpc.ca_file, "/ca.pem");
+  EXPECT_EQ(rpc.ca_file_key, "ca_file");
+  EXPECT_TRUE(rpc.verify_incoming);
+  EXPECT_TRUE(rpc.verify_server_hostname);
+  EXPECT_FALSE(tlsSettings(*c, "https").verify_incoming);
+}
+
+TEST_F(ConfigTest, TlsKeysThatOnlyWorkTogether) {
+  auto err = [&](const std::string& json) {
+    return error({"-config-file=" + write("t.json", json)});
+  };
+  EXPECT_EQ(err(R"({"tls": {"defaults": {"cert_file": "/c.pem"}}})"),
+            "tls.defaults.cert_file is set but no key_file: give both");
+  EXPECT_EQ(err(R"({"tls": {"https": {"cert_file": "/c.pem", "key_file": "/k.pem",
+                "verify_incoming": true}}})"),
+            "tls.https.verify_incoming needs ca_file (to check clients) and cert_file");
+  EXPECT_EQ(err(R"({"verify_outgoing": true})"),
+            "tls.https.verify_outgoing needs ca_file (the CA that signed the servers' "
+            "certificates)");
+  EXPECT_NE(err(R"({"tls": {"defaults": {"tls_min_version": "SSLv3"}}})")
+                .find("expected one of \"TLSv1_0\""),
+            std::string::npos);
+  EXPECT_NE(
+      err(R"({"tls": {"defaults": {"verify_incoming": "maybe"}}})").find("expected true or false"),
+      std::string::npos);
 }
 
 }  // namespace
