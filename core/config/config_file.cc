@@ -158,6 +158,13 @@ Setter definitions(std::vector<AgentConfig::Definition> AgentConfig::*member, bo
 // retry_join does (Consul 1.15+ maps start_join onto retry_join too).
 Status readStartJoin(const ConfigValue& v, Context& ctx) { return read(v, &ctx.config.retry_join); }
 
+// Recorded as given: without it the agent picks the default for its mode (agent_config.h).
+Status readLeaveOnTerminate(const ConfigValue& v, Context& ctx) {
+  CAIRN_RETURN_IF_ERROR(read(v, &ctx.config.leave_on_terminate));
+  ctx.config.leave_on_terminate_given = true;
+  return Status::ok();
+}
+
 // Every kImplemented (and kStored) key of consul_keys.cc, by path.
 const std::unordered_map<std::string_view, Setter>& setters() {
   using C = AgentConfig;
@@ -175,7 +182,7 @@ const std::unordered_map<std::string_view, Setter>& setters() {
       {"retry_join", field(&C::retry_join)},
       {"start_join", readStartJoin},
       {"pid_file", field(&C::pid_file)},
-      {"leave_on_terminate", field(&C::leave_on_terminate)},
+      {"leave_on_terminate", readLeaveOnTerminate},
       {"session_ttl_min", duration(&C::session_ttl_min_ns)},
       {"enable_script_checks", field(&C::enable_script_checks)},
       {"check_update_interval", duration(&C::check_update_interval_ns)},
