@@ -24,11 +24,15 @@ from harness import BackgroundRequest, main  # noqa: E402
 DIG = shutil.which("dig")
 
 
-def start_clients(cluster, count):
+def start_clients(cluster, count, extra_args=()):
+    """Starts client agents c1..c<count> joined to `cluster`'s servers; extra_args[i] (when
+    given) is added to the command line of client i."""
     join = [s.rpc_address for s in cluster.members]
     clients = []
     for i in range(count):
-        client = ClientAgent(f"c{i + 1}", cluster.prefix + str(100 + i), cluster.root, join=join)
+        extra = list(extra_args[i]) if i < len(extra_args) else []
+        client = ClientAgent(f"c{i + 1}", cluster.prefix + str(100 + i), cluster.root, join=join,
+                             extra_args=extra)
         cluster.servers.append(client)  # cleanup() and logs() cover it
         clients.append(client)
     for client in clients:
@@ -36,33 +40,60 @@ def start_clients(cluster, count):
     return clients
 
 
-class ClusterWithClients(unittest.TestCase):
-    """One cluster (3 servers, 2 clients) for the whole class."""
+class ClientsTestCase(unittest.TestCase):
+    """One cluster of 3 servers (config CONFIG) and client agents (CLIENT_ARGS: one list of extra
+    arguments per client) for the whole class, in cls.cluster and cls.clients; cluster_ready()
+    runs once they serve. A test fails when a process of the cluster crashed; a failed test
+    prints the cluster's logs."""
+    NAME = "clients"
+    CONFIG = None
+    CLIENT_ARGS = ((), ())
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.cluster = Cluster(3, name="clients")
+        cls.cluster = Cluster(3, name=cls.NAME, config=cls.CONFIG)
         try:
             cls.cluster.start()
-            cls.c1, cls.c2 = start_clients(cls.cluster, 2)
+            cls.clients = start_clients(cls.cluster, len(cls.CLIENT_ARGS), cls.CLIENT_ARGS)
+            cls.cluster_ready()
         except BaseException:
             sys.stderr.write(cls.cluster.logs())
             cls.cluster.cleanup()
             raise
 
     @classmethod
+    def cluster_ready(cls):
+        pass
+
+    @classmethod
     def tearDownClass(cls):
         cls.cluster.cleanup()
         super().tearDownClass()
-
-    def setUp(self):
-        self.p = self._testMethodName + "/"
 
     def tearDown(self):
         crashed = self.cluster.crashed()
         if crashed:
             self.fail(f"crashed: {crashed}\n{self.cluster.logs()}")
+        if self._has_failed():
+            sys.stderr.write(f"\n===== cluster output during {self.id()} =====\n"
+                             f"{self.cluster.logs()}\n===== end of cluster output =====\n")
+
+    def _has_failed(self):
+        result = getattr(getattr(self, "_outcome", None), "result", None)
+        failed = list(getattr(result, "failures", [])) + list(getattr(result, "errors", []))
+        return any(test is self for test, _ in failed)
+
+
+class ClusterWithClients(ClientsTestCase):
+    """3 servers, 2 clients."""
+
+    @classmethod
+    def cluster_ready(cls):
+        cls.c1, cls.c2 = cls.clients
+
+    def setUp(self):
+        self.p = self._testMethodName + "/"
 
     # ---- KV ----
     def test_kv_put_get_cas_txn_through_clients(self):

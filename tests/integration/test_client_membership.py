@@ -1,5 +1,5 @@
 """Membership of client agents through the real binaries (docs/agent.md, "Membership"): 3 servers
-with client_timeout 2s and client agents on loopback (cluster.py).
+with client_timeout 4s and client agents on loopback (cluster.py).
 
 - /v1/agent/members on a client lists the servers and the clients exactly as a server does
   (?wan, ?segment too), and `cairn members` against a client shows the clients;
@@ -14,12 +14,12 @@ import os
 import subprocess
 import sys
 import time
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from cluster import ClientAgent, Cluster, wait_until  # noqa: E402
+from cluster import wait_until  # noqa: E402
 from harness import binary, main  # noqa: E402
+from test_client_agent import ClientsTestCase  # noqa: E402
 
 SERVERS = {"s1", "s2", "s3"}
 ALIVE, LEFT, FAILED = 1, 3, 4
@@ -57,44 +57,22 @@ def log(message):
     print(f"[client membership] {message}", file=sys.stderr)
 
 
-class ClientMembership(unittest.TestCase):
+class ClientMembership(ClientsTestCase):
     """One cluster for the class: the tests run in name order, the first with every client
     alive, the second killing and stopping them."""
+    NAME = "membership"
+    # Short, yet two missed heartbeats (every 2 s) from a client on a loaded machine do not fail it.
+    CONFIG = {"client_timeout": "4s"}
+    CLIENT_ARGS = ((), (), ("-leave-on-terminate=false",))
 
     @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.cluster = Cluster(3, name="membership", config={"client_timeout": "2s"})
-        try:
-            cls.cluster.start()
-            join = [s.rpc_address for s in cls.cluster.members]
-            cls.c1, cls.c2, cls.c3 = [
-                ClientAgent(name, cls.cluster.prefix + str(100 + i), cls.cluster.root,
-                            join=join, extra_args=extra)
-                for i, (name, extra) in enumerate([("c1", []), ("c2", []),
-                                                   ("c3", ["-leave-on-terminate=false"])])]
-            for client in (cls.c1, cls.c2, cls.c3):
-                cls.cluster.servers.append(client)  # cleanup() and logs() cover it
-                client.start()
-            cls.agents = list(cls.cluster.members) + [cls.c1, cls.c2, cls.c3]
-            wait_until(lambda: all(
-                {n: m["Status"] for n, m in members(a).items()}
-                == dict.fromkeys(SERVERS | {"c1", "c2", "c3"}, ALIVE)
-                for a in cls.agents), 30, "every agent to list the 3 servers and 3 clients alive")
-        except BaseException:
-            sys.stderr.write(cls.cluster.logs())
-            cls.cluster.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cluster.cleanup()
-        super().tearDownClass()
-
-    def tearDown(self):
-        crashed = self.cluster.crashed()
-        if crashed:
-            self.fail(f"crashed: {crashed}\n{self.cluster.logs()}")
+    def cluster_ready(cls):
+        cls.c1, cls.c2, cls.c3 = cls.clients
+        cls.agents = list(cls.cluster.members) + list(cls.clients)
+        wait_until(lambda: all(
+            {n: m["Status"] for n, m in members(a).items()}
+            == dict.fromkeys(SERVERS | {"c1", "c2", "c3"}, ALIVE)
+            for a in cls.agents), 30, "every agent to list the 3 servers and 3 clients alive")
 
     def test_1_a_client_lists_what_the_servers_list(self):
         servers = self.cluster.members
@@ -153,7 +131,7 @@ class ClientMembership(unittest.TestCase):
             wait_until(lambda: status_of(agent, "c1") == FAILED, 30,
                        f"{agent.name} to list c1 failed")
         failed_everywhere = time.monotonic() - killed_at
-        log(f"kill -9 of c1 (client_timeout 2s): serfHealth critical after {critical:.2f}s, "
+        log(f"kill -9 of c1 (client_timeout 4s): serfHealth critical after {critical:.2f}s, "
             f"its session invalidated and the lock taken by a waiter on c2 after "
             f"{acquired:.2f}s, listed failed on every server and client after "
             f"{failed_everywhere:.2f}s")
