@@ -7,7 +7,8 @@ with client_timeout 4s and client agents on loopback (cluster.py).
   through it (default checks) is invalidated and a waiter on the other client takes the lock,
   every server and the other client list it failed (4), the other client keeps working;
 - SIGTERM of a client (leave_on_terminate is true on clients by default): left (3), node
-  deregistered; with -leave-on-terminate=false it is failed instead and its node stays.
+  deregistered; with -leave-on-terminate=false it is failed instead and its node stays;
+- `cairn force-leave` and `cairn leave` against a client.
 The times measured are printed, never asserted. Run with /usr/bin/python3."""
 import json
 import os
@@ -22,6 +23,7 @@ from harness import binary, main  # noqa: E402
 from test_client_agent import ClientsTestCase  # noqa: E402
 
 SERVERS = {"s1", "s2", "s3"}
+CLIENTS = {"c1", "c2", "c3", "c4"}
 ALIVE, LEFT, FAILED = 1, 3, 4
 
 
@@ -63,16 +65,16 @@ class ClientMembership(ClientsTestCase):
     NAME = "membership"
     # Short, yet two missed heartbeats (every 2 s) from a client on a loaded machine do not fail it.
     CONFIG = {"client_timeout": "4s"}
-    CLIENT_ARGS = ((), (), ("-leave-on-terminate=false",))
+    CLIENT_ARGS = ((), (), ("-leave-on-terminate=false",), ("-leave-on-terminate=false",))
 
     @classmethod
     def cluster_ready(cls):
-        cls.c1, cls.c2, cls.c3 = cls.clients
+        cls.c1, cls.c2, cls.c3, cls.c4 = cls.clients
         cls.agents = list(cls.cluster.members) + list(cls.clients)
         wait_until(lambda: all(
             {n: m["Status"] for n, m in members(a).items()}
-            == dict.fromkeys(SERVERS | {"c1", "c2", "c3"}, ALIVE)
-            for a in cls.agents), 30, "every agent to list the 3 servers and 3 clients alive")
+            == dict.fromkeys(SERVERS | CLIENTS, ALIVE)
+            for a in cls.agents), 30, "every agent to list the 3 servers and 4 clients alive")
 
     def test_1_a_client_lists_what_the_servers_list(self):
         servers = self.cluster.members
@@ -100,7 +102,7 @@ class ClientMembership(ClientsTestCase):
                              capture_output=True, text=True, timeout=30)
         self.assertEqual(out.returncode, 0, out.stderr)
         rows = {line.split()[0]: line.split() for line in out.stdout.splitlines()[1:]}
-        self.assertEqual(set(rows), SERVERS | {"c1", "c2", "c3"}, out.stdout)
+        self.assertEqual(set(rows), SERVERS | CLIENTS, out.stdout)
         self.assertIn("client", rows["c1"])
         self.assertIn("alive", rows["c1"])
 
@@ -163,6 +165,24 @@ class ClientMembership(ClientsTestCase):
                    "c3 (leave_on_terminate false) to be listed failed")
         self.assertIn("c3", catalog_nodes(servers[1]))
         self.assertEqual(serf_health(servers[1], "c3"), "critical")
+
+        # `cairn force-leave` through a client (forwarded to a server), then `cairn leave` of
+        # that client: it leaves although its leave_on_terminate is false, and exits.
+        c4 = self.c4
+        address = f"{c4.ip}:{c4.http_port}"
+        out = subprocess.run([binary(), "force-leave", "-http-addr", address, "c3"],
+                             capture_output=True, text=True, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        wait_until(lambda: "c3" not in catalog_nodes(servers[2]), 30, "c3 to be force-left")
+        self.assertEqual(status_of(servers[2], "c3"), LEFT)
+        c4.expected_exit = True
+        out = subprocess.run([binary(), "leave", "-http-addr", address],
+                             capture_output=True, text=True, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        c4.proc.wait(timeout=30)
+        self.assertEqual(c4.proc.returncode, 0, c4.logs())
+        self.assertEqual(status_of(servers[0], "c4"), LEFT)
+        self.assertNotIn("c4", catalog_nodes(servers[0]))
 
 
 if __name__ == "__main__":
