@@ -128,7 +128,6 @@ int run(std::vector<std::string> args) {
   if (parseLogLevel(config->log_level, level)) setLogLevel(level);
   config->node_name = pod->consulNodeName();
   for (const auto& [k, v] : pod->meta()) config->node_meta[k] = v;  // the pod's identity wins
-  config->leave_on_terminate = true;
   if (Status s = writeNodeId(config->data_dir, pod->consulNodeId()); !s.isOk()) {
     return fail(s.message());
   }

@@ -1,5 +1,6 @@
 #include "agent/client/client_agent.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <future>
@@ -10,6 +11,7 @@
 #include "core/base/logging.h"
 #include "core/http/agent_routes.h"
 #include "core/http/handlers.h"
+#include "core/http/membership_routes.h"
 #include "core/http/ui_handlers.h"
 #include "core/node/cluster_service.h"
 
@@ -19,6 +21,9 @@ namespace {
 constexpr char kLog[] = "client";
 // A forwarded DNS query: the DNS thread waits for it, so it is short.
 constexpr auto kDnsTimeout = std::chrono::seconds(2);
+// How long /v1/agent/members and force-leave look for a server before giving up (members then
+// answers this agent's own view).
+constexpr auto kMembershipForwardFor = std::chrono::seconds(3);
 
 // The DNS server's catalog on a client: never consulted (every query is forwarded).
 class NoDnsCatalog final : public dns::DnsCatalog {
@@ -41,7 +46,7 @@ std::vector<http::AgentMember> KnownServersMembers::members() const {
   self.name = self_.node_name;
   self.id = self_.node_id;
   self.addr = self_.advertise_addr;
-  self.port = 8301;  // Consul's Serf LAN port, which tools expect on a client member
+  self.port = http_port_;  // what the servers list for a client (there is no Serf port)
   self.server = false;
   out.push_back(self);
   for (const auto& address : connection_.servers()) {
@@ -96,7 +101,7 @@ Status ClientAgent::startLocal() {
   forwarding.node_name = info_.node_name;
   forwarder_ = std::make_unique<HttpForwarder>(*connection_, timers_, clock_, forwarding);
   catalog_port_ = std::make_unique<RemoteCatalogPort>(*connection_, info_.node_name);
-  members_ = std::make_unique<KnownServersMembers>(*connection_, info_);
+  members_ = std::make_unique<KnownServersMembers>(*connection_, info_, config_.http_port);
   agent_ctx_ = std::make_unique<http::AgentApiContext>(
       http::AgentApiContext{info_, *metrics_, *members_, slow_work_, &db_->health()});
   scheduler_ = std::make_unique<health::TimerQueueScheduler>(clock_, timers_);
@@ -114,7 +119,19 @@ Status ClientAgent::startLocal() {
 // Routes, HTTP, DNS, the server resolver, then anti-entropy.
 Status ClientAgent::startInterfaces() {
   http::addAgentSelfRoutes(router_, *agent_ctx_);
-  http::addClientMembersRoutes(router_, *agent_ctx_);
+  http::addClientMembershipRoutes(router_, *agent_ctx_,
+                                  {[this](http::RequestPtr request, http::Responder respond,
+                                          std::function<void(const std::string&)> unreachable) {
+                                     forwarder_->forward(
+                                         std::move(request), std::move(respond),
+                                         {kMembershipForwardFor, std::move(unreachable)});
+                                   },
+                                   [this] {
+                                     // PUT /v1/agent/leave: leave and stop, as SIGTERM with
+                                     // leave_on_terminate.
+                                     leave_requested_ = true;
+                                     kill(getpid(), SIGTERM);
+                                   }});
   http::addAgentRoutes(router_, *agent_ctx_, *local_agent_);
   // Other /v1/agent/* paths are about this agent: never answered by a server.
   router_.add(http::Route{"/v1/agent/",
@@ -234,11 +251,12 @@ void ClientAgent::startHeartbeats() {
   heartbeats_->start();
 }
 
-// With leave_on_terminate the servers are told at once (the node is marked left and
-// deregistered); otherwise they fail it after client_timeout.
+// With leave_on_terminate (default true on clients) or after PUT /v1/agent/leave the servers
+// are told at once (the node is marked left and deregistered); otherwise they fail it after
+// client_timeout.
 void ClientAgent::leaveOrStopHeartbeats() {
   if (!heartbeats_) return;
-  if (!config_.leave_on_terminate) {
+  if (!config_.leave_on_terminate && !leave_requested_) {
     heartbeats_->stop();
     return;
   }

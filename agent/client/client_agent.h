@@ -34,17 +34,19 @@
 
 namespace cairn::agent::client {
 
-// /v1/agent/members on a client: itself and the servers it knows (by address). The membership
-// service replaces this with the servers' full list (clients included, with their status).
+// A client's own view of the members: itself and the servers it knows (by address). Its
+// /v1/agent/members lists the servers' answer (clients included, with their status) and falls
+// back to this view only when no server answers (core/http/membership_routes.h).
 class KnownServersMembers final : public http::MembersSource {
  public:
-  KnownServersMembers(const ServerConnection& connection, http::AgentInfo self)
-      : connection_(connection), self_(std::move(self)) {}
+  KnownServersMembers(const ServerConnection& connection, http::AgentInfo self, int http_port)
+      : connection_(connection), self_(std::move(self)), http_port_(http_port) {}
   std::vector<http::AgentMember> members() const override;
 
  private:
   const ServerConnection& connection_;
   const http::AgentInfo self_;
+  const int http_port_;
 };
 
 class ClientAgent final : public RunningAgent {
@@ -114,6 +116,7 @@ class ClientAgent final : public RunningAgent {
   bool resolver_stop_ = false;
   std::thread resolver_;
   bool stopped_ = false;
+  std::atomic<bool> leave_requested_{false};  // PUT /v1/agent/leave
 };
 
 }  // namespace cairn::agent::client

@@ -14,6 +14,7 @@ struct HttpForwarder::Attempt {
   bool read = false;
   int retries = 0;
   std::optional<SteadyTime> deadline;
+  std::optional<Fallback> fallback;
   // A write waiting for a connection: since when it waits on the channel of `waiting_generation`.
   uint64_t waiting_generation = 0;
   SteadyTime waiting_since;  // set when the attempt starts waiting or retrying
@@ -85,9 +86,19 @@ http::Handler HttpForwarder::handler() {
 }
 
 void HttpForwarder::forward(http::RequestPtr request, http::Responder respond) {
+  begin(std::move(request), std::move(respond), std::nullopt);
+}
+
+void HttpForwarder::forward(http::RequestPtr request, http::Responder respond, Fallback fallback) {
+  begin(std::move(request), std::move(respond), std::move(fallback));
+}
+
+void HttpForwarder::begin(http::RequestPtr request, http::Responder respond,
+                          std::optional<Fallback> fallback) {
   auto attempt = std::make_shared<Attempt>(std::move(respond));
   attempt->envelope = envelopeOf(*request, options_.node_name);
   attempt->read = isRead(request->method);
+  attempt->fallback = std::move(fallback);
   start(std::move(attempt));
 }
 
@@ -121,6 +132,7 @@ void HttpForwarder::send(std::shared_ptr<Attempt> attempt, const ServerConnectio
   call->read = attempt->read;
   call->deadline = attempt->deadline;
   call->retries = attempt->retries;
+  call->fallback = attempt->fallback;
   call->context.set_wait_for_ready(false);
   Attempt* raw = call.get();
   target.stub->async()->Http(
@@ -153,9 +165,11 @@ void HttpForwarder::onDone(std::shared_ptr<Attempt> attempt, const ServerConnect
 void HttpForwarder::retry(std::shared_ptr<Attempt> attempt, Nanos delay, const std::string& why) {
   SteadyTime now = clock_.now();
   if (!attempt->deadline) {
-    attempt->deadline = now + (attempt->read ? options_.read_retry_for : options_.connect_wait);
+    Nanos budget = attempt->read ? options_.read_retry_for : options_.connect_wait;
+    attempt->deadline = now + (attempt->fallback ? attempt->fallback->within : budget);
   }
   if (now >= *attempt->deadline) {
+    if (attempt->fallback) return attempt->fallback->unreachable(why);
     std::string what = attempt->read ? "" : " (the write was not sent)";
     return attempt->respond(http::textResponse(500, "No Cairn server reachable: " + why + what));
   }

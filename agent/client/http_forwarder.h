@@ -15,7 +15,10 @@
 //
 // Threading: thread-safe; forward() never blocks (waits are TimerQueue tasks).
 
+#include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "agent/client/server_connection.h"
 #include "core/base/timer_queue.h"
@@ -40,12 +43,21 @@ class HttpForwarder {
                 Options options);
 
   void forward(http::RequestPtr request, http::Responder respond);
+  // For a request that has an answer of its own when the servers are out of reach (a client's
+  // /v1/agent/members falls back to its local view): tried for `within` instead of the method's
+  // usual time, then `unreachable` gets why, in place of the 500 "No Cairn server reachable".
+  struct Fallback {
+    Nanos within;
+    std::function<void(const std::string& why)> unreachable;
+  };
+  void forward(http::RequestPtr request, http::Responder respond, Fallback fallback);
   // forward() as a route handler.
   http::Handler handler();
 
   struct Attempt;  // one request until it is answered (http_forwarder.cc)
 
  private:
+  void begin(http::RequestPtr request, http::Responder respond, std::optional<Fallback> fallback);
   void start(std::shared_ptr<Attempt> attempt);
   void send(std::shared_ptr<Attempt> attempt, const ServerConnection::Target& target);
   void onDone(std::shared_ptr<Attempt> attempt, const ServerConnection::Target& target,

@@ -116,6 +116,19 @@ void defineFlags(FlagSet& fs, ParsedFlags& p) {
            "Run script checks registered over the HTTP API.", p);
   addField(fs, "ui", &C::ui_enabled, "Serve the web UI at /ui (default true; -ui=false disables).",
            p);
+  fs.add(
+      "leave-on-terminate", "",
+      "Leave the cluster on SIGTERM (default: true on client agents, false on servers).",
+      [&p](std::string_view v) -> Status {
+        bool leave = false;
+        CAIRN_RETURN_IF_ERROR(parseValue(v, &leave));
+        p.ops.push_back([leave](AgentConfig& c) {
+          c.leave_on_terminate = leave;
+          c.leave_on_terminate_given = true;
+        });
+        return Status::ok();
+      },
+      /*is_bool=*/true);
   fs.add("check-update-interval", "duration",
          "Longest delay before an output-only check change reaches the catalog (default 5m).",
          [&p](std::string_view v) -> Status {
@@ -151,6 +164,7 @@ std::string lower(std::string s) {
 void applyDefaults(bool dev, AgentConfig& c) {
   if (dev) c.server = c.bootstrap = true;
   c.dev = dev;
+  if (!c.leave_on_terminate_given) c.leave_on_terminate = !c.server;
   c.datacenter = lower(c.datacenter);
   c.log_level = lower(c.log_level);
   if (c.node_name.empty()) {

@@ -35,7 +35,11 @@ struct AgentConfig {
   std::string pid_file;
   std::string log_level = "info";
   std::vector<std::string> retry_join;
+  // SIGTERM leaves the cluster gracefully (Consul: leave_on_terminate, -leave-on-terminate). As in
+  // Consul, the default is true on client agents and false on servers; a file or flag that sets
+  // it (leave_on_terminate_given) wins.
   bool leave_on_terminate = false;
+  bool leave_on_terminate_given = false;
   // limits
   uint64_t kv_max_value_size = 512 * 1024;
   uint64_t txn_max_req_len = 512 * 1024;

@@ -206,6 +206,13 @@ void addTlsSetters(std::unordered_map<std::string_view, Setter>& table) {
   add("verify_incoming_rpc", "tls.internal_rpc.verify_incoming", true);
 }
 
+// Recorded as given: without it the agent picks the default for its mode (agent_config.h).
+Status readLeaveOnTerminate(const ConfigValue& v, Context& ctx) {
+  CAIRN_RETURN_IF_ERROR(read(v, &ctx.config.leave_on_terminate));
+  ctx.config.leave_on_terminate_given = true;
+  return Status::ok();
+}
+
 // Every kImplemented (and kStored) key of consul_keys.cc, by path.
 const std::unordered_map<std::string_view, Setter>& setters() {
   using C = AgentConfig;
@@ -224,7 +231,7 @@ const std::unordered_map<std::string_view, Setter>& setters() {
         {"retry_join", field(&C::retry_join)},
         {"start_join", readStartJoin},
         {"pid_file", field(&C::pid_file)},
-        {"leave_on_terminate", field(&C::leave_on_terminate)},
+        {"leave_on_terminate", readLeaveOnTerminate},
         {"session_ttl_min", duration(&C::session_ttl_min_ns)},
         {"enable_script_checks", field(&C::enable_script_checks)},
         {"check_update_interval", duration(&C::check_update_interval_ns)},

@@ -189,37 +189,6 @@ HttpResponse healthByName(AgentApiContext& ctx, local::LocalAgent& agent, const 
   return healthResponse(req, worst, w.take());
 }
 
-// ---- members ----
-
-void writeMember(JsonWriter& w, const AgentApiContext& ctx, const AgentMember& m) {
-  w.beginObject().key("Name").string(m.name).key("Addr").string(m.addr);
-  w.key("Port").number(static_cast<uint64_t>(m.port));
-  w.key("Tags").beginObject().key("role").string(m.server ? "consul" : "node");
-  w.key("dc").string(ctx.agent.datacenter);
-  if (m.server) w.key("port").string(std::to_string(m.port));
-  w.key("id").string(m.id).key("build").string(ctx.agent.version);
-  w.key("vsn").string("2");
-  if (m.server) w.key("raft_vsn").string("3");
-  w.endObject();
-  w.key("Status").number(static_cast<uint64_t>(m.status));
-  for (const char* k :
-       {"ProtocolMin", "ProtocolMax", "ProtocolCur", "DelegateMin", "DelegateMax", "DelegateCur"}) {
-    uint64_t v = std::string_view(k).find("Min") != std::string_view::npos   ? 1
-                 : std::string_view(k).find("Max") != std::string_view::npos ? 5
-                                                                             : 2;
-    w.key(k).number(v);
-  }
-  w.endObject();
-}
-
-HttpResponse members(AgentApiContext& ctx) {
-  JsonWriter w;
-  w.beginArray();
-  for (const auto& m : ctx.members.members()) writeMember(w, ctx, m);
-  w.endArray();
-  return jsonResponse(w.take());
-}
-
 // ---- writes ----
 
 HttpResponse registerService(local::LocalAgent& agent, const HttpRequest& req) {
@@ -313,17 +282,6 @@ void addMaintenanceRoutes(Router& router, SerialWorker& disk, local::LocalAgent&
 }
 
 // A client agent has no gossip layer and cannot act for the cluster: it answers clearly.
-void addGossipRoutes(Router& router) {
-  addRoute(router, "/v1/agent/join/", true, {"PUT", "GET"}, [](const HttpRequest&) {
-    return textResponse(500,
-                        "agent join is not supported on a client agent: give its servers with "
-                        "-retry-join (docs/agent.md, \"Client agents\")");
-  });
-  addRoute(router, "/v1/agent/force-leave/", true, {"PUT", "GET"}, [](const HttpRequest&) {
-    return textResponse(500, "agent force-leave is not supported on a client agent: ask a server");
-  });
-}
-
 }  // namespace
 
 void addAgentRoutes(Router& router, AgentApiContext& ctx, local::LocalAgent& agent,
@@ -355,12 +313,6 @@ void addAgentRoutes(Router& router, AgentApiContext& ctx, local::LocalAgent& age
   addRegistrationRoutes(router, ctx.slow_work, agent);
   addTtlRoutes(router, agent);
   addMaintenanceRoutes(router, ctx.slow_work, agent);
-}
-
-void addClientMembersRoutes(Router& router, AgentApiContext& ctx) {
-  addRoute(router, "/v1/agent/members", false, {"GET"},
-           [&ctx](const HttpRequest&) { return members(ctx); });
-  addGossipRoutes(router);
 }
 
 }  // namespace cairn::http

@@ -1,7 +1,7 @@
 #pragma once
 // The /v1/agent/* routes served from this agent's local registry (agent_handlers.cc): services,
-// checks, TTL updates, maintenance and local health. On servers, members, join, leave and
-// force-leave are in membership_routes.h; a client agent serves them with addClientMembersRoutes.
+// checks, TTL updates, maintenance and local health. Members, join, leave and force-leave are in
+// membership_routes.h.
 // /v1/agent/self and /v1/agent/metrics live in status_handlers.cc. Servers and client agents both
 // serve these routes (AgentApiContext). See
 // docs/agent.md.
@@ -18,9 +18,6 @@ namespace cairn::http {
 // PUT /v1/agent/reload (its error is answered 500); without it the route only resyncs.
 void addAgentRoutes(Router& router, AgentApiContext& ctx, local::LocalAgent& agent,
                     std::function<Status()> reload = nullptr);
-// A client agent's /v1/agent/members (from ctx.members) and the gossip operations it does not
-// have (join, force-leave: clear 500 errors).
-void addClientMembersRoutes(Router& router, AgentApiContext& ctx);
 // GET /v1/agent/self, /v1/agent/metrics and /metrics (status_handlers.cc).
 void addAgentSelfRoutes(Router& router, AgentApiContext& ctx);
 

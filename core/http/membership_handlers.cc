@@ -1,18 +1,16 @@
 // /v1/agent/members, join, leave, force-leave: see membership_routes.h.
 #include <algorithm>
 
+#include "core/base/logging.h"
 #include "core/http/catalog_routes.h"
 #include "core/http/handlers.h"
+#include "core/http/json_reader.h"
 #include "core/http/json_writer.h"
 #include "core/http/membership_routes.h"
 #include "core/http/read_query.h"
 
 namespace cairn::http {
 namespace {
-
-// Serf's member status codes.
-constexpr int kMemberAlive = 1;
-constexpr int kMemberFailed = 4;
 
 // One member as Consul's api.AgentMember.
 struct MemberJson {
@@ -71,25 +69,25 @@ int serverStatus(const ApiContext& ctx, const node::RaftServer& s) {
   return kMemberAlive;  // not registered yet
 }
 
-MemberJson serverMember(const ApiContext& ctx, const node::RaftServer& s, bool wan) {
-  auto [host, port] = splitHostPort(s.address, std::to_string(ctx.agent.server_port));
+// A Raft server as Consul lists a server member: Port is its server RPC port.
+MemberJson serverJson(const AgentInfo& self, const std::string& name, const std::string& id,
+                      const std::string& host, const std::string& port, int status, bool wan) {
   MemberJson m;
-  m.name = s.node.empty() ? s.id : s.node;
-  if (wan) m.name += "." + ctx.agent.datacenter;
+  m.name = wan ? name + "." + self.datacenter : name;
   m.addr = host;
   m.port = portNumber(port);
-  m.tags = {{"role", "consul"},
-            {"dc", ctx.agent.datacenter},
-            {"port", port},
-            {"id", s.id},
-            {"build", ctx.agent.version},
-            {"vsn", "2"},
-            {"vsn_min", "2"},
-            {"vsn_max", "3"},
-            {"raft_vsn", "3"},
+  m.tags = {{"role", "consul"}, {"dc", self.datacenter}, {"port", port},
+            {"id", id},         {"build", self.version}, {"vsn", "2"},
+            {"vsn_min", "2"},   {"vsn_max", "3"},        {"raft_vsn", "3"},
             {"segment", ""}};
-  m.status = serverStatus(ctx, s);
+  m.status = status;
   return m;
+}
+
+MemberJson serverMember(const ApiContext& ctx, const node::RaftServer& s, bool wan) {
+  auto [host, port] = splitHostPort(s.address, std::to_string(ctx.agent.server_port));
+  return serverJson(ctx.agent, s.node.empty() ? s.id : s.node, s.id, host, port,
+                    serverStatus(ctx, s), wan);
 }
 
 MemberJson clientMember(const v1::MemberRecord& r) {
@@ -112,9 +110,21 @@ MemberJson clientMember(const v1::MemberRecord& r) {
   return m;
 }
 
+// ?wan and ?segment as Consul's agent endpoint reads them: a segment other than "" or "_all"
+// (every LAN member) names a network segment, which only Consul Enterprise has, and cannot go
+// with ?wan. An answer when the query is refused.
+std::optional<HttpResponse> refuseMembersQuery(const HttpRequest& req, bool* wan) {
+  *wan = req.query.has("wan") && req.query.get("wan") != "false";
+  std::string segment = req.query.get("segment").value_or("");
+  if (segment.empty() || segment == "_all") return std::nullopt;
+  if (*wan) return textResponse(400, "Cannot provide a segment with wan=true");
+  return textResponse(500, "Network segments are not supported in this version of Consul");
+}
+
 // The Raft servers, then (LAN only: clients are not WAN members) the client agents, by name.
 HttpResponse members(ApiContext& ctx, const HttpRequest& req) {
-  bool wan = req.query.has("wan") && req.query.get("wan") != "false";
+  bool wan = false;
+  if (auto refused = refuseMembersQuery(req, &wan)) return *refused;
   node::RaftConfiguration conf = ctx.node.raftConfiguration();
   bool self_listed = false;
   JsonWriter w;
@@ -191,6 +201,100 @@ void add(Router& router, std::string path, bool prefix, std::vector<std::string>
                    Router::kDefaultMaxBody});
 }
 
+// ---- client agents: the servers' list, one JSON code path ----
+
+v1::MemberRecord recordOf(const AgentInfo& self, const AgentMember& m) {
+  v1::MemberRecord r;
+  v1::ClientMember& c = *r.mutable_member();
+  c.set_node_name(m.name);
+  c.set_node_id(m.id);
+  c.set_address(m.addr);
+  c.set_http_port(static_cast<uint32_t>(std::max(0, m.port)));
+  c.set_datacenter(self.datacenter);
+  c.set_build(self.version);
+  r.set_status(static_cast<v1::MemberStatus>(m.status));
+  return r;
+}
+
+// A client agent's own view, for when no server answers: itself and the servers it knows (by
+// address, alive: it cannot tell), written as a server writes its list.
+HttpResponse localMembers(const AgentApiContext& ctx, bool wan) {
+  JsonWriter w;
+  w.beginArray();
+  for (const AgentMember& m : ctx.members.members()) {
+    if (m.server) {
+      writeMember(
+          w, serverJson(ctx.agent, m.name, m.id, m.addr, std::to_string(m.port), m.status, wan));
+    } else if (!wan) {
+      writeMember(w, clientMember(recordOf(ctx.agent, m)));
+    }
+  }
+  w.endArray();
+  return jsonResponse(w.take());
+}
+
+// The servers' (compact) list with this agent appended when it is not in it yet: its first
+// heartbeat may still be on its way, and an agent always lists itself, as in Consul.
+HttpResponse withSelf(const AgentApiContext& ctx, HttpResponse r) {
+  if (r.status != 200) return r;
+  auto list = parseJson(r.body);
+  if (!list.isOk() || !list->is_array() || r.body.empty() || r.body.back() != ']') return r;
+  for (const auto& m : list->as_array()) {
+    if (m.has_string_field("Name") && m.at("Name").as_string() == ctx.agent.node_name) return r;
+  }
+  for (const AgentMember& m : ctx.members.members()) {
+    if (m.server || m.name != ctx.agent.node_name) continue;
+    JsonWriter self;
+    writeMember(self, clientMember(recordOf(ctx.agent, m)));
+    r.body.pop_back();
+    r.body += (list->size() == 0 ? "" : ",") + self.take() + "]";
+  }
+  return r;
+}
+
+// `raw_query` without ?pretty, so that the server's answer is compact (applyPretty formats the
+// final answer).
+std::string withoutPretty(const std::string& raw_query) {
+  std::string out;
+  size_t start = 0;
+  while (start <= raw_query.size()) {
+    size_t end = std::min(raw_query.find('&', start), raw_query.size());
+    std::string_view item(raw_query.data() + start, end - start);
+    if (!item.empty() && item.substr(0, item.find('=')) != "pretty") {
+      out += (out.empty() ? "" : "&") + std::string(item);
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
+void clientMembers(AgentApiContext& ctx, const ForwardToServer& forward, const HttpRequest& req,
+                   Responder respond) {
+  bool wan = false;
+  if (auto refused = refuseMembersQuery(req, &wan)) return respond(std::move(*refused));
+  auto compact = std::make_shared<HttpRequest>(req);
+  compact->raw_query = withoutPretty(req.raw_query);
+  forward(compact, Responder([&ctx, wan, respond](HttpResponse r) {
+            respond(wan ? std::move(r) : withSelf(ctx, std::move(r)));
+          }),
+          [&ctx, wan, respond](const std::string& why) {
+            LOG_WARN("members", "no server answered GET /v1/agent/members ("
+                                    << why
+                                    << "): answering this agent's own view, itself and the servers "
+                                       "it knows, all shown alive");
+            respond(localMembers(ctx, wan));
+          });
+}
+
+// PUT /v1/agent/leave: answered first, then `leave` (null: 500).
+void addLeaveRoute(Router& router, std::function<void()> leave) {
+  add(router, "/v1/agent/leave", false, {"PUT"}, [leave](const HttpRequest&, Responder respond) {
+    if (!leave) return respond(textResponse(500, "leave is not supported here"));
+    respond(jsonResponse(""));
+    leave();
+  });
+}
+
 }  // namespace
 
 void addMembershipRoutes(Router& router, ApiContext& ctx, MembershipHooks hooks) {
@@ -206,11 +310,27 @@ void addMembershipRoutes(Router& router, ApiContext& ctx, MembershipHooks hooks)
       [&ctx, hooks](const HttpRequest& req, Responder respond) {
         forceLeave(ctx, hooks, req, std::move(respond));
       });
-  add(router, "/v1/agent/leave", false, {"PUT"}, [hooks](const HttpRequest&, Responder respond) {
-    if (!hooks.leave) return respond(textResponse(500, "leave is not supported here"));
-    respond(jsonResponse(""));
-    hooks.leave();
+  addLeaveRoute(router, hooks.leave);
+}
+
+void addClientMembershipRoutes(Router& router, AgentApiContext& ctx, ClientMembershipHooks hooks) {
+  add(router, "/v1/agent/members", false, {"GET"},
+      [&ctx, forward = hooks.forward](const HttpRequest& req, Responder respond) {
+        clientMembers(ctx, forward, req, std::move(respond));
+      });
+  // Force-leave is the servers' business: the request goes to one of them.
+  add(router, "/v1/agent/force-leave/", true, {"PUT", "GET"},
+      [forward = hooks.forward](const HttpRequest& req, Responder respond) {
+        forward(std::make_shared<HttpRequest>(req), respond, [respond](const std::string& why) {
+          respond(textResponse(500, "No Cairn server reachable: " + why));
+        });
+      });
+  add(router, "/v1/agent/join/", true, {"PUT", "GET"}, [](const HttpRequest&, Responder respond) {
+    respond(textResponse(500,
+                         "agent join is not supported on a client agent: give its servers with "
+                         "-retry-join (docs/agent.md, \"Client agents\")"));
   });
+  addLeaveRoute(router, hooks.leave);
 }
 
 }  // namespace cairn::http

@@ -4,11 +4,16 @@
 // records, with Consul's fields and status codes), PUT /v1/agent/join/<address>,
 // PUT /v1/agent/leave and PUT /v1/agent/force-leave/<node>[?prune]. What needs the servers'
 // membership machinery comes in through MembershipHooks, so this file links none of it.
+//
+// A client agent serves the same paths (addClientMembershipRoutes): members and force-leave are
+// asked of a server, so that a client lists exactly what the servers list, written by the same
+// code; only when no server answers does it list its own view (itself and the servers it knows).
 
 #include <functional>
 #include <string>
 
 #include "core/base/status.h"
+#include "core/http/agent_context.h"
 #include "core/http/api_context.h"
 #include "core/http/router.h"
 
@@ -25,5 +30,22 @@ struct MembershipHooks {
 
 // `ctx` outlives the router.
 void addMembershipRoutes(Router& router, ApiContext& ctx, MembershipHooks hooks);
+
+// Sends `request` to a server and answers with the server's response; when no server answers in
+// time it calls `unreachable` (with why) instead of answering.
+using ForwardToServer =
+    std::function<void(RequestPtr request, Responder respond,
+                       std::function<void(const std::string& why)> unreachable)>;
+
+struct ClientMembershipHooks {
+  ForwardToServer forward;
+  // Starts this agent's graceful leave and shutdown after the answer is sent. Null: 500.
+  std::function<void()> leave;
+};
+
+// A client agent's GET /v1/agent/members and PUT /v1/agent/force-leave/<node> (both forwarded),
+// PUT /v1/agent/leave, and PUT /v1/agent/join/<address> (500: clients join with -retry-join).
+// `ctx.members` is the view listed when no server answers. `ctx` outlives the router.
+void addClientMembershipRoutes(Router& router, AgentApiContext& ctx, ClientMembershipHooks hooks);
 
 }  // namespace cairn::http

@@ -99,6 +99,9 @@ struct MembershipMonitor::State : std::enable_shared_from_this<State> {
   bool stopped = false;             // guarded by mu
   bool round_soon = false;          // an immediate round is scheduled; guarded by mu
   std::set<std::string> in_flight;  // names with a proposal pending; guarded by mu
+  // Names whose leave is being committed: until it is applied their record still says alive and
+  // the tracker no longer hears them, which must not read as a failure. Guarded by mu.
+  std::set<std::string> leaving;
   std::map<std::string, v1::ClientMember> in_line;  // as last found replicated; guarded by mu
   health::Scheduler::TaskId timer = 0;              // guarded by mu
 
@@ -154,6 +157,7 @@ struct MembershipMonitor::State : std::enable_shared_from_this<State> {
     for (const Action& a : tracker.evaluate(now, wall, views)) {
       std::string key = store::lowercase(a.name);
       in_line.erase(key);  // about to change: the next heartbeat must not count as in line
+      if (leaving.count(key) != 0) continue;        // its leave decides
       if (!in_flight.insert(key).second) continue;  // its earlier proposal decides first
       auto view = by_name.find(key);
       const MemberView* v = view == by_name.end() ? nullptr : view->second;
@@ -261,20 +265,28 @@ void MembershipMonitor::leave(const std::string& name, const std::string& incarn
                               std::function<void(Status)> done) {
   if (name.empty()) return done(invalidArgument("leave without a node name"));
   v1::ClientMember member;
+  std::string key = store::lowercase(name);
   {
     std::lock_guard lock(state_->mu);
     if (!state_->tracker.leading()) return done(unavailable("not the leader"));
     state_->tracker.onLeave(name, incarnation, state_->deps.scheduler->now());
-    state_->in_line.erase(store::lowercase(name));
+    state_->in_line.erase(key);
+    state_->leaving.insert(key);
   }
   member.set_node_name(name);
   for (const auto& r : state_->deps.store->members()) {
     if (store::lowercase(r.member().node_name()) == store::lowercase(name)) member = r.member();
   }
   LOG_INFO("membership", "member " << name << " left");
-  state_->deps.node->propose(
-      leftCommand(member, false, state_->deps.wall_now_ms()),
-      [done = std::move(done)](StatusOr<node::ProposeResult> r) { done(proposeOutcome(r)); });
+  std::weak_ptr<State> weak = state_;
+  state_->deps.node->propose(leftCommand(member, false, state_->deps.wall_now_ms()),
+                             [weak, key, done = std::move(done)](StatusOr<node::ProposeResult> r) {
+                               if (auto me = weak.lock()) {
+                                 std::lock_guard lock(me->mu);
+                                 me->leaving.erase(key);  // applied (or failed: rounds judge)
+                               }
+                               done(proposeOutcome(r));
+                             });
 }
 
 void MembershipMonitor::forceLeave(const std::string& name, bool prune,

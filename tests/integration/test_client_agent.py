@@ -2,14 +2,17 @@
 3-server cluster (cluster.py) with 2 clients: KV put/get/CAS/txn/blocking query and a session lock
 through a client, catalog and health reads, a service registered on a client seen from every
 server over HTTP and DNS, /v1/agent/self on a client, and failover: kill -9 of the server a client
-uses, after which the client carries on through another one and its in-flight blocking query
-resumes there (the failover time is printed). Run with /usr/bin/python3."""
+uses while writes go through the client, after which the client carries on through another one,
+its in-flight blocking query resumes there and every acknowledged write reads back (the failover
+times are printed, not asserted). Run with /usr/bin/python3."""
 import base64
+import http.client
 import json
 import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import unittest
 
@@ -21,11 +24,15 @@ from harness import BackgroundRequest, main  # noqa: E402
 DIG = shutil.which("dig")
 
 
-def start_clients(cluster, count):
+def start_clients(cluster, count, extra_args=()):
+    """Starts client agents c1..c<count> joined to `cluster`'s servers; extra_args[i] (when
+    given) is added to the command line of client i."""
     join = [s.rpc_address for s in cluster.members]
     clients = []
     for i in range(count):
-        client = ClientAgent(f"c{i + 1}", cluster.prefix + str(100 + i), cluster.root, join=join)
+        extra = list(extra_args[i]) if i < len(extra_args) else []
+        client = ClientAgent(f"c{i + 1}", cluster.prefix + str(100 + i), cluster.root, join=join,
+                             extra_args=extra)
         cluster.servers.append(client)  # cleanup() and logs() cover it
         clients.append(client)
     for client in clients:
@@ -33,33 +40,60 @@ def start_clients(cluster, count):
     return clients
 
 
-class ClusterWithClients(unittest.TestCase):
-    """One cluster (3 servers, 2 clients) for the whole class."""
+class ClientsTestCase(unittest.TestCase):
+    """One cluster of 3 servers (config CONFIG) and client agents (CLIENT_ARGS: one list of extra
+    arguments per client) for the whole class, in cls.cluster and cls.clients; cluster_ready()
+    runs once they serve. A test fails when a process of the cluster crashed; a failed test
+    prints the cluster's logs."""
+    NAME = "clients"
+    CONFIG = None
+    CLIENT_ARGS = ((), ())
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.cluster = Cluster(3, name="clients")
+        cls.cluster = Cluster(3, name=cls.NAME, config=cls.CONFIG)
         try:
             cls.cluster.start()
-            cls.c1, cls.c2 = start_clients(cls.cluster, 2)
+            cls.clients = start_clients(cls.cluster, len(cls.CLIENT_ARGS), cls.CLIENT_ARGS)
+            cls.cluster_ready()
         except BaseException:
             sys.stderr.write(cls.cluster.logs())
             cls.cluster.cleanup()
             raise
 
     @classmethod
+    def cluster_ready(cls):
+        pass
+
+    @classmethod
     def tearDownClass(cls):
         cls.cluster.cleanup()
         super().tearDownClass()
-
-    def setUp(self):
-        self.p = self._testMethodName + "/"
 
     def tearDown(self):
         crashed = self.cluster.crashed()
         if crashed:
             self.fail(f"crashed: {crashed}\n{self.cluster.logs()}")
+        if self._has_failed():
+            sys.stderr.write(f"\n===== cluster output during {self.id()} =====\n"
+                             f"{self.cluster.logs()}\n===== end of cluster output =====\n")
+
+    def _has_failed(self):
+        result = getattr(getattr(self, "_outcome", None), "result", None)
+        failed = list(getattr(result, "failures", [])) + list(getattr(result, "errors", []))
+        return any(test is self for test, _ in failed)
+
+
+class ClusterWithClients(ClientsTestCase):
+    """3 servers, 2 clients."""
+
+    @classmethod
+    def cluster_ready(cls):
+        cls.c1, cls.c2 = cls.clients
+
+    def setUp(self):
+        self.p = self._testMethodName + "/"
 
     # ---- KV ----
     def test_kv_put_get_cas_txn_through_clients(self):
@@ -178,24 +212,21 @@ class ClientFailover(unittest.TestCase):
         blocking = BackgroundRequest(client.http_port, "GET",
                                      f"/v1/kv/{key}?index={index}&wait=60s", host=client.ip,
                                      timeout=90).start()
+        writer = Writer(client, "failover/w/").start()
         blocking.sent.wait(5)
         # The query must be waiting on the victim before it dies.
         wait_until(lambda: blocking.sent.is_set(), 5, "the blocking query to be sent")
+        wait_until(lambda: writer.acknowledged(), 20, "a write through the client before the kill")
         time.sleep(0.2)  # not a synchronisation: lets the forwarded query reach the server
         killed_at = time.monotonic()
         victim.kill()
         self.cluster.members.remove(victim)
 
-        def write_through_client():
-            try:
-                return client.put(f"/v1/kv/{key}-after", b"x", timeout=5).body == b"true"
-            except OSError:
-                return False
-        wait_until(write_through_client, 60, "a write through the client after the kill",
-                   interval=0.05)
-        failover = time.monotonic() - killed_at
-        print(f"\n[client failover] first write through the client succeeded {failover:.2f}s "
-              f"after kill -9 of {victim.name} ({used}); client moved to "
+        wait_until(lambda: writer.acknowledged(sent_after=killed_at) >= 3, 60,
+                   "writes through the client after the kill", interval=0.05)
+        failover = writer.first_acknowledged(sent_after=killed_at) - killed_at
+        print(f"\n[client failover] first write sent after kill -9 of {victim.name} ({used}) "
+              f"was acknowledged {failover:.2f}s after the kill; client moved to "
               f"{client.used_servers()[-1]}", file=sys.stderr)
         self.assertNotEqual(client.used_servers()[-1], used)
         self.assertFalse(blocking.done.is_set(), f"blocking query ended early: {blocking.result}")
@@ -207,6 +238,69 @@ class ClientFailover(unittest.TestCase):
               f"answered {woke:.2f}s after the kill", file=sys.stderr)
         self.assertEqual(result.status, 200, result)
         self.assertEqual(base64.b64decode(result.json()[0]["Value"]), b"after")
+        writer.stop()
+        # Nothing acknowledged is lost: every acknowledged key reads back on the survivors.
+        for k, value in writer.acked.items():
+            self.assertEqual(survivor.get(f"/v1/kv/{k}?raw&consistent").body, value, k)
+        print(f"[client failover] {len(writer.acked)} writes acknowledged through the client, "
+              f"all read back; {len(writer.unknown)} answered that they may or may not have been "
+              f"applied, {len(writer.refused)} No cluster leader, {len(writer.failed)} failed "
+              f"otherwise", file=sys.stderr)
+        for k, why in writer.failed.items():
+            self.fail(f"write {k} through the client failed: {why}")
+
+
+class Writer:
+    """Writes keys <prefix>00000, 00001, ... through `agent` one after another in a thread,
+    recording which were acknowledged (200 true); which answered a 500 saying they may or may
+    not have been applied (the client's "outcome unknown", or a follower whose leader died under
+    the forwarded write) or that there is no leader (during the election): allowed while a server
+    dies; and which failed otherwise."""
+
+    def __init__(self, agent, prefix):
+        self.agent, self.prefix = agent, prefix
+        self.acked = {}     # key -> value
+        self.sent_at = {}   # acknowledged key -> (sent, acknowledged) monotonic times
+        self.unknown = []   # applied or not
+        self.refused = []   # not applied: no leader yet
+        self.failed = {}    # key -> what came back
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(60)
+
+    def acknowledged(self, sent_after=0.0):
+        return sum(1 for sent, _ in list(self.sent_at.values()) if sent > sent_after)
+
+    def first_acknowledged(self, sent_after):
+        return min(done for sent, done in list(self.sent_at.values()) if sent > sent_after)
+
+    def _run(self):
+        i = 0
+        while not self._stop.is_set():
+            key, value = f"{self.prefix}{i:05d}", f"v{i}".encode()
+            i += 1
+            sent = time.monotonic()
+            try:
+                r = self.agent.put(f"/v1/kv/{key}", value, timeout=30)
+            except (OSError, http.client.HTTPException) as e:
+                self.failed[key] = repr(e)
+                continue
+            if r.status == 200 and r.body == b"true":
+                self.acked[key] = value
+                self.sent_at[key] = (sent, time.monotonic())
+            elif r.status == 500 and b"may or may not have been applied" in r.body:
+                self.unknown.append(key)
+            elif r.status == 500 and b"No cluster leader" in r.body:
+                self.refused.append(key)
+            else:
+                self.failed[key] = repr(r)
 
 
 if __name__ == "__main__":

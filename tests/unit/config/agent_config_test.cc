@@ -184,6 +184,33 @@ TEST_F(ConfigTest, LaterFilesThenFlagsWin) {
   EXPECT_EQ(d->node_name, "a");
 }
 
+// Consul's defaults: a client leaves on SIGTERM, a server does not; the key and the flag win.
+TEST_F(ConfigTest, LeaveOnTerminateDefaultsByModeAndTheKeyOrFlagWins) {
+  auto client = load({});
+  ASSERT_TRUE(client.isOk()) << client.status().message();
+  EXPECT_TRUE(client->leave_on_terminate);
+  auto server = load({"-server"});
+  ASSERT_TRUE(server.isOk());
+  EXPECT_FALSE(server->leave_on_terminate);
+  auto dev = loadAgentConfig({"-dev"});
+  ASSERT_TRUE(dev.isOk());
+  EXPECT_FALSE(dev->leave_on_terminate);
+  std::string off = write("off.json", R"({"leave_on_terminate": false})");
+  auto kept = load({"-config-file", off});
+  ASSERT_TRUE(kept.isOk());
+  EXPECT_FALSE(kept->leave_on_terminate);
+  std::string on = write("on.yml", "leave_on_terminate: true\nserver: true\n");
+  auto leaving_server = load({"-config-file", on});
+  ASSERT_TRUE(leaving_server.isOk());
+  EXPECT_TRUE(leaving_server->leave_on_terminate);
+  auto flag = load({"-config-file", on, "-leave-on-terminate=false"});
+  ASSERT_TRUE(flag.isOk());
+  EXPECT_FALSE(flag->leave_on_terminate);
+  auto flag_on = load({"-server", "-leave-on-terminate"});
+  ASSERT_TRUE(flag_on.isOk());
+  EXPECT_TRUE(flag_on->leave_on_terminate);
+}
+
 TEST_F(ConfigTest, ConfigDirIsReadInLexicalOrder) {
   write("conf/20-b.yaml", "node_name: twenty\n");
   write("conf/10-a.json", R"({"node_name": "ten", "datacenter": "ten"})");
