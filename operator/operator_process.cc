@@ -157,6 +157,11 @@ Status Operator::start() {
                     : loadKubeconfig(options_.kubeconfig);
   if (!config.isOk()) return config.status();
   kube_ = std::make_unique<KubeClient>(*config);
+  if (!options_.webhook.service.empty()) {
+    if (options_.webhook.name_space.empty()) options_.webhook.name_space = config->name_space;
+    webhook_ = std::make_unique<Webhook>(options_.webhook, *kube_);
+    if (Status s = webhook_->start(); !s.isOk()) return s;
+  }
   http_ = std::make_unique<Http>();
   auto text = [](int code, std::string body, std::string type) {
     http::HttpResponse r;
@@ -169,7 +174,9 @@ Status Operator::start() {
                      false,
                      {"GET"},
                      [this, text](http::RequestPtr, http::Responder respond) {
-                       respond(text(200, metrics_.render(), "text/plain; version=0.0.4"));
+                       std::string body = metrics_.render();
+                       if (webhook_) body += webhook_->renderMetrics();
+                       respond(text(200, body, "text/plain; version=0.0.4"));
                      },
                      http::Router::kDefaultMaxBody});
   http_->router.add({"/healthz",
@@ -183,7 +190,8 @@ Status Operator::start() {
                      false,
                      {"GET"},
                      [this, text](http::RequestPtr, http::Responder respond) {
-                       bool ok = ready_.load();
+                       // With a webhook: only once it has a certificate to serve.
+                       bool ok = ready_.load() && (!webhook_ || webhook_->ready());
                        respond(text(ok ? 200 : 503, ok ? "ok\n" : "not ready\n", "text/plain"));
                      },
                      http::Router::kDefaultMaxBody});
@@ -206,9 +214,12 @@ void Operator::stop() {
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
   if (http_ && http_->server) http_->server->stop();
+  if (webhook_) webhook_->stop();
 }
 
 int Operator::metricsPort() const { return http_ && http_->server ? http_->server->port() : 0; }
+
+int Operator::webhookPort() const { return webhook_ ? webhook_->port() : 0; }
 
 void Operator::loop() {
   LeaseLock lease(
@@ -227,6 +238,7 @@ void Operator::loop() {
                                << options_.identity);
     }
     ready_ = true;
+    if (webhook_) webhook_->sync(leader);
     if (leader) reconcileAll();
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait_for(lock, options_.resync, [this] { return stopping_.load(); });
