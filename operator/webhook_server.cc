@@ -157,6 +157,10 @@ void WebhookServer::Impl::accept() {
       asio::make_strand(io_), [self = this](beast::error_code ec, tcp::socket socket) {
         if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) return;
         if (!ec) {
+          // The status line, headers and body go out as separate TLS records: without this, Nagle
+          // holds the last one until the client's delayed ACK (40 ms) on a kept-alive connection.
+          boost::system::error_code ignored;
+          socket.set_option(tcp::no_delay(true), ignored);
           if (auto ctx = self->context()) {
             std::make_shared<Session>(std::move(socket), std::move(ctx), self)->run();
           }  // else: no certificate yet; the socket closes as it goes out of scope

@@ -81,6 +81,8 @@ class _Connection(http.client.HTTPSConnection):
 
     def connect(self):
         sock = socket.create_connection((self.host, self.port), self.timeout)
+        # As Go's net/http: no Nagle, so a body sent after its headers is not held back.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock = self._tls.wrap_socket(sock, server_hostname=self._server_hostname)
 
 
