@@ -153,6 +153,7 @@ TEST(WebhookServer, RotationWhileAdmissionsRunLosesNone) {
   std::string bundle, previous_bundle;
   SystemTime now = kStart - seconds(1300);  // up to kStart + 200 s at the end
   uint64_t done = 0;
+  uint64_t done_by[2] = {0, 0};
   WebhookCertKeeper::Deps deps;
   deps.load = [&]() -> StatusOr<std::optional<CertState>> { return secret; };
   deps.save = [&](const CertState& s) {
@@ -193,6 +194,7 @@ TEST(WebhookServer, RotationWhileAdmissionsRunLosesNone) {
         std::lock_guard<std::mutex> lock(mu);
         if (!ok && failures++ == 0) first_failure = r.error + " " + r.body;
         ++done;
+        ++done_by[c];
         cv.notify_all();
       }
     });
@@ -202,8 +204,12 @@ TEST(WebhookServer, RotationWhileAdmissionsRunLosesNone) {
     // Let some reviews through at this moment before time moves on.
     {
       std::unique_lock<std::mutex> lock(mu);
-      uint64_t target = done + 3;
-      ASSERT_TRUE(cv.wait_for(lock, seconds(30), [&] { return done >= target; }));
+      // Every client finishes a review here, so none that started before this tick is still in
+      // flight at the next one: a client's bundle is never more than one tick (10 s) old.
+      uint64_t target = done + 3, first = done_by[0] + 1, second = done_by[1] + 1;
+      ASSERT_TRUE(cv.wait_for(lock, seconds(30), [&] {
+        return done >= target && done_by[0] >= first && done_by[1] >= second;
+      }));
       previous_bundle = bundle;  // what a lagging API server still uses for the next 10 s
       now += seconds(10);
     }
