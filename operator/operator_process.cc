@@ -159,7 +159,7 @@ Status Operator::start() {
   kube_ = std::make_unique<KubeClient>(*config);
   if (!options_.webhook.service.empty()) {
     if (options_.webhook.name_space.empty()) options_.webhook.name_space = config->name_space;
-    webhook_ = std::make_unique<Webhook>(options_.webhook, *kube_);
+    webhook_ = std::make_unique<Webhook>(options_.webhook, *kube_, *config);
     if (Status s = webhook_->start(); !s.isOk()) return s;
   }
   http_ = std::make_unique<Http>();

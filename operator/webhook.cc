@@ -100,8 +100,12 @@ const char* webhookFlagsUsage() {
          "    [-webhook-switch-after DUR] [-webhook-drop-after DUR]\n";
 }
 
-Webhook::Webhook(WebhookOptions options, KubeClient& kube)
-    : options_(std::move(options)), kube_(kube) {
+Webhook::Webhook(WebhookOptions options, KubeClient& kube, const KubeConfig& config)
+    : options_(std::move(options)),
+      kube_(kube),
+      lookups_(config,
+               KubeClient::Options{1, std::chrono::milliseconds(0), std::chrono::milliseconds(0),
+                                   std::chrono::seconds(2), 300}) {
   if (options_.secret_name.empty()) options_.secret_name = options_.service + "-certs";
   options_.certs.service = options_.service;
   options_.certs.name_space = options_.name_space;
@@ -152,9 +156,10 @@ Labels Webhook::namespaceLabels(const std::string& name) {
     }
   }
   Labels labels;
-  auto ns = kube_.get("/api/v1/namespaces/" + web::uri::encode_data_string(name));
+  auto ns = lookups_.get("/api/v1/namespaces/" + web::uri::encode_data_string(name));
   if (!ns.isOk()) {
-    // Unknown labels: only the pod's own annotation decides. Not cached, so it is asked again.
+    // Unknown labels: only the pod's own annotation or label decides (refusing every pod of the
+    // cluster while the API server is slow would be worse). Not cached: asked again next time.
     LOG_WARN("webhook", "namespace " << name << ": " << ns.status().toString());
     return labels;
   }

@@ -49,7 +49,10 @@ struct WebhookCounters {
 
 class Webhook {
  public:
-  Webhook(WebhookOptions options, KubeClient& kube);
+  // `kube` keeps the certificates; namespace lookups use a client of their own made from
+  // `config`, with one attempt and a 2 s timeout, so a slow API server cannot hold a review
+  // past the API server's own deadline for it.
+  Webhook(WebhookOptions options, KubeClient& kube, const KubeConfig& config);
   ~Webhook();
 
   Status start();
@@ -68,6 +71,7 @@ class Webhook {
 
   WebhookOptions options_;
   KubeClient& kube_;
+  KubeClient lookups_;
   WebhookServer server_;
   std::unique_ptr<WebhookCertKeeper> keeper_;
   WebhookCounters counters_;
