@@ -148,7 +148,7 @@ value sidecarContainer(const InjectorConfig& c, const std::string& image, const 
   value s = value::object();
   s["name"] = value::string(kSidecarContainerName);
   s["image"] = value::string(image);
-  s["imagePullPolicy"] = value::string("IfNotPresent");
+  s["imagePullPolicy"] = value::string(c.image_pull_policy);
   s["command"] = value::array({value::string("cairn-sidecar")});
   s["args"] = value::array(
       {value::string("-retry-join"), value::string(c.retry_join), value::string("-podinfo-dir"),
@@ -172,10 +172,7 @@ value sidecarContainer(const InjectorConfig& c, const std::string& image, const 
   data["name"] = value::string(kDataVolume);
   data["mountPath"] = value::string(c.data_dir);
   s["volumeMounts"] = value::array({podinfo, data});
-  s["resources"]["requests"]["cpu"] = value::string(c.cpu_request);
-  s["resources"]["requests"]["memory"] = value::string(c.memory_request);
-  s["resources"]["limits"]["cpu"] = value::string(c.cpu_limit);
-  s["resources"]["limits"]["memory"] = value::string(c.memory_limit);
+  s["resources"] = c.resources;
   s["livenessProbe"] = probe("/live", c.probe_port, 10, 3);
   // /ready turns 200 once the pod's services are registered: the pod is Ready only when it can
   // be discovered (docs/sidecar.md).
@@ -268,7 +265,7 @@ value injectionPatch(const Pod& pod, const value& annotations, const InjectorCon
   std::vector<value> ops;
   std::vector<std::pair<std::string, std::string>> add = {{kInjectedAnnotation, "true"}};
   // The sidecar's metrics, unless the pod already tells Prometheus about its own.
-  if (pod.annotations.count("prometheus.io/scrape") == 0) {
+  if (config.metrics_annotations && pod.annotations.count("prometheus.io/scrape") == 0) {
     add.push_back({"prometheus.io/scrape", "true"});
     add.push_back({"prometheus.io/port", std::to_string(config.probe_port)});
     add.push_back({"prometheus.io/path", "/metrics"});
@@ -369,6 +366,40 @@ value decide(const value& request, const InjectorConfig& config,
 }
 
 }  // namespace
+
+StatusOr<InjectorConfig> parseInjectorConfig(const std::string& json, InjectorConfig c) {
+  value root;
+  try {
+    root = value::parse(json);
+  } catch (const std::exception& e) {
+    return invalidArgument(std::string("injector configuration: not JSON: ") + e.what());
+  }
+  if (!root.is_object()) return invalidArgument("injector configuration: not a JSON object");
+  auto wrong = [](const std::string& key, const char* want) {
+    return invalidArgument("injector configuration: \"" + key + "\" must be " + want);
+  };
+  std::map<std::string, std::string*> strings = {
+      {"image", &c.image}, {"imagePullPolicy", &c.image_pull_policy}, {"retryJoin", &c.retry_join}};
+  for (const auto& [key, v] : root.as_object()) {
+    if (auto it = strings.find(key); it != strings.end()) {
+      if (!v.is_string() || v.as_string().empty()) return wrong(key, "a non-empty string");
+      *it->second = v.as_string();
+    } else if (key == "defaultInject" || key == "metrics") {
+      if (!v.is_boolean()) return wrong(key, "true or false");
+      (key == "metrics" ? c.metrics_annotations : c.default_inject) = v.as_bool();
+    } else if (key == "resources") {
+      if (!v.is_object()) return wrong(key, "an object (requests, limits)");
+      c.resources = v;
+    } else if (key == "skipNamespaces") {
+      if (!v.is_array()) return wrong(key, "a list of namespaces");
+      for (const value& ns : v.as_array()) {
+        if (!ns.is_string()) return wrong(key, "a list of namespaces");
+        c.skip_namespaces.insert(ns.as_string());
+      }
+    }
+  }
+  return c;
+}
 
 std::string escapeJsonPointer(const std::string& key) {
   std::string out;

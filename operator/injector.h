@@ -16,6 +16,8 @@
 #include <set>
 #include <string>
 
+#include "core/base/status.h"
+
 namespace cairn::op {
 
 inline constexpr char kInjectAnnotation[] = "cairn.io/inject";
@@ -32,8 +34,12 @@ struct InjectorConfig {
   std::string podinfo_dir = "/etc/cairn/podinfo";
   std::string data_dir = "/cairn/data";
   int probe_port = 9500;  // the sidecar's /live, /ready and /metrics
-  std::string cpu_request = "50m", memory_request = "64Mi";
-  std::string cpu_limit = "500m", memory_limit = "128Mi";
+  std::string image_pull_policy = "IfNotPresent";
+  // The sidecar's resources (a core/v1 ResourceRequirements object).
+  web::json::value resources = web::json::value::parse(
+      R"({"requests":{"cpu":"50m","memory":"64Mi"},"limits":{"cpu":"500m","memory":"128Mi"}})");
+  // prometheus.io/* annotations for the sidecar's metrics.
+  bool metrics_annotations = true;
   // Pods in namespaces labelled cairn.io/inject=true are injected unless they opt out; with
   // `default_inject` every pod outside the skipped namespaces is.
   bool default_inject = false;
@@ -54,6 +60,12 @@ using NamespaceLabels = std::function<Labels(const std::string& name_space)>;
 // Decides one AdmissionReview (the request body the API server sent).
 AdmissionResult admit(const std::string& body, const InjectorConfig& config,
                       const NamespaceLabels& namespace_labels);
+
+// Reads the injector's settings from JSON over `base` (the chart mounts them from a ConfigMap):
+// image, imagePullPolicy, retryJoin, defaultInject, metrics, resources, skipNamespaces (added to
+// the built-in ones). A field of the wrong type is an error that names it; unknown fields are
+// ignored, so an older operator runs with a newer chart.
+StatusOr<InjectorConfig> parseInjectorConfig(const std::string& json, InjectorConfig base);
 
 // The JSON Pointer form of a map key (RFC 6901): "~" as "~0", "/" as "~1".
 std::string escapeJsonPointer(const std::string& key);

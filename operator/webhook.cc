@@ -3,6 +3,7 @@
 #include <cpprest/asyncrt_utils.h>
 #include <cpprest/base_uri.h>
 
+#include <fstream>
 #include <sstream>
 
 #include "core/base/duration.h"
@@ -79,6 +80,16 @@ StatusOr<bool> webhookFlag(const std::string& flag, const std::string& v, Webhoo
     }
     return true;
   }
+  if (flag == "-injector-config") {
+    std::ifstream in(v);
+    if (!in) return invalidArgument("-injector-config: cannot read " + v);
+    std::stringstream text;
+    text << in.rdbuf();
+    auto parsed = parseInjectorConfig(text.str(), o->injector);
+    if (!parsed.isOk()) return invalidArgument(v + ": " + parsed.status().message());
+    o->injector = std::move(*parsed);
+    return true;
+  }
   if (flag == "-inject-default") {
     if (v != "true" && v != "false") return invalidArgument("-inject-default: true or false");
     o->injector.default_inject = v == "true";
@@ -96,6 +107,7 @@ const char* webhookFlagsUsage() {
          "    [-webhook-service NAME] [-webhook-namespace NS] [-webhook-bind ADDR]\n"
          "    [-webhook-port 9443] [-webhook-config NAME] [-webhook-secret NAME]\n"
          "    [-sidecar-image IMAGE] [-sidecar-retry-join HOST] [-inject-default=true|false]\n"
+         "    [-injector-config FILE]\n"
          "    [-webhook-cert-validity DUR] [-webhook-renew-before DUR]\n"
          "    [-webhook-switch-after DUR] [-webhook-drop-after DUR]\n";
 }

@@ -100,6 +100,10 @@ class Cluster:
         self.kubectl.run("apply", "-f", "-", stdin=NAMESPACES)
         self.port, self.metrics_port = free_port(), free_port()
         self.kubectl.run("apply", "-f", "-", stdin=SERVICE.replace("PORT", str(self.port)))
+        # What the chart mounts from its ConfigMap (only some keys; flags give the rest).
+        self.injector_json = os.path.join(self.kubectl.dir, "injector.json")
+        with open(self.injector_json, "w") as f:
+            json.dump({"imagePullPolicy": "Never", "skipNamespaces": ["cairn"]}, f)
         self.proc = subprocess.Popen(
             [os.environ["CAIRN_OPERATOR"], "-kubeconfig", self.kubectl.kubeconfig,
              "-namespace", "cairn", "-metrics-addr", f"127.0.0.1:{self.metrics_port}",
@@ -107,7 +111,8 @@ class Cluster:
              "-webhook-service", "cairn-webhook", "-webhook-namespace", "cairn",
              "-webhook-bind", "127.0.0.1", "-webhook-port", str(self.port),
              "-webhook-config", "cairn-injector", "-sidecar-image", "cairn:test",
-             "-sidecar-retry-join", "cairn-peers.cairn.svc", *extra_flags])
+             "-sidecar-retry-join", "cairn-peers.cairn.svc",
+             "-injector-config", self.injector_json, *extra_flags])
 
     def get(self, *args):
         code, out, _ = self.kubectl.run("get", *args, "-o", "json", check=False)
@@ -171,6 +176,7 @@ class Injection(unittest.TestCase):
         self.assertEqual(len(self.sidecars(stored)), 1)
         sidecar = self.sidecars(stored)[0]
         self.assertEqual(sidecar["image"], "cairn:test")
+        self.assertEqual(sidecar["imagePullPolicy"], "Never")
         self.assertEqual(sidecar["args"][:2], ["-retry-join", "cairn-peers.cairn.svc"])
         env = {e["name"]: e for e in sidecar["env"]}
         self.assertEqual(env["POD_IP"]["valueFrom"]["fieldRef"]["fieldPath"], "status.podIP")

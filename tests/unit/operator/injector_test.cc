@@ -288,3 +288,49 @@ TEST(Injector, TruncatedAndCorruptedReviewsAreAnswered) {
 
 }  // namespace
 }  // namespace cairn::op
+
+namespace cairn::op {
+namespace {
+
+// The shape deploy/helm/cairn renders into the operator's injector.json.
+TEST(InjectorConfig, ReadsTheChartsFile) {
+  auto c = parseInjectorConfig(R"({"image":"reg/cairn:1.0","imagePullPolicy":"Always",
+      "retryJoin":"r-cairn-server-peers.cairn.svc","defaultInject":true,"metrics":false,
+      "resources":{"requests":{"cpu":"10m"}},"skipNamespaces":["kube-system","cairn"],
+      "someFutureKey":1})",
+                               InjectorConfig{});
+  ASSERT_TRUE(c.isOk()) << c.status().toString();
+  EXPECT_EQ(c->image, "reg/cairn:1.0");
+  EXPECT_EQ(c->retry_join, "r-cairn-server-peers.cairn.svc");
+  EXPECT_TRUE(c->default_inject);
+  EXPECT_EQ(c->skip_namespaces.count("cairn"), 1u);
+  EXPECT_EQ(c->skip_namespaces.count("kube-node-lease"), 1u);  // built-in ones stay
+  AdmissionResult r = admit(
+      R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u",
+        "kind":{"kind":"Pod"},"namespace":"shop","operation":"CREATE","object":{
+        "metadata":{"name":"p"},"spec":{"containers":[{"name":"app"}]}}}})",
+      *c, [](const std::string&) { return Labels{}; });
+  auto bytes = utility::conversions::from_base64(r.review.at("response").at("patch").as_string());
+  value patch = value::parse(std::string(bytes.begin(), bytes.end()));
+  const value& sidecar = patch.at(patch.size() - 1).at("value");
+  EXPECT_EQ(sidecar.at("imagePullPolicy").as_string(), "Always");
+  EXPECT_EQ(sidecar.at("resources").serialize(), R"({"requests":{"cpu":"10m"}})");
+  EXPECT_EQ(patch.at(0).at("value").serialize(), R"({"cairn.io/injected":"true"})");  // no metrics
+}
+
+TEST(InjectorConfig, WrongTypesAreNamed) {
+  for (const auto& [text, key] : std::vector<std::pair<std::string, std::string>>{
+           {"[]", "not a JSON object"},
+           {"{", "not JSON"},
+           {R"({"image":""})", "\"image\""},
+           {R"({"metrics":"yes"})", "\"metrics\""},
+           {R"({"resources":[]})", "\"resources\""},
+           {R"({"skipNamespaces":[1]})", "\"skipNamespaces\""}}) {
+    auto c = parseInjectorConfig(text, InjectorConfig{});
+    ASSERT_FALSE(c.isOk()) << text;
+    EXPECT_NE(c.status().message().find(key), std::string::npos) << c.status().message();
+  }
+}
+
+}  // namespace
+}  // namespace cairn::op
