@@ -12,7 +12,8 @@ void usage() {
   std::cerr
       << "usage: cairn-operator [-kubeconfig PATH] [-namespace NS] [-metrics-addr HOST:PORT]\n"
          "                      [-leader-elect=true|false] [-lease-name NAME]\n"
-         "                      [-lease-namespace NS] [-resync-ms N]\n";
+         "                      [-lease-namespace NS] [-resync-ms N]\n"
+      << cairn::op::webhookFlagsUsage();
 }
 
 }  // namespace
@@ -42,6 +43,12 @@ int main(int argc, char** argv) {
       options.lease_namespace = val;
     } else if (arg == "-resync-ms") {
       options.resync = std::chrono::milliseconds(std::atoi(val.c_str()));
+    } else if (auto webhook = cairn::op::webhookFlag(arg, val, &options.webhook);
+               !webhook.isOk() || *webhook) {
+      if (!webhook.isOk()) {
+        std::cerr << "cairn-operator: " << webhook.status().message() << "\n";
+        return 2;
+      }
     } else {
       usage();
       return 2;
@@ -58,6 +65,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::cerr << "cairn-operator: serving /metrics on port " << op.metricsPort() << "\n";
+  if (op.webhookPort() != 0) {
+    std::cerr << "cairn-operator: serving the webhook on port " << op.webhookPort() << "\n";
+  }
   int sig = 0;
   sigwait(&set, &sig);
   op.stop();

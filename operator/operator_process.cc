@@ -166,6 +166,11 @@ Status Operator::start() {
   KubeClient::Options watch_options;
   watch_options.watch_timeout_seconds = kWatchSeconds;
   watch_kube_ = std::make_unique<KubeClient>(*config, watch_options);
+  if (!options_.webhook.service.empty()) {
+    if (options_.webhook.name_space.empty()) options_.webhook.name_space = config->name_space;
+    webhook_ = std::make_unique<Webhook>(options_.webhook, *kube_, *config);
+    if (Status s = webhook_->start(); !s.isOk()) return s;
+  }
   http_ = std::make_unique<Http>();
   auto text = [](int code, std::string body, std::string type) {
     http::HttpResponse r;
@@ -178,7 +183,9 @@ Status Operator::start() {
                      false,
                      {"GET"},
                      [this, text](http::RequestPtr, http::Responder respond) {
-                       respond(text(200, metrics_.render(), "text/plain; version=0.0.4"));
+                       std::string body = metrics_.render();
+                       if (webhook_) body += webhook_->renderMetrics();
+                       respond(text(200, body, "text/plain; version=0.0.4"));
                      },
                      http::Router::kDefaultMaxBody});
   http_->router.add({"/healthz",
@@ -192,7 +199,8 @@ Status Operator::start() {
                      false,
                      {"GET"},
                      [this, text](http::RequestPtr, http::Responder respond) {
-                       bool ok = ready_.load();
+                       // With a webhook: only once it has a certificate to serve.
+                       bool ok = ready_.load() && (!webhook_ || webhook_->ready());
                        respond(text(ok ? 200 : 503, ok ? "ok\n" : "not ready\n", "text/plain"));
                      },
                      http::Router::kDefaultMaxBody});
@@ -256,9 +264,12 @@ void Operator::stop() {
     if (t.joinable()) t.join();
   }
   if (http_ && http_->server) http_->server->stop();
+  if (webhook_) webhook_->stop();
 }
 
 int Operator::metricsPort() const { return http_ && http_->server ? http_->server->port() : 0; }
+
+int Operator::webhookPort() const { return webhook_ ? webhook_->port() : 0; }
 
 void Operator::loop() {
   LeaseLock lease(
@@ -277,6 +288,7 @@ void Operator::loop() {
                                << options_.identity);
     }
     ready_ = true;
+    if (webhook_) webhook_->sync(leader);
     if (leader) reconcileAll();
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait_for(lock, kMinPassGap, [this] { return stopping_.load(); });

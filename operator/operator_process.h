@@ -22,6 +22,7 @@
 #include "operator/kube_client.h"
 #include "operator/observed_state.h"
 #include "operator/reconciler.h"
+#include "operator/webhook.h"
 
 namespace cairn::op {
 
@@ -34,6 +35,7 @@ struct OperatorOptions {
   std::string lease_namespace = "default";
   std::string identity;  // Lease holder identity; empty: hostname + pid
   std::chrono::milliseconds resync{2000};
+  WebhookOptions webhook;  // the sidecar-injection webhook, when webhook.service is set
 };
 
 // Counters and gauges served on /metrics, named cairn_operator_* (docs/architecture.md).
@@ -57,6 +59,7 @@ class Operator {
   Status start();
   void stop();
   int metricsPort() const;
+  int webhookPort() const;  // 0 without a webhook
 
  private:
   struct Http;
@@ -75,6 +78,7 @@ class Operator {
   OperatorOptions options_;
   std::unique_ptr<KubeClient> kube_;
   std::unique_ptr<Http> http_;
+  std::unique_ptr<Webhook> webhook_;
   OperatorMetrics metrics_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> ready_{false};

@@ -38,6 +38,7 @@ import urllib.parse
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import k8s_admission  # noqa: E402
 import k8s_patch  # noqa: E402
 import k8s_schema  # noqa: E402
 
@@ -734,7 +735,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if method == "GET":
                 return self.send_json(200, self.list(rt, version, ns, query))
             if method == "POST":
-                obj = self.json_body(raw)
+                obj = self.admit(rt, version, ns, self.json_body(raw), None, "CREATE", dry)
                 with store.lock:
                     return self.send_json(201, self.out(rt, version,
                                                         self.create(rt, ns, obj, query, dry)))
@@ -748,6 +749,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             raise ApiError(405, f"the server does not allow this method on the requested resource")
         if method == "GET" and query.get("watch") in ("1", "true"):
             return self.watch(rt, version, ns, name, query, watch_fault)
+        admitted = None
+        if method == "PUT" and sub is None:
+            with store.lock:
+                old = copy.deepcopy(store.get(rt, ns, name))
+            admitted = self.admit(rt, version, ns, self.json_body(raw), old, "UPDATE", dry)
         with store.lock:
             if method == "GET":
                 obj = store.get(rt, ns, name)
@@ -755,7 +761,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     return self.send_json(200, scale_of(rt, obj))
                 return self.send_json(200, self.out(rt, version, obj, self.wants_table()))
             if method == "PUT":
-                body = self.json_body(raw)
+                body = self.json_body(raw) if admitted is None else admitted
                 return self.send_json(200, self.out(rt, version,
                                                     self.update(rt, ns, name, sub, body, query,
                                                                 dry)))
@@ -783,6 +789,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     return self.send_json(200, self.out(rt, version, obj))
                 return self.send_json(200, self.out(rt, version, store.delete(rt, obj, policy)))
         raise ApiError(405, "the server does not allow this method on the requested resource")
+
+    # -- admission (mutating webhooks; k8s_admission.py) -----------------------------------------
+    # Called without the store lock: a webhook may call this server while it answers.
+    def admit(self, rt, version, ns, obj, old, operation, dry):
+        if dry or not isinstance(obj, dict):
+            return obj
+        if rt.namespaced:
+            ns = ns or (obj.get("metadata") or {}).get("namespace") or "default"
+
+        def record(call):
+            self.api.requests.append(dict(call, method="ADMIT", path=rt.plural, query={},
+                                          contentType="application/json"))
+        try:
+            return k8s_admission.mutate(self.api.store, rt, version, ns, obj, old, operation,
+                                        record=record)
+        except k8s_admission.Denied as e:
+            raise ApiError(e.code, e.message)
 
     def conflict(self, rt, name, why):
         return ApiError(409, f"Operation cannot be fulfilled on {rt.qualified()} \"{name}\": {why}",

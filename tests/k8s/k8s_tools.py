@@ -5,13 +5,19 @@ them at.
                         that scripts/setup unpacks; None when neither exists
   Kubectl(url)          runs the real kubectl against a server with a throwaway kubeconfig and a
                         fresh --cache-dir (discovery is cached on disk and would hide changes)
+  free_port(), wait_for(what, predicate), http_get(url)
+                        a free loopback port, a wait with a deadline, a GET as (status, text)
 """
 
 import json
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
+import time
+import urllib.error
+import urllib.request
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -57,3 +63,29 @@ class Kubectl:
 
     def close(self):
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(what, predicate, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)  # polling interval, not synchronisation: the deadline bounds the wait
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def http_get(url):
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except OSError:
+        return None, ""

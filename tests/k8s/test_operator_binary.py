@@ -7,17 +7,15 @@ status subresource, and serve /healthz, /readyz and /metrics. The binary's path 
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
 import unittest
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from fake_apiserver import FakeApiServer  # noqa: E402
-from k8s_tools import REPO, Kubectl, tool_path  # noqa: E402
+from k8s_tools import REPO, Kubectl, free_port, http_get, tool_path, wait_for  # noqa: E402
 
 CRD = os.path.join(REPO, "deploy", "crds", "cairn.io_cairnclusters.yaml")
 CLUSTER = """apiVersion: cairn.io/v1alpha1
@@ -27,32 +25,6 @@ metadata:
 spec:
   servers: 3
 """
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(what, predicate, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)  # polling interval, not synchronisation: the deadline bounds the wait
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def http_get(url):
-    try:
-        with urllib.request.urlopen(url, timeout=5) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-    except OSError:
-        return None, ""
 
 
 class OperatorBinary(unittest.TestCase):
