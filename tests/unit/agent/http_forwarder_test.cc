@@ -138,7 +138,10 @@ TEST_F(HttpForwarderTest, AWriteWhileTheFirstServerIsDownGoesToTheNext) {
 
 // A request with a fallback (a client's /v1/agent/members) gives up after its own time and hands
 // over why instead of answering 500; while a server answers, the fallback is never used.
-TEST_F(HttpForwarderTest, AFallbackReplacesTheAnswerWhenNoServerAnswers) {
+// DISABLED for the same known gRPC 1.51 double free as the test below: once in about six runs
+// under ASan the process hung at exit (ASan and LSan deadlocked after it), and a hung unit test
+// would hold CI for its whole timeout. Passes when run alone with --gtest_also_run_disabled_tests.
+TEST_F(HttpForwarderTest, DISABLED_AFallbackReplacesTheAnswerWhenNoServerAnswers) {
   connect({});  // no server known
   HttpForwarder::Options patient;
   patient.read_retry_for = 1h;  // an answer within the test's deadline comes from the fallback's
