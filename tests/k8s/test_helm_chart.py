@@ -192,13 +192,13 @@ class HelmChart(unittest.TestCase):
                  for rule in self.find("default", "ClusterRole", "demo-cairn-operator")["rules"]
                  for g in rule["apiGroups"] for r in rule["resources"]}
         self.assertEqual(rules, {
-            ("cairn.io", "cairnclusters"): ["list"],
+            ("cairn.io", "cairnclusters"): ["list", "watch"],
             ("cairn.io", "cairnclusters/status"): ["patch"],
-            ("apps", "statefulsets"): ["create", "get", "patch"],
+            ("apps", "statefulsets"): ["create", "get", "list", "patch", "watch"],
             ("", "configmaps"): ["create", "patch"],
             ("", "services"): ["create", "patch"],
             ("policy", "poddisruptionbudgets"): ["create", "patch"],
-            ("", "pods"): ["delete", "list"],
+            ("", "pods"): ["delete", "list", "watch"],
             ("", "persistentvolumeclaims"): ["delete", "list"],
             ("", "events"): ["create"],
         })
