@@ -4,6 +4,7 @@
 #include <iostream>
 #include <string>
 
+#include "core/base/stop_signals.h"
 #include "operator/operator_process.h"
 
 namespace {
@@ -54,11 +55,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);  // before any thread starts: only sigwait sees them
+  cairn::StopSignals signals;  // before any thread starts: only wait() below sees them
   cairn::op::Operator op(options);
   if (auto s = op.start(); !s.isOk()) {
     std::cerr << "cairn-operator: " << s.toString() << "\n";
@@ -68,8 +65,7 @@ int main(int argc, char** argv) {
   if (op.webhookPort() != 0) {
     std::cerr << "cairn-operator: serving the webhook on port " << op.webhookPort() << "\n";
   }
-  int sig = 0;
-  sigwait(&set, &sig);
+  signals.wait();
   op.stop();
   return 0;
 }

@@ -11,6 +11,7 @@
 #include "core/base/crash_handler.h"
 #include "core/base/duration.h"
 #include "core/base/logging.h"
+#include "core/base/stop_signals.h"
 #include "core/config/agent_config.h"
 #include "sidecar/sidecar.h"
 
@@ -131,19 +132,13 @@ int run(std::vector<std::string> args) {
   if (Status s = writeNodeId(config->data_dir, pod->consulNodeId()); !s.isOk()) {
     return fail(s.message());
   }
-  // Block the stop signals before any thread starts, so only sigwait() sees them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  StopSignals signals;  // before any thread starts: only wait() below sees them
   auto sidecar = Sidecar::start(*config, options, *pod, *ports);
   if (!sidecar.isOk()) return fail(sidecar.status().message());
   LOG_INFO("sidecar", "cairn-sidecar running for pod "
                           << pod->namespace_name << "/" << pod->name << ": node "
                           << config->node_name << ", probes on port " << (*sidecar)->probePort());
-  int sig = 0;
-  sigwait(&signals, &sig);
+  int sig = signals.wait();
   LOG_INFO("sidecar", "caught signal " << sig << ", draining");
   (*sidecar)->drainAndStop();
   std::fflush(nullptr);
