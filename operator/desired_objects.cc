@@ -67,7 +67,7 @@ value serverConfig(const ClusterSpec& spec) {
 
 // FNV-1a of the rendered configuration: a pod template annotation, so a configuration change
 // makes a new StatefulSet revision and the operator rolls it like an image change.
-std::string configHash(const std::string& text) {
+std::string hashText(const std::string& text) {
   uint64_t h = 1469598103934665603ULL;
   for (unsigned char ch : text) {
     h ^= ch;
@@ -215,6 +215,8 @@ std::string podSelector(const std::string& cluster) {
          ",app.kubernetes.io/name=cairn";
 }
 
+std::string configHash(const ClusterSpec& spec) { return hashText(serverConfig(spec).serialize()); }
+
 int maxUnavailable(int servers) { return servers - quorum(servers) >= 1 ? 1 : 0; }
 
 DesiredObjects desiredObjects(const ObservedCluster& c, int replicas, int bootstrap_expect) {
@@ -227,7 +229,7 @@ DesiredObjects desiredObjects(const ObservedCluster& c, int replicas, int bootst
   d.pdb = object("policy/v1", "PodDisruptionBudget", metadata(c, c.name));
   d.pdb["spec"]["maxUnavailable"] = value::number(maxUnavailable(c.spec.servers));
   d.pdb["spec"]["selector"]["matchLabels"] = labels(c.name);
-  d.stateful_set = statefulSet(c, replicas, bootstrap_expect, configHash(config));
+  d.stateful_set = statefulSet(c, replicas, bootstrap_expect, hashText(config));
   return d;
 }
 
