@@ -444,10 +444,19 @@ Status Operator::carryOut(const ObservedState& state, const Decision& decision,
   if (!decision.status.is_null()) {
     value patch;
     patch["status"] = decision.status;
-    auto s = kube_->mergePatch(
-        std::string(kGroupPath) + "/namespaces/" + ns + "/cairnclusters/" + c.name + "/status",
-        patch);
-    if (!s.isOk()) LOG_WARN("operator", "status of " << c.name << ": " << s.status().toString());
+    // The whole status, without a resourceVersion: a 409 (another writer got in between) is
+    // simply written again. The next decision reads this status back (the conditions it
+    // holds decide which Warning Events are new), so it is worth not losing.
+    StatusOr<value> written = conflict("not written yet");
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      written = kube_->mergePatch(
+          std::string(kGroupPath) + "/namespaces/" + ns + "/cairnclusters/" + c.name + "/status",
+          patch);
+      if (written.status().code() != StatusCode::kConflict) break;
+    }
+    if (!written.isOk()) {
+      LOG_WARN("operator", "status of " << c.name << ": " << written.status().toString());
+    }
   }
   for (const Event& e : decision.events) {
     auto created = kube_->create("/api/v1/namespaces/" + ns + "/events",
