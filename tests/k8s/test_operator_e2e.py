@@ -8,20 +8,21 @@ through the Ready endpoints of the client Service, as kube-proxy would route) wr
 
   create        Available=True and readyServers 3
   lost quorum   2 of the 3 server processes held down by the kubelet (killed, not restarted):
-                no leader. `kubectl scale` to 5 meanwhile is held (Progressing=False Held,
-                naming the change and why; Degraded=True) and the operator changes nothing;
-                once they are released the cluster recovers and the held 3→5 proceeds, every
-                server joining as a learner and promoted, one at a time
+                no leader. `kubectl scale` to 5 and an image change made meanwhile are held
+                (Progressing=False Held, naming both changes and why; Degraded=True; a Warning
+                Event) and the operator changes nothing; once the processes are released the
+                cluster recovers and the held changes proceed: the rolling upgrade (each server
+                restarted onto the new revision once, followers first, the leader after
+                handing leadership over; none while leading or while another server was not
+                Ready), then 3→5, every server joining as a learner, promoted, one at a time
   scale 5→3     from the highest ordinal: leadership moved away if needed, the member removed
                 from Raft, then the pod, then its PVC (whenScaledDown: Delete); the operator is
                 SIGKILLed once the first member left Raft and a new one finishes the job
-  upgrade       an image change: each server restarted onto the new revision, followers
-                first, the leader after handing leadership over; none deleted while leading,
-                none while another server was not Ready, each exactly once
-  config roll   a spec.config change (node_meta) rolls the servers the same way; the operator
-                is SIGKILLed once the first follower rolled and a new one finishes the roll,
-                and the rolled server's process is SIGKILLed while it catches up; every server
-                then runs the new configuration (its catalog node's Meta)
+  config roll   a spec.config change (node_meta) rolls the servers as the image change did;
+                the operator is SIGKILLed once the first follower rolled and a new one
+                finishes the roll, and the rolled server's process is SIGKILLed while it
+                catches up; every server then runs the new configuration (its catalog node's
+                Meta)
   empty disk    a follower's PVC replaced by an empty one: it rejoins under a new ID and the
                 stale member is removed
   kill a pod    (long mode) SIGKILL of a follower's process; the kubelet restarts it and it
@@ -36,8 +37,8 @@ is read with ?consistent on every server; the history must be linearizable
 (tests/integration/linearizability.py) with no acknowledged write lost. Each scenario's time and
 the number of operations are printed (docs/operator.md records them).
 
-CAIRN_OPERATOR and CAIRN_BIN come from ctest. CAIRN_OPERATOR_E2E_MODE=long repeats the scale
-cycle (without the lost quorum), kills a follower's and the leader's process and scales 3→1→3.
+CAIRN_OPERATOR and CAIRN_BIN come from ctest. CAIRN_OPERATOR_E2E_MODE=long adds a plain scale
+cycle 3→5→3, kills a follower's and the leader's process and scales 3→1→3.
 """
 
 import collections
@@ -447,6 +448,13 @@ class OperatorE2E(unittest.TestCase):
             for n in uids))
         wait_for("the new revision everywhere, Available", lambda: self.available_with(
             len(members)) and rolled())
+        self.check_rolled(members, stops)
+        self.assertEqual({n: m["ID"] for n, m in self.raft_members().items()}, members,
+                         "every server came back as the same member")
+
+    def check_rolled(self, members, stops):
+        """Each of `members` was restarted exactly once since self.stops[stops], never while
+        leading, never while another server was not Ready."""
         restarted = self.stops[stops:]
         self.assertEqual(sorted(n for n, *_ in restarted), sorted(members),
                          f"each server restarted exactly once: {restarted}")
@@ -454,14 +462,7 @@ class OperatorE2E(unittest.TestCase):
             self.assertFalse(leading, f"{name} was deleted while leading")
             self.assertEqual(ready, others, f"{name} was deleted while another server was not "
                                             f"Ready ({ready} of {others})")
-        self.assertEqual({n: m["ID"] for n, m in self.raft_members().items()}, members,
-                         "every server came back as the same member")
         log(f"rolling upgrade order: {[n for n, *_ in restarted]}")
-
-    def rolling_upgrade(self):
-        """An image change."""
-        self.roll({"image": "cairn:0.2.0"},
-                  lambda: self.status().get("version") == "cairn:0.2.0")
 
     def config_roll(self):
         """A spec.config change (only the ConfigMap and the template's config-hash change),
@@ -503,10 +504,12 @@ class OperatorE2E(unittest.TestCase):
                         if (self.pod(n) or {}).get("metadata", {}).get("uid") != uid)
         self.kill_operator(f"mid-upgrade, pods replaced so far: {rolled}")
 
-    def lost_quorum_then_scale_up(self):
+    def lost_quorum_then_held_changes(self):
         """Two of the three servers held down by the kubelet (killed and kept from restarting):
-        no quorum. A scale to 5 meanwhile is held and said so; nothing is changed; once they
-        are released the cluster recovers and the scale-up proceeds."""
+        no quorum. A scale to 5 and an image change made meanwhile are held and said so;
+        nothing is changed. Once the servers are released the cluster recovers and the held
+        changes proceed: the rolling upgrade first (each server restarted once, followers
+        first, the leader after a transfer), then the scale-up, one learner at a time."""
         members = self.raft_members()
         before = {n: m["ID"] for n, m in members.items()}
         leader = next(n for n, m in members.items() if m["Leader"])
@@ -519,16 +522,18 @@ class OperatorE2E(unittest.TestCase):
             wait_for("the operator to report the lost quorum", lambda: self.condition(
                 self.status(), "Degraded").get("reason") in ("QuorumLost", "QuorumAtRisk"))
             self.kubectl.run("scale", f"cairncluster/{NAME}", "--replicas=5")
+            self.kubectl_run("patch", "cairncluster", NAME, "--type=merge", "-p",
+                             json.dumps({"spec": {"image": "cairn:0.2.0"}}))
             generation = self.cluster()["metadata"]["generation"]
+            wanted = ("scaling from 3 to 5 servers", "cairn:0.1.0 -> cairn:0.2.0")
 
-            def held_change():
+            def held_changes():
                 st = self.status()
                 progressing = self.condition(st, "Progressing")
                 return (st.get("observedGeneration") == generation
                         and progressing.get("reason") == "Held"
-                        and "scaling from 3 to 5 servers" in progressing.get("message", "")
-                        and st)
-            st = wait_for("the scale-up held, saying why", held_change)
+                        and all(w in progressing.get("message", "") for w in wanted) and st)
+            st = wait_for("the changes held, saying why", held_changes)
             degraded = self.condition(st, "Degraded")
             log(f"Progressing: {self.condition(st, 'Progressing')['message']!r}; Degraded "
                 f"{degraded.get('reason')}: {degraded.get('message')!r}")
@@ -538,15 +543,20 @@ class OperatorE2E(unittest.TestCase):
             wait_for("two more passes of the operator", lambda: self.reconciles() >= passes + 2)
             sts = self.harness.statefulsets.get(NS, NAME)
             self.assertEqual(sts["spec"]["replicas"], 3, "the StatefulSet grew while held")
+            image = sts["spec"]["template"]["spec"]["containers"][0]["image"]
+            self.assertEqual(image, "cairn:0.1.0", "the new template was applied while held")
             self.assertEqual(self.stops[stops:], [], "a pod was deleted while held")
             events = self.kubectl.json("get", "events")["items"]
             said = [e["message"] for e in events if e.get("type") == "Warning"
-                    and "scaling from 3 to 5 servers" in e.get("message", "")]
+                    and any(w in e.get("message", "") for w in wanted)]
             self.assertTrue(said, "a Warning Event names the held change")
-            log(f"Event: {said[0]!r}")
+            log(f"Events: {said}")
         finally:
             for name in held:
                 self.harness.release(NS, name)
+        self.expected_stops += len(before)
+        wait_for("version cairn:0.2.0", lambda: self.status().get("version") == "cairn:0.2.0")
+        self.check_rolled(before, stops)
         self.scaled(5, before)
 
     def replace_pvc_with_empty(self):
@@ -637,14 +647,13 @@ class OperatorE2E(unittest.TestCase):
         faults.start()
         self.start_clients()
         try:
-            self.step("lost quorum (2 of 3 servers held down): scale 3 -> 5 held, then done",
-                      self.lost_quorum_then_scale_up)
+            self.step("lost quorum (2 of 3 servers held down): scale 3 -> 5 and an image "
+                      "change held, then rolled and scaled", self.lost_quorum_then_held_changes)
             self.step("scale 5 -> 3, the operator killed and restarted midway",
                       lambda: self.scale(3, self.kill_operator_mid_scale_down))
             if MODE == "long":
                 self.step("scale 3 -> 5", lambda: self.scale(5))
                 self.step("scale 5 -> 3", lambda: self.scale(3))
-            self.step("rolling upgrade (image change)", self.rolling_upgrade)
             self.step("rolling upgrade (spec.config change), the operator and the rolled "
                       "server SIGKILLed midway", self.config_roll)
             self.step("replace a follower's PVC with an empty one", self.replace_pvc_with_empty)
