@@ -1,5 +1,6 @@
 #include "operator/desired_objects.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 
@@ -227,7 +228,10 @@ DesiredObjects desiredObjects(const ObservedCluster& c, int replicas, int bootst
   d.peers_service = service(c, peersServiceName(c.name), true);
   d.client_service = service(c, c.name, false);
   d.pdb = object("policy/v1", "PodDisruptionBudget", metadata(c, c.name));
-  d.pdb["spec"]["maxUnavailable"] = value::number(maxUnavailable(c.spec.servers));
+  // The size running now, not only the one asked for: in the middle of a scale-up from 1 to 3
+  // the 2 servers running cannot lose one (nor, growing from 3 to 5, can the 4 lose two).
+  d.pdb["spec"]["maxUnavailable"] =
+      value::number(maxUnavailable(std::min(c.spec.servers, replicas)));
   d.pdb["spec"]["selector"]["matchLabels"] = labels(c.name);
   d.stateful_set = statefulSet(c, replicas, bootstrap_expect, hashText(config));
   return d;

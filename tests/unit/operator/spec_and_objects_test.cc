@@ -234,6 +234,13 @@ TEST(DesiredObjects, ConfigChangesMakeANewTemplateScalingDoesNot) {
 TEST(DesiredObjects, DisruptionBudgetKeepsQuorum) {
   std::vector<int> want = {0, 0, 0, 1, 1, 1, 1, 1, 1, 1};  // index: servers
   for (int n = 1; n <= kMaxServers; ++n) EXPECT_EQ(maxUnavailable(n), want[n]) << n;
+  // Half-way through a scale-up from 1 to 3, the 2 servers running cannot lose one.
+  auto budget = [](const DesiredObjects& d) {
+    return d.pdb.at("spec").at("maxUnavailable").as_integer();
+  };
+  EXPECT_EQ(budget(desiredObjects(cluster(R"({"servers": 3})"), 2, 1)), 0);
+  EXPECT_EQ(budget(desiredObjects(cluster(R"({"servers": 3})"), 3, 1)), 1);
+  EXPECT_EQ(budget(desiredObjects(cluster(R"({"servers": 1})"), 3, 3)), 0);
 }
 
 }  // namespace
