@@ -8,25 +8,27 @@ through the Ready endpoints of the client Service, as kube-proxy would route) wr
 
   create        Available=True and readyServers 3
   lost quorum   2 of the 3 server processes held down by the kubelet (killed, not restarted):
-                no leader. `kubectl scale` to 5 and an image change made meanwhile are held
-                (Progressing=False Held, naming both changes and why; Degraded=True; a Warning
-                Event) and the operator changes nothing; once the processes are released the
-                cluster recovers and the held changes proceed: the rolling upgrade (each server
-                restarted onto the new revision once, followers first, the leader after
-                handing leadership over; none while leading or while another server was not
-                Ready), then 3→5, every server joining as a learner, promoted, one at a time
+                no leader. `kubectl scale` to 5 and a spec.config change (node_meta) made
+                meanwhile are held (Progressing=False Held, naming both changes and why;
+                Degraded=True; a Warning Event) and the operator changes nothing (StatefulSet
+                size and template, pods) over two more passes; then the processes are released
+  config roll   the cluster recovers and the held configuration change rolls first: only the
+                ConfigMap and the template's config-hash changed, a new revision. The operator
+                is SIGKILLed once the first follower rolled and a new one finishes the roll;
+                the rolled server's new process is SIGKILLed while it catches up. Each server
+                restarted exactly once, followers first, the leader after handing leadership
+                over, never while another server was not Ready; each back as the same member,
+                running the new configuration (its catalog node's Meta)
+  scale 3→5     then the held scale-up: every server joins as a learner and is promoted, one
+                at a time
   scale 5→3     from the highest ordinal: leadership moved away if needed, the member removed
                 from Raft, then the pod, then its PVC (whenScaledDown: Delete); the operator is
                 SIGKILLed once the first member left Raft and a new one finishes the job
-  config roll   a spec.config change (node_meta) rolls the servers as the image change did;
-                the operator is SIGKILLed once the first follower rolled and a new one
-                finishes the roll, and the rolled server's process is SIGKILLed while it
-                catches up; every server then runs the new configuration (its catalog node's
-                Meta)
   empty disk    a follower's PVC replaced by an empty one: it rejoins under a new ID and the
                 stale member is removed
-  kill a pod    (long mode) SIGKILL of a follower's process; the kubelet restarts it and it
-                rejoins as the same member (same node ID)
+  long mode     also an image upgrade (status.version), a plain 3→5→3, SIGKILL of a
+                follower's and of the leader's process (each rejoins as the same member),
+                3→1→3
 
 Throughout, the fake API server injects faults (5 % of the requests on StatefulSets, pods,
 PVCs and Leases answer 500/429/503, 10 % of the CairnCluster status patches 409; every open watch
@@ -37,8 +39,7 @@ is read with ?consistent on every server; the history must be linearizable
 (tests/integration/linearizability.py) with no acknowledged write lost. Each scenario's time and
 the number of operations are printed (docs/operator.md records them).
 
-CAIRN_OPERATOR and CAIRN_BIN come from ctest. CAIRN_OPERATOR_E2E_MODE=long adds a plain scale
-cycle 3→5→3, kills a follower's and the leader's process and scales 3→1→3.
+CAIRN_OPERATOR and CAIRN_BIN come from ctest; CAIRN_OPERATOR_E2E_MODE=long for long mode.
 """
 
 import collections
@@ -464,20 +465,93 @@ class OperatorE2E(unittest.TestCase):
                                             f"Ready ({ready} of {others})")
         log(f"rolling upgrade order: {[n for n, *_ in restarted]}")
 
-    def config_roll(self):
-        """A spec.config change (only the ConfigMap and the template's config-hash change),
-        with the operator SIGKILLed once the first follower rolled, and the rolled server's
-        new process SIGKILLed while it catches up. Every server then runs the new
-        configuration: its node in the catalog carries the new node_meta."""
-        def node_meta_everywhere():
-            endpoints = self.service.members
-            for i in range(3):
-                r = endpoints[0].json(f"/v1/catalog/node/{NAME}-{i}") if endpoints else None
-                if ((r or {}).get("Node") or {}).get("Meta", {}).get("rollout") != "2":
-                    return False
-            return True
-        self.roll({"config": {"node_meta": {"rollout": "2"}}}, node_meta_everywhere,
-                  self.disrupt_roll)
+    def rolling_upgrade(self):
+        """An image change (long mode: short mode rolls a configuration change)."""
+        self.roll({"image": "cairn:0.2.0"},
+                  lambda: self.status().get("version") == "cairn:0.2.0")
+
+    def node_meta_everywhere(self, servers):
+        """Every server's catalog node carries node_meta rollout=2 (the new configuration)."""
+        endpoints = self.service.members
+        for i in range(servers):
+            r = endpoints[0].json(f"/v1/catalog/node/{NAME}-{i}") if endpoints else None
+            if ((r or {}).get("Node") or {}).get("Meta", {}).get("rollout") != "2":
+                return False
+        return True
+
+    def lost_quorum_holds(self):
+        """Two of the three servers held down by the kubelet (killed and kept from restarting):
+        no quorum. A scale to 5 and a spec.config change made meanwhile are held and said so,
+        and nothing changes; then the servers are released. The held changes are the next
+        two steps."""
+        members = self.raft_members()
+        self.before_hold = {n: m["ID"] for n, m in members.items()}
+        self.uids_before_roll = {n: self.pod(n)["metadata"]["uid"] for n in members}
+        self.stops_before_roll = stops = len(self.stops)
+        leader = next(n for n, m in members.items() if m["Leader"])
+        held = sorted(n for n in members if n != leader)
+        template = self.harness.statefulsets.get(NS, NAME)["spec"]["template"]
+        for name in held:
+            self.harness.hold(NS, name)
+        log(f"held down {held}: {leader} alone")
+        try:
+            wait_for("the operator to report the lost quorum", lambda: self.condition(
+                self.status(), "Degraded").get("reason") in ("QuorumLost", "QuorumAtRisk"))
+            self.kubectl.run("scale", f"cairncluster/{NAME}", "--replicas=5")
+            self.kubectl_run("patch", "cairncluster", NAME, "--type=merge", "-p",
+                             json.dumps({"spec": {"config": {"node_meta": {"rollout": "2"}}}}))
+            generation = self.cluster()["metadata"]["generation"]
+            wanted = ("scaling from 3 to 5 servers", "the configuration change")
+
+            def held_changes():
+                st = self.status()
+                progressing = self.condition(st, "Progressing")
+                return (st.get("observedGeneration") == generation
+                        and progressing.get("reason") == "Held"
+                        and all(w in progressing.get("message", "") for w in wanted) and st)
+            st = wait_for("the changes held, saying why", held_changes)
+            degraded = self.condition(st, "Degraded")
+            log(f"Progressing: {self.condition(st, 'Progressing')['message']!r}; Degraded "
+                f"{degraded.get('reason')}: {degraded.get('message')!r}")
+            self.assertEqual(degraded.get("status"), "True")
+            self.assertIn("no ", self.condition(st, "Progressing")["message"])  # no leader/quorum
+            passes = self.reconciles()
+            wait_for("two more passes of the operator", lambda: self.reconciles() >= passes + 2)
+            sts = self.harness.statefulsets.get(NS, NAME)
+            self.assertEqual(sts["spec"]["replicas"], 3, "the StatefulSet grew while held")
+            self.assertEqual(sts["spec"]["template"], template,
+                             "the new pod template was applied while held")
+            self.assertEqual(self.stops[stops:], [], "a pod was deleted while held")
+            events = self.kubectl.json("get", "events")["items"]
+            said = [e["message"] for e in events if e.get("type") == "Warning"
+                    and any(w in e.get("message", "") for w in wanted)]
+            self.assertTrue(said, "a Warning Event names the held change")
+            log(f"Events: {said}")
+        finally:
+            for name in held:
+                self.harness.release(NS, name)
+
+    def held_config_roll(self):
+        """The cluster recovers and the held configuration change rolls first (the reconciler
+        upgrades before it scales): only the ConfigMap and the template's config-hash changed.
+        The operator is SIGKILLed once the first follower rolled, and that follower's new
+        process while it catches up; a new operator finishes the roll. Each server is
+        restarted exactly once, never while leading nor while another is not Ready, comes back
+        as the same member, and then runs the new configuration (its catalog node's Meta)."""
+        uids = self.uids_before_roll
+        self.expected_stops += len(uids)
+        self.disrupt_roll(uids)
+        wait_for("every server rolled, Ready, on the new configuration", lambda: all(
+            (self.pod(n) or {}).get("metadata", {}).get("uid") not in (None, uids[n])
+            and pod_ready(self.pod(n)) for n in uids) and self.node_meta_everywhere(len(uids)))
+        self.check_rolled(uids, self.stops_before_roll)
+        members = self.raft_members()
+        self.assertEqual({n: members[n]["ID"] for n in uids}, self.before_hold,
+                         "every server came back as the same member")
+
+    def held_scale_up(self):
+        """Then the held scale-up, one learner at a time."""
+        self.scaled(5, self.before_hold)
 
     def disrupt_roll(self, uids):
         def first_rolled():
@@ -503,61 +577,6 @@ class OperatorE2E(unittest.TestCase):
         rolled = sorted(n for n, uid in uids.items()
                         if (self.pod(n) or {}).get("metadata", {}).get("uid") != uid)
         self.kill_operator(f"mid-upgrade, pods replaced so far: {rolled}")
-
-    def lost_quorum_then_held_changes(self):
-        """Two of the three servers held down by the kubelet (killed and kept from restarting):
-        no quorum. A scale to 5 and an image change made meanwhile are held and said so;
-        nothing is changed. Once the servers are released the cluster recovers and the held
-        changes proceed: the rolling upgrade first (each server restarted once, followers
-        first, the leader after a transfer), then the scale-up, one learner at a time."""
-        members = self.raft_members()
-        before = {n: m["ID"] for n, m in members.items()}
-        leader = next(n for n, m in members.items() if m["Leader"])
-        held = sorted(n for n in members if n != leader)
-        stops = len(self.stops)
-        for name in held:
-            self.harness.hold(NS, name)
-        log(f"held down {held}: {leader} alone")
-        try:
-            wait_for("the operator to report the lost quorum", lambda: self.condition(
-                self.status(), "Degraded").get("reason") in ("QuorumLost", "QuorumAtRisk"))
-            self.kubectl.run("scale", f"cairncluster/{NAME}", "--replicas=5")
-            self.kubectl_run("patch", "cairncluster", NAME, "--type=merge", "-p",
-                             json.dumps({"spec": {"image": "cairn:0.2.0"}}))
-            generation = self.cluster()["metadata"]["generation"]
-            wanted = ("scaling from 3 to 5 servers", "cairn:0.1.0 -> cairn:0.2.0")
-
-            def held_changes():
-                st = self.status()
-                progressing = self.condition(st, "Progressing")
-                return (st.get("observedGeneration") == generation
-                        and progressing.get("reason") == "Held"
-                        and all(w in progressing.get("message", "") for w in wanted) and st)
-            st = wait_for("the changes held, saying why", held_changes)
-            degraded = self.condition(st, "Degraded")
-            log(f"Progressing: {self.condition(st, 'Progressing')['message']!r}; Degraded "
-                f"{degraded.get('reason')}: {degraded.get('message')!r}")
-            self.assertEqual(degraded.get("status"), "True")
-            self.assertIn("no ", self.condition(st, "Progressing")["message"])  # no leader/quorum
-            passes = self.reconciles()
-            wait_for("two more passes of the operator", lambda: self.reconciles() >= passes + 2)
-            sts = self.harness.statefulsets.get(NS, NAME)
-            self.assertEqual(sts["spec"]["replicas"], 3, "the StatefulSet grew while held")
-            image = sts["spec"]["template"]["spec"]["containers"][0]["image"]
-            self.assertEqual(image, "cairn:0.1.0", "the new template was applied while held")
-            self.assertEqual(self.stops[stops:], [], "a pod was deleted while held")
-            events = self.kubectl.json("get", "events")["items"]
-            said = [e["message"] for e in events if e.get("type") == "Warning"
-                    and any(w in e.get("message", "") for w in wanted)]
-            self.assertTrue(said, "a Warning Event names the held change")
-            log(f"Events: {said}")
-        finally:
-            for name in held:
-                self.harness.release(NS, name)
-        self.expected_stops += len(before)
-        wait_for("version cairn:0.2.0", lambda: self.status().get("version") == "cairn:0.2.0")
-        self.check_rolled(before, stops)
-        self.scaled(5, before)
 
     def replace_pvc_with_empty(self):
         """A follower's PVC is deleted (it waits for the pod, pvc-protection) and its pod too:
@@ -647,17 +666,19 @@ class OperatorE2E(unittest.TestCase):
         faults.start()
         self.start_clients()
         try:
-            self.step("lost quorum (2 of 3 servers held down): scale 3 -> 5 and an image "
-                      "change held, then rolled and scaled", self.lost_quorum_then_held_changes)
+            self.step("lost quorum (2 of 3 servers held down): scale 3 -> 5 and a spec.config "
+                      "change held", self.lost_quorum_holds)
+            self.step("recovery, the held spec.config change rolled; the operator and the "
+                      "rolled server SIGKILLed midway", self.held_config_roll)
+            self.step("the held scale 3 -> 5", self.held_scale_up)
             self.step("scale 5 -> 3, the operator killed and restarted midway",
                       lambda: self.scale(3, self.kill_operator_mid_scale_down))
-            if MODE == "long":
-                self.step("scale 3 -> 5", lambda: self.scale(5))
-                self.step("scale 5 -> 3", lambda: self.scale(3))
-            self.step("rolling upgrade (spec.config change), the operator and the rolled "
-                      "server SIGKILLed midway", self.config_roll)
             self.step("replace a follower's PVC with an empty one", self.replace_pvc_with_empty)
             if MODE == "long":
+                # Short mode rolls a configuration change already, through the same revisions.
+                self.step("rolling upgrade (image change)", self.rolling_upgrade)
+                self.step("scale 3 -> 5", lambda: self.scale(5))
+                self.step("scale 5 -> 3", lambda: self.scale(3))
                 # Short mode kills a server's process in the configuration roll already.
                 self.step("kill a follower pod's process", self.kill_pod_process)
                 self.step("kill the leader pod's process",
@@ -716,7 +737,7 @@ class OperatorE2E(unittest.TestCase):
         log(f"events: {dict(reasons)}")
         # One per server and upgrade (fewer when the operator is killed between a restart and
         # its Event).
-        self.assertLessEqual(reasons["RollingUpgrade"], 6)
+        self.assertLessEqual(reasons["RollingUpgrade"], 6 if MODE == "long" else 3)
         # The operator never has a leader's pod deleted: it transfers leadership first.
         self.assertEqual([stop[0] for stop in self.stops if stop[1]], [], self.stops)
 
