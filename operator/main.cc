@@ -13,7 +13,7 @@ void usage() {
   std::cerr
       << "usage: cairn-operator [-kubeconfig PATH] [-namespace NS] [-metrics-addr HOST:PORT]\n"
          "                      [-leader-elect=true|false] [-lease-name NAME]\n"
-         "                      [-lease-namespace NS] [-resync-ms N]\n"
+         "                      [-lease-namespace NS] [-lease-duration-s N] [-resync-ms N]\n"
       << cairn::op::webhookFlagsUsage();
 }
 
@@ -42,6 +42,13 @@ int main(int argc, char** argv) {
       options.lease_name = val;
     } else if (arg == "-lease-namespace") {
       options.lease_namespace = val;
+    } else if (arg == "-lease-duration-s") {
+      int seconds = std::atoi(val.c_str());
+      if (seconds < 2) {
+        std::cerr << "cairn-operator: -lease-duration-s wants at least 2 seconds\n";
+        return 2;
+      }
+      options.lease_duration = std::chrono::seconds(seconds);
     } else if (arg == "-resync-ms") {
       options.resync = std::chrono::milliseconds(std::atoi(val.c_str()));
     } else if (auto webhook = cairn::op::webhookFlag(arg, val, &options.webhook);
