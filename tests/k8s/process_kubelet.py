@@ -835,6 +835,9 @@ class PodNotReady(Exception):
 class ProcessKubelet(ControlLoop):
     """Runs every pod of the API server (all are on this one node) as PodWorkers."""
 
+    # What runs a pod: PodWorker runs its first container; workloads.PodOfContainers all of them.
+    worker_class = PodWorker
+
     def __init__(self, api, pods, pvcs, configmaps, dns, root, binaries, stop):
         super().__init__("kubelet", (pods, pvcs, configmaps), stop)
         self.api, self.pods, self.pvcs, self.configmaps = api, pods, pvcs, configmaps
@@ -920,7 +923,7 @@ class ProcessKubelet(ControlLoop):
             if worker is None:
                 if (pod.get("spec") or {}).get("nodeName") not in (None, NODE_NAME):
                     continue
-                worker = PodWorker(self, pod, self.ip_for(*key))
+                worker = self.worker_class(self, pod, self.ip_for(*key))
                 self.workers[key] = worker
                 worker.thread.start()
             else:
