@@ -817,7 +817,11 @@ class PodWorker:
                                    "ready": ready, "started": self.waiting is None,
                                    "restartCount": self.restarts, "state": state}],
         }
-        key = json.dumps([status["phase"], ready, self.restarts, self.waiting])
+        self.send_status(status, json.dumps([status["phase"], ready, self.restarts,
+                                             self.waiting]))
+
+    def send_status(self, status, key):
+        """Patches the pod's status, unless `key` says it is what was sent last."""
         if key == self.last_status:
             return
         try:

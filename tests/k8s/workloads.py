@@ -349,16 +349,9 @@ class PodOfContainers(PodWorker):
                   "conditions": [cond("PodScheduled", True), cond("Initialized", True),
                                  cond("ContainersReady", ready), cond("Ready", ready)],
                   "containerStatuses": statuses}
-        key = json.dumps([status["phase"], ready, [(s["name"], s["ready"], s["restartCount"],
-                                                    s["state"].get("waiting")) for s in statuses]])
-        if key == self.last_status:
-            return
-        try:
-            self.kubelet.api.merge_patch(self.path("/status"), {"status": status})
-            self.last_status = key
-        except (ApiError, OSError) as e:
-            if not self.terminate.is_set():
-                log(f"{self.ns}/{self.name}: status: {e}")
+        self.send_status(status, json.dumps([status["phase"], ready, [
+            (s["name"], s["ready"], s["restartCount"], s["state"].get("waiting"))
+            for s in statuses]]))
 
 
 class WorkloadHarness(Harness):
