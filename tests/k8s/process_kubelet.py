@@ -847,7 +847,11 @@ class PodWorker:
                                    "ready": ready, "started": self.waiting is None,
                                    "restartCount": self.restarts, "state": state}],
         }
-        key = json.dumps([status["phase"], ready, self.restarts, self.waiting])
+        self.send_status(status, json.dumps([status["phase"], ready, self.restarts,
+                                             self.waiting]))
+
+    def send_status(self, status, key):
+        """Patches the pod's status, unless `key` says it is what was sent last."""
         if key == self.last_status:
             return
         try:
@@ -864,6 +868,9 @@ class PodNotReady(Exception):
 
 class ProcessKubelet(ControlLoop):
     """Runs every pod of the API server (all are on this one node) as PodWorkers."""
+
+    # What runs a pod: PodWorker runs its first container; workloads.PodOfContainers all of them.
+    worker_class = PodWorker
 
     def __init__(self, api, pods, pvcs, configmaps, dns, root, binaries, stop):
         super().__init__("kubelet", (pods, pvcs, configmaps), stop)
@@ -950,7 +957,7 @@ class ProcessKubelet(ControlLoop):
             if worker is None:
                 if (pod.get("spec") or {}).get("nodeName") not in (None, NODE_NAME):
                     continue
-                worker = PodWorker(self, pod, self.ip_for(*key))
+                worker = self.worker_class(self, pod, self.ip_for(*key))
                 self.workers[key] = worker
                 worker.thread.start()
             else:
