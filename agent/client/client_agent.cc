@@ -190,6 +190,8 @@ void ClientAgent::resolverLoop() {
     if (resolver_cv_.wait_for(lock, wait, [this] { return resolver_stop_; })) break;
     lock.unlock();
     known = resolveServers() || known;
+    // Channels of servers that left the list are released here, never on a gRPC thread.
+    connection_->releaseRetired();
     lock.lock();
   }
 }
