@@ -40,6 +40,8 @@ def read(path):
 
 
 class TemplateCase(AgentTestCase):
+    """A scratch directory per test; `cairn template` processes killed at the end."""
+
     def setUp(self):
         super().setUp()
         self.dir = tempfile.mkdtemp(prefix="cairn-it-template-")
@@ -107,7 +109,10 @@ class TemplateCase(AgentTestCase):
         wait_until(check, TIMEOUT, f"{path} == {content!r} (now {read(path)!r})")
 
 
-class NginxUpstream(TemplateCase):
+# The test groups below are mixins of one TestCase (Template, at the end).
+
+
+class NginxUpstream:
     def test_upstream_follows_the_catalog_and_reloads_once_per_change(self):
         tpl = self.write("web.ctmpl", NGINX)
         out = self.path("conf.d/web.conf")
@@ -158,7 +163,7 @@ class NginxUpstream(TemplateCase):
         self.assertEqual(log.count("executing command"), 4, log)
 
 
-class Once(TemplateCase):
+class Once:
     def test_once_renders_kv_and_catalog_data_and_exits(self):
         self.assertStatus(self.agent.put(kv_url("app/config/port"), "8080"), 200)
         self.assertStatus(self.agent.put(kv_url("app/config/host"), "db.local"), 200)
@@ -237,7 +242,7 @@ env=YES
         self.assertFalse(os.path.exists(self.path("never.out")))
 
 
-class Errors(TemplateCase):
+class Errors:
     def test_syntax_error_exits_1_with_position(self):
         tpl = self.write("bad.tpl", 'upstream {\n{{ range service "web" }}\n  x\n}\n')
         code, _, err = self.run_template("-once", "-template", f"{tpl}:out")
@@ -282,7 +287,7 @@ while True:
 """
 
 
-class Exec(TemplateCase):
+class Exec:
     def events(self):
         return (read(self.path("events")) or "").splitlines()
 
@@ -325,6 +330,10 @@ class Exec(TemplateCase):
         self.assertIsNone(p.poll())
         os.kill(int(pids[1]), signal.SIGTERM)  # the child exits by itself: so do we
         self.assertEqual(p.wait(timeout=TIMEOUT), 7, self.log_of(p))
+
+
+class Template(NginxUpstream, Once, Errors, Exec, TemplateCase):
+    """Every test above on one agent (a start costs seconds on a loaded machine)."""
 
 
 if __name__ == "__main__":
