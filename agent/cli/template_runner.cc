@@ -502,7 +502,8 @@ class Runner {
       if (!*wrote) continue;
       changed = true;
       const std::string& cmd = t.spec.command;
-      if (!cmd.empty() && std::find(commands.begin(), commands.end(), cmd) == commands.end()) {
+      if (!cmd.empty() && !options_.dry &&
+          std::find(commands.begin(), commands.end(), cmd) == commands.end()) {
         commands.push_back(cmd);
       }
     }
@@ -534,11 +535,7 @@ class Runner {
       return true;
     }
     auto current = readFile(spec.destination);
-    if (current && *current == text) {
-      log_.info("runner",
-                "rendered \"" + spec.source + "\" => \"" + spec.destination + "\" (unchanged)");
-      return false;
-    }
+    if (current && *current == text) return false;
     CAIRN_RETURN_IF_ERROR(writeFileAtomically(spec.destination, text));
     log_.info("runner", "rendered \"" + spec.source + "\" => \"" + spec.destination + "\"");
     return true;

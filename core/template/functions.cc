@@ -41,40 +41,38 @@ StatusOr<std::string> joinedSpec(const Args& args, const char* sep) {
 
 // ---- Consul data ----
 
-StatusOr<Value> fnKey(FunctionContext& ctx, const Args& args) {
-  CAIRN_RETURN_IF_ERROR(wantArgs(args, 1, 1));
+// The data of the key named by args[0] (nullopt while not fetched; nil while it does not exist).
+StatusOr<std::optional<Value>> keyData(FunctionContext& ctx, const Args& args, size_t count) {
+  CAIRN_RETURN_IF_ERROR(wantArgs(args, count, count));
   auto path = wantString(args[0], "key");
   if (!path.isOk()) return path.status();
   auto dep = keyDependency(*path);
   if (!dep.isOk()) return dep.status();
-  auto v = ctx.data(*dep);
-  if (!v) return Value::string("");
-  if (v->isNull()) {
+  return ctx.data(*dep);
+}
+
+StatusOr<Value> fnKey(FunctionContext& ctx, const Args& args) {
+  auto v = keyData(ctx, args, 1);
+  if (!v.isOk()) return v.status();
+  if (!*v) return Value::string("");
+  if ((*v)->isNull()) {
     ctx.markIncomplete();  // consul-template's `key` waits until the key exists
     return Value::string("");
   }
-  return *v;
+  return **v;
 }
 
 StatusOr<Value> fnKeyExists(FunctionContext& ctx, const Args& args) {
-  CAIRN_RETURN_IF_ERROR(wantArgs(args, 1, 1));
-  auto path = wantString(args[0], "key");
-  if (!path.isOk()) return path.status();
-  auto dep = keyDependency(*path);
-  if (!dep.isOk()) return dep.status();
-  auto v = ctx.data(*dep);
-  return Value::boolean(v && !v->isNull());
+  auto v = keyData(ctx, args, 1);
+  if (!v.isOk()) return v.status();
+  return Value::boolean(*v && !(*v)->isNull());
 }
 
 StatusOr<Value> fnKeyOrDefault(FunctionContext& ctx, const Args& args) {
-  CAIRN_RETURN_IF_ERROR(wantArgs(args, 2, 2));
-  auto path = wantString(args[0], "key");
-  if (!path.isOk()) return path.status();
-  auto dep = keyDependency(*path);
-  if (!dep.isOk()) return dep.status();
-  auto v = ctx.data(*dep);
-  if (!v || v->isNull()) return args[1];
-  return *v;
+  auto v = keyData(ctx, args, 2);
+  if (!v.isOk()) return v.status();
+  if (!*v || (*v)->isNull()) return args[1];
+  return **v;
 }
 
 // ls keeps the keys directly under the prefix; tree every key but folder markers ("a/").

@@ -20,7 +20,7 @@ class Executor : public FunctionContext {
 
   StatusOr<Rendered> run(const NodeList& nodes) {
     Flow flow = Flow::kNormal;
-    CAIRN_RETURN_IF_ERROR(execList(nodes, Value(), 0, &flow));
+    CAIRN_RETURN_IF_ERROR(execList(nodes, Value(), &flow));
     result_.complete = complete_;
     result_.text = std::move(out_);
     return std::move(result_);
@@ -58,30 +58,30 @@ class Executor : public FunctionContext {
     return Status::ok();
   }
 
-  Status execList(const NodeList& nodes, const Value& dot, int depth, Flow* flow) {
+  Status execList(const NodeList& nodes, const Value& dot, Flow* flow) {
     for (const Node& n : nodes) {
-      CAIRN_RETURN_IF_ERROR(execNode(n, dot, depth, flow));
+      CAIRN_RETURN_IF_ERROR(execNode(n, dot, flow));
       if (*flow != Flow::kNormal) return Status::ok();
     }
     return Status::ok();
   }
 
-  Status execNode(const Node& n, const Value& dot, int depth, Flow* flow) {
+  Status execNode(const Node& n, const Value& dot, Flow* flow) {
     CAIRN_RETURN_IF_ERROR(step(n.pos));
     switch (n.kind) {
       case Node::Kind::kText:
         return emit(n.pos, n.text);
       case Node::Kind::kAction: {
-        auto v = evalPipeline(n.pipe, dot, depth);
+        auto v = evalPipeline(n.pipe, dot);
         if (!v.isOk()) return v.status();
         if (!n.pipe.decl.empty()) return Status::ok();  // declarations print nothing
         return emit(n.pos, v->isNull() ? "<no value>" : v->format());
       }
       case Node::Kind::kIf:
       case Node::Kind::kWith:
-        return execIfWith(n, dot, depth, flow);
+        return execIfWith(n, dot, flow);
       case Node::Kind::kRange:
-        return execRange(n, dot, depth, flow);
+        return execRange(n, dot, flow);
       case Node::Kind::kBreak:
         *flow = Flow::kBreak;
         return Status::ok();
@@ -92,25 +92,25 @@ class Executor : public FunctionContext {
     return Status::ok();
   }
 
-  Status execIfWith(const Node& n, const Value& dot, int depth, Flow* flow) {
+  Status execIfWith(const Node& n, const Value& dot, Flow* flow) {
     size_t mark = vars_.size();
-    auto v = evalPipeline(n.pipe, dot, depth);
+    auto v = evalPipeline(n.pipe, dot);
     Status s = v.status();
     if (s.isOk()) {
       bool with = n.kind == Node::Kind::kWith;
       if (v->truthy()) {
-        s = execList(n.body, with ? *v : dot, depth + 1, flow);
+        s = execList(n.body, with ? *v : dot, flow);
       } else {
-        s = execList(n.else_body, dot, depth + 1, flow);
+        s = execList(n.else_body, dot, flow);
       }
     }
     vars_.resize(mark);
     return s;
   }
 
-  Status execRange(const Node& n, const Value& dot, int depth, Flow* flow) {
+  Status execRange(const Node& n, const Value& dot, Flow* flow) {
     size_t mark = vars_.size();
-    auto v = evalPipeline(n.pipe, dot, depth, /*declare=*/false);
+    auto v = evalPipeline(n.pipe, dot, /*declare=*/false);
     if (!v.isOk()) return v.status();
     // The loop variables: ($e) or ($i, $e), declared once for the loop or assigned.
     for (const auto& name : n.pipe.decl) {
@@ -130,7 +130,7 @@ class Executor : public FunctionContext {
       }
       size_t inner = vars_.size();
       Flow body_flow = Flow::kNormal;
-      Status s = execList(n.body, elem, depth + 1, &body_flow);
+      Status s = execList(n.body, elem, &body_flow);
       vars_.resize(inner);
       broke = body_flow == Flow::kBreak;
       return s;
@@ -167,7 +167,7 @@ class Executor : public FunctionContext {
       default:
         s = error(n.pos, "range can't iterate over " + v->format());
     }
-    if (s.isOk() && count == 0) s = execList(n.else_body, dot, depth + 1, flow);
+    if (s.isOk() && count == 0) s = execList(n.else_body, dot, flow);
     vars_.resize(mark);
     return s;
   }
@@ -179,11 +179,10 @@ class Executor : public FunctionContext {
     return nullptr;
   }
 
-  StatusOr<Value> evalPipeline(const Pipeline& p, const Value& dot, int depth,
-                               bool declare = true) {
+  StatusOr<Value> evalPipeline(const Pipeline& p, const Value& dot, bool declare = true) {
     Value value;
     for (size_t i = 0; i < p.cmds.size(); ++i) {
-      auto v = evalCommand(p.cmds[i], dot, depth, i == 0 ? nullptr : &value);
+      auto v = evalCommand(p.cmds[i], dot, i == 0 ? nullptr : &value);
       if (!v.isOk()) return v;
       value = std::move(*v);
     }
@@ -200,13 +199,13 @@ class Executor : public FunctionContext {
     return value;
   }
 
-  StatusOr<Value> evalCommand(const Command& cmd, const Value& dot, int depth, const Value* piped) {
+  StatusOr<Value> evalCommand(const Command& cmd, const Value& dot, const Value* piped) {
     const Operand& first = cmd.args.front();
-    if (first.kind == Operand::Kind::kFunction) return call(cmd, dot, depth, piped);
+    if (first.kind == Operand::Kind::kFunction) return call(cmd, dot, piped);
     if (cmd.args.size() > 1 || piped) {
       return error(first.pos, "can't give argument to non-function " + describe(first));
     }
-    return evalOperand(first, dot, depth);
+    return evalOperand(first, dot);
   }
 
   static std::string describe(const Operand& op) {
@@ -227,14 +226,14 @@ class Executor : public FunctionContext {
     }
   }
 
-  StatusOr<Value> call(const Command& cmd, const Value& dot, int depth, const Value* piped) {
+  StatusOr<Value> call(const Command& cmd, const Value& dot, const Value* piped) {
     const Operand& fn = cmd.args.front();
     size_t count = cmd.args.size() - 1 + (piped ? 1 : 0);
-    if (fn.name == "and" || fn.name == "or") return logical(cmd, dot, depth, piped, count);
+    if (fn.name == "and" || fn.name == "or") return logical(cmd, dot, piped, count);
     std::vector<Value> args;
     args.reserve(count);
     for (size_t i = 1; i < cmd.args.size(); ++i) {
-      auto v = evalOperand(cmd.args[i], dot, depth);
+      auto v = evalOperand(cmd.args[i], dot);
       if (!v.isOk()) return v;
       args.push_back(std::move(*v));
     }
@@ -247,8 +246,7 @@ class Executor : public FunctionContext {
   }
 
   // `and` and `or` stop at the first argument that decides, as Go does.
-  StatusOr<Value> logical(const Command& cmd, const Value& dot, int depth, const Value* piped,
-                          size_t count) {
+  StatusOr<Value> logical(const Command& cmd, const Value& dot, const Value* piped, size_t count) {
     const Operand& fn = cmd.args.front();
     if (count == 0)
       return error(fn.pos, "wrong number of args for " + fn.name + ": want at least 1 got 0");
@@ -256,7 +254,7 @@ class Executor : public FunctionContext {
     Value v;
     for (size_t i = 1; i <= count; ++i) {
       if (i < cmd.args.size()) {
-        auto arg = evalOperand(cmd.args[i], dot, depth);
+        auto arg = evalOperand(cmd.args[i], dot);
         if (!arg.isOk()) return arg;
         v = std::move(*arg);
       } else {
@@ -267,7 +265,7 @@ class Executor : public FunctionContext {
     return v;
   }
 
-  StatusOr<Value> evalOperand(const Operand& op, const Value& dot, int depth) {
+  StatusOr<Value> evalOperand(const Operand& op, const Value& dot) {
     Value base;
     switch (op.kind) {
       case Operand::Kind::kLiteral:
@@ -284,9 +282,9 @@ class Executor : public FunctionContext {
         break;
       }
       case Operand::Kind::kFunction:
-        return call(Command{op.pos, {op}}, dot, depth, nullptr);
+        return call(Command{op.pos, {op}}, dot, nullptr);
       case Operand::Kind::kPipeline: {
-        auto v = evalPipeline(*op.nested, dot, depth + 1);
+        auto v = evalPipeline(*op.nested, dot);
         if (!v.isOk()) return v;
         base = std::move(*v);
         break;

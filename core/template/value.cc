@@ -391,36 +391,17 @@ class JsonParser {
       }
       if (pos_ >= text_.size()) return error("unexpected end of JSON input");
       char e = text_[pos_++];
-      switch (e) {
-        case '"':
-        case '\\':
-        case '/':
-          out += e;
-          break;
-        case 'b':
-          out += '\b';
-          break;
-        case 'f':
-          out += '\f';
-          break;
-        case 'n':
-          out += '\n';
-          break;
-        case 'r':
-          out += '\r';
-          break;
-        case 't':
-          out += '\t';
-          break;
-        case 'u': {
-          auto cp = unicodeEscape();
-          if (!cp.isOk()) return cp.status();
-          appendUtf8(*cp, out);
-          break;
-        }
-        default:
-          return error("invalid escape in string");
+      if (e == 'u') {
+        auto cp = unicodeEscape();
+        if (!cp.isOk()) return cp.status();
+        appendUtf8(*cp, out);
+        continue;
       }
+      // The one-character escapes, as (escape, byte) pairs.
+      static constexpr std::string_view kSimple = "\"\"\\\\//b\bf\fn\nr\rt\t";
+      size_t at = kSimple.find(e);
+      if (at == std::string_view::npos || at % 2 != 0) return error("invalid escape in string");
+      out += kSimple[at + 1];
     }
   }
 

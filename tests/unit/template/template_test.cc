@@ -433,6 +433,10 @@ TEST(TemplateTest, JsonParserIsStrict) {
   EXPECT_FALSE(parseJson("[01]").isOk());
   EXPECT_FALSE(parseJson("\"a\nb\"").isOk());
   EXPECT_EQ(parseJson(R"("\u00e9\ud83d\ude00\/")")->asString(), "é😀/");
+  EXPECT_EQ(parseJson(R"("\"\\\b\f\n\r\t")")->asString(), "\"\\\b\f\n\r\t");
+  EXPECT_EQ(parseJson(R"("\ud800x")")->asString(), "\xEF\xBF\xBDx");  // a lone surrogate
+  EXPECT_FALSE(parseJson(R"("\x41")").isOk());
+  EXPECT_FALSE(parseJson(R"("\u12")").isOk());
   std::string deep(200, '[');
   EXPECT_FALSE(parseJson(deep + std::string(200, ']')).isOk());
 }
