@@ -57,11 +57,12 @@ class TemplateCase(AgentTestCase):
             f.write(text)
         return self.path(name)
 
-    def env(self):
+    def env(self, with_addr=True):
         e = {k: v for k, v in os.environ.items()
              if k not in ("CAIRN_HTTP_ADDR", "CONSUL_HTTP_ADDR", "CAIRN_HTTP_TOKEN",
                           "CONSUL_HTTP_TOKEN")}
-        e["CAIRN_HTTP_ADDR"] = f"127.0.0.1:{self.agent.http_port}"
+        if with_addr:
+            e["CAIRN_HTTP_ADDR"] = f"127.0.0.1:{self.agent.http_port}"
         return e
 
     def start(self, *args):
@@ -73,8 +74,8 @@ class TemplateCase(AgentTestCase):
         self.procs.append(p)
         return p
 
-    def run_template(self, *args, timeout=60):
-        p = subprocess.run([binary(), "template", *args], cwd=self.dir, env=self.env(),
+    def run_template(self, *args, timeout=60, with_addr=True):
+        p = subprocess.run([binary(), "template", *args], cwd=self.dir, env=self.env(with_addr),
                            capture_output=True, text=True, timeout=timeout)
         return p.returncode, p.stdout, p.stderr
 
@@ -227,7 +228,10 @@ env=YES
         self.assertFalse(os.path.exists(marker), "the command ran for an unchanged file")
         os.chmod(out, 0o600)
         self.assertStatus(self.agent.put(kv_url("mode/v"), "2"), 200)
-        code, _, err = self.run_template("-once", "-template", f"{tpl}:{out}:touch {marker}")
+        # consul-template's -consul-addr works as -http-addr does.
+        code, _, err = self.run_template("-consul-addr", f"127.0.0.1:{self.agent.http_port}",
+                                         "-once", "-template", f"{tpl}:{out}:touch {marker}",
+                                         with_addr=False)
         self.assertEqual(code, 0, err)
         self.assertEqual(read(out), "v=2\n")
         self.assertTrue(os.path.exists(marker))
@@ -236,10 +240,12 @@ env=YES
 
     def test_dry_prints_instead_of_writing(self):
         tpl = self.write("d.tpl", '{{ "dry" | toUpper }}\n')
-        code, out, err = self.run_template("-once", "-dry", "-template", f"{tpl}:never.out")
+        code, out, err = self.run_template("-once", "-dry", "-template",
+                                           f"{tpl}:never.out:touch ran")
         self.assertEqual(code, 0, err)
         self.assertEqual(out, "> never.out\nDRY\n")
         self.assertFalse(os.path.exists(self.path("never.out")))
+        self.assertFalse(os.path.exists(self.path("ran")), "-dry ran the command")
 
 
 class Errors:
