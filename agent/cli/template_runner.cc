@@ -171,6 +171,8 @@ class Log {
   void error(const std::string& who, const std::string& what) {
     line("[ERR] (" + who + ") " + what);
   }
+  // The error that ends the command ("Error: ..."), through the same lock as the log lines.
+  void fatal(const std::string& what) { line("Error: " + what); }
 
  private:
   void line(const std::string& text) {
@@ -416,7 +418,7 @@ class Runner {
     for (const auto& spec : options_.templates) {
       auto parsed = loadTemplate(spec);
       if (!parsed.isOk()) {
-        io_.err << "Error: " << parsed.status().message() << "\n";
+        log_.fatal(parsed.status().message());
         return 1;
       }
       templates_.push_back({spec, std::move(*parsed), false});
@@ -444,7 +446,7 @@ class Runner {
       Inbox::Events events = inbox_.wait(until);
       for (const auto& [id, w] : watchers_) {
         if (auto fatal = w->fatal()) {
-          io_.err << "Error: giving up on " << *fatal << "\n";
+          log_.fatal("giving up on " + *fatal);
           return stopChild(1);
         }
       }
@@ -488,7 +490,7 @@ class Runner {
     for (auto& t : templates_) {
       auto r = t.parsed->render(deps);
       if (!r.isOk()) {
-        io_.err << "Error: " << r.status().message() << "\n";
+        log_.fatal(r.status().message());
         return stopChild(1);
       }
       for (const auto& dep : r->used) wanted.emplace(dep.id(), dep);
@@ -496,7 +498,7 @@ class Runner {
       t.rendered = true;
       auto wrote = output(t.spec, r->text);
       if (!wrote.isOk()) {
-        io_.err << "Error: " << wrote.status().message() << "\n";
+        log_.fatal(wrote.status().message());
         return stopChild(1);
       }
       if (!*wrote) continue;
@@ -549,7 +551,7 @@ class Runner {
       child_started_ = true;
       log_.info("child", "spawning: " + options_.exec_command);
       if (Status s = child_->start(); !s.isOk()) {
-        io_.err << "Error: starting the child: " << s.message() << "\n";
+        log_.fatal("starting the child: " + s.message());
         return 1;
       }
       return std::nullopt;
@@ -563,7 +565,7 @@ class Runner {
     log_.info("child", "restarting");
     child_->stop(options_.exec_kill_signal, options_.exec_kill_timeout);
     if (Status s = child_->start(); !s.isOk()) {
-      io_.err << "Error: restarting the child: " << s.message() << "\n";
+      log_.fatal("restarting the child: " + s.message());
       return 1;
     }
     return std::nullopt;

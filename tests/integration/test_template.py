@@ -17,10 +17,9 @@ import unittest
 
 from harness import AgentTestCase, binary, kv_url, main, wait_until
 
+# The example verbatim: one line inside the upstream block.
 NGINX = """upstream web {
-{{- range service "web" }}
-  server {{ .Address }}:{{ .Port }};
-{{- end }}
+  {{range service "web"}}server {{.Address}}:{{.Port}};{{end}}
 }
 """
 
@@ -28,7 +27,7 @@ TIMEOUT = 30
 
 
 def upstream(*servers):
-    return "upstream web {" + "".join(f"\n  server {s};" for s in servers) + "\n}\n"
+    return "upstream web {\n  " + "".join(f"server {s};" for s in servers) + "\n}\n"
 
 
 def read(path):
