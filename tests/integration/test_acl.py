@@ -476,15 +476,21 @@ class AclBlocking(AclAgent):
         r, took = self.answered(future)
         self.assertEqual((r.status, r.text()), (403, "ACL not found"), f"after {took:.2f}s")
 
+    def narrowed_while_waiting(self, path, name, rules, narrower):
+        """A token of policy `name` (`rules`) waits on `path`; the policy becomes `narrower`.
+        Returns (the answer, seconds it took after the change, the index waited on)."""
+        p = self.policy(name, rules)
+        t = self.token(name)
+        future, index = self.start_blocking(path, t["SecretID"])
+        self.ok("PUT", "/v1/acl/policy/" + p["ID"], {"Name": name, "Rules": narrower})
+        return self.answered(future) + (index,)
+
     def test_narrowed_policy_filters_a_waiting_list(self):
         for key in ("blkl/pub", "blkl/priv"):
             self.ok("PUT", "/v1/kv/" + key, "x")
-        p = self.policy("blkl", 'key_prefix "blkl/" { policy = "read" }')
-        t = self.token("blkl")
-        future, index = self.start_blocking("/v1/kv/blkl/?recurse", t["SecretID"])
-        self.ok("PUT", "/v1/acl/policy/" + p["ID"],
-                {"Name": "blkl", "Rules": 'key "blkl/pub" { policy = "read" }'})
-        r, took = self.answered(future)
+        r, took, index = self.narrowed_while_waiting(
+            "/v1/kv/blkl/?recurse", "blkl", 'key_prefix "blkl/" { policy = "read" }',
+            'key "blkl/pub" { policy = "read" }')
         self.assertEqual(r.status, 200, f"{r!r} after {took:.2f}s")
         self.assertEqual([e["Key"] for e in r.json()], ["blkl/pub"])
         self.assertEqual(r.headers.get("X-Consul-Results-Filtered-By-ACLs"), "true")
@@ -495,13 +501,10 @@ class AclBlocking(AclAgent):
                                                       "Service": {"Service": "blk-svc"}},
                       token=MANAGEMENT_SECRET)
         self.assertEqual(r.status, 200, r.text())
-        p = self.policy("blk-cat", 'service "blk-svc" { policy = "read" }\n'
-                        'node_prefix "" { policy = "read" }')
-        t = self.token("blk-cat")
-        future, _ = self.start_blocking("/v1/health/service/blk-svc", t["SecretID"])
-        self.ok("PUT", "/v1/acl/policy/" + p["ID"],
-                {"Name": "blk-cat", "Rules": 'node_prefix "" { policy = "read" }'})
-        r, took = self.answered(future)
+        r, took, _ = self.narrowed_while_waiting(
+            "/v1/health/service/blk-svc", "blk-cat",
+            'service "blk-svc" { policy = "read" }\nnode_prefix "" { policy = "read" }',
+            'node_prefix "" { policy = "read" }')
         self.assertEqual(r.status, 403, f"{r!r} after {took:.2f}s")
         self.assertIn("lacks permission 'service:read' on \"blk-svc\"", r.text())
 
