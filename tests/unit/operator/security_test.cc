@@ -77,8 +77,7 @@ TEST(SecuritySpecTest, ObjectsCarryTheSwitches) {
   const value& pod = d.stateful_set.at("spec").at("template");
   EXPECT_EQ(pod.at("metadata").at("annotations").at("cairn.io/security").as_string(), "tls,acls");
   const value& volumes = pod.at("spec").at("volumes");
-  EXPECT_EQ(volumes.at(volumes.size() - 1).at("secret").at("secretName").as_string(),
-            "cairn-tls");
+  EXPECT_EQ(volumes.at(volumes.size() - 1).at("secret").at("secretName").as_string(), "cairn-tls");
   const value& container = pod.at("spec").at("containers").at(0);
   const value& mounts = container.at("volumeMounts");
   EXPECT_EQ(mounts.at(mounts.size() - 1).at("mountPath").as_string(), "/etc/cairn-tls");
