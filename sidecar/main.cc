@@ -1,5 +1,6 @@
 // cairn-sidecar: a Cairn client agent for one Kubernetes pod (docs/sidecar.md).
 
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -7,6 +8,10 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <utility>
+
+// After <utility>: the Boost.Asio it includes uses std::exchange without including it.
+#include <pplx/threadpool.h>
 
 #include "core/base/crash_handler.h"
 #include "core/base/duration.h"
@@ -14,6 +19,7 @@
 #include "core/base/stop_signals.h"
 #include "core/client/client_flags.h"
 #include "core/config/agent_config.h"
+#include "core/http/io_pool.h"
 #include "sidecar/sidecar.h"
 
 namespace cairn::sidecar {
@@ -74,12 +80,36 @@ void applyTls(const client::ClientTls& t, config::AgentConfig& c) {
   set("key_file", t.client_key, "-client-key");
 }
 
+// A sidecar runs next to every app container, so its memory is paid once per pod (budget:
+// 15 MiB idle; measured in docs/benchmarks.md). The part this file controls is the threads: each
+// has a stack and, with glibc, may get a malloc arena of its own that keeps freed memory. So
+// the pools get fixed small sizes instead of one thread per core of the node (or cpprestsdk's
+// default of 40), and every thread shares two arenas.
+constexpr int kMallocArenas = 2;
+constexpr int kIoThreads = 2;          // HTTP API, probes, forwarded replies (never blocking)
+constexpr int kHttpClientThreads = 2;  // cpprestsdk's pool: the HTTP checks
+
+// Before any thread exists.
+void limitMallocArenas() { mallopt(M_ARENA_MAX, kMallocArenas); }
+
+// After the stop signals are blocked (the threads inherit the mask), before anything uses the
+// pools.
+void sizeThreadPools() {
+  http::setSharedIoPoolThreads(kIoThreads);
+  try {
+    crossplat::threadpool::initialize_with_threads(kHttpClientThreads);
+  } catch (const std::exception& e) {
+    LOG_WARN("sidecar", "HTTP client thread pool already initialized: " << e.what());
+  }
+}
+
 int fail(const std::string& message) {
   std::cerr << "cairn-sidecar: " << message << "\n";
   return 1;
 }
 
 int run(std::vector<std::string> args) {
+  limitMallocArenas();
   installCrashHandler();
   const client::EnvLookup env = client::processEnv();
   auto pod = podIdentityFromEnv(env);
@@ -113,6 +143,7 @@ int run(std::vector<std::string> args) {
     return fail(s.message());
   }
   StopSignals signals;  // before any thread starts: only wait() below sees them
+  sizeThreadPools();
   auto sidecar = Sidecar::start(*config, options, *pod, *ports);
   if (!sidecar.isOk()) return fail(sidecar.status().message());
   LOG_INFO("sidecar", "cairn-sidecar running for pod "
