@@ -123,6 +123,11 @@ ROUTES = [
     ("DELETE", "/v1/acl/role/ghost", None, "write"),
     ("GET", "/v1/snapshot", None, "management"),
     ("PUT", "/v1/snapshot", "not a snapshot", "management"),
+    # Prepared queries: query:write on the name to create; listing and executing are open (the
+    # answers are filtered).
+    ("POST", "/v1/query", {"Name": "matrix-query", "Service": {"Service": "x"}}, "write"),
+    ("GET", "/v1/query", None, "list"),
+    ("GET", "/v1/query/matrix-query/execute", None, "list"),
 ]
 
 # PUT /v1/acl/bootstrap is tested on its own (it is the one route an unknown token may call).
