@@ -102,6 +102,7 @@ Status ServerAgent::startServer(const std::atomic<bool>& stopping) {
   http::addSnapshotRoutes(router_, *ctx_);
   http::addCatalogRoutes(router_, *ctx_);
   http::addHealthRoutes(router_, *ctx_);
+  http::addPreparedQueryRoutes(router_, *ctx_);
   // ACLs (docs/security.md): /v1/acl/* answers 401 while they are off.
   acl_resolver_ = std::make_unique<http::AclResolver>(*state_, aclSettings(config_));
   ctx_->acl = acl_resolver_.get();
@@ -176,11 +177,14 @@ Status ServerAgent::startInterfaces() {
   if (!edge.isOk()) return edge.status();
   http_ = std::move(*edge);
   node::Node& raft = ctx_->node;
-  dns_catalog_ = std::make_unique<StoreDnsCatalog>(*state_, [&raft] {
-    std::vector<std::string> names;
-    for (const auto& s : raft.raftConfiguration().servers) names.push_back(s.node);
-    return names;
-  });
+  dns_catalog_ = std::make_unique<StoreDnsCatalog>(
+      *state_,
+      [&raft] {
+        std::vector<std::string> names;
+        for (const auto& s : raft.raftConfiguration().servers) names.push_back(s.node);
+        return names;
+      },
+      info_.node_name);
   // With ACLs on, DNS answers show only what the DNS token may read (core/dns/dns_acl.h); client
   // agents forward their DNS queries here, so they get the same view.
   const dns::DnsCatalog* dns_view = dns_catalog_.get();

@@ -266,6 +266,10 @@ const std::map<std::string_view, Rule>& table() {
       {"/v1/event/fire/",
        [](auto p, const auto& r, auto,
           const auto&) { return needs({need(Resource::kEvent, after(r, p), Access::kWrite)}); }},
+      // Prepared queries: the handlers check query:read/write against the stored query's name
+      // and filter what execution returns (prepared_query_handlers.cc).
+      {"/v1/query", [](auto, const auto&, auto, const auto&) { return nothing(); }},
+      {"/v1/query/", [](auto, const auto&, auto, const auto&) { return nothing(); }},
       {"/v1/event/list",
        [](auto, const auto&, auto, const auto&) { return filtered(ResultFilter::kEvents); }},
       // The web UI's static files carry no data; its API calls are checked like any other.

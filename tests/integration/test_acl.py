@@ -129,6 +129,11 @@ ROUTES = [
     ("DELETE", "/v1/acl/role/ghost", None, "write"),
     ("GET", "/v1/snapshot", None, "management"),
     ("PUT", "/v1/snapshot", "not a snapshot", "management"),
+    # Prepared queries: query:write on the name to create; listing and executing are open (the
+    # answers are filtered).
+    ("POST", "/v1/query", {"Name": "matrix-query", "Service": {"Service": "x"}}, "write"),
+    ("GET", "/v1/query", None, "list"),
+    ("GET", "/v1/query/matrix-query/execute", None, "list"),
     # Last, and only with the callers that must be refused: a caller allowed through would make
     # the agent leave and stop.
     ("PUT", "/v1/agent/leave", None, "write!"),
