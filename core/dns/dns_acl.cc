@@ -54,4 +54,16 @@ std::vector<std::string> AclDnsCatalog::servicesWithAddress(std::string_view ip)
   return names;
 }
 
+std::optional<DnsQueryAnswer> AclDnsCatalog::preparedQuery(std::string_view id_or_name) const {
+  std::optional<DnsQueryAnswer> answer = inner_.preparedQuery(id_or_name);
+  if (!answer) return std::nullopt;
+  auto authz = authorizer_();
+  if (!authz->allowed(Resource::kService, answer->service, Access::kRead)) {
+    answer->instances.clear();
+  }
+  std::erase_if(answer->instances,
+                [&](const DnsServiceInstance& i) { return !canReadNode(*authz, i.node.name); });
+  return answer;
+}
+
 }  // namespace cairn::dns

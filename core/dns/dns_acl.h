@@ -6,7 +6,8 @@
 //  - a node lookup (`<node>.node.consul`, PTR) needs node:read on the node;
 //  - a service lookup needs service:read on the service, and each instance node:read on its
 //    node; when nothing is left the resolver answers NXDOMAIN, as for an unknown service;
-//  - NS records name only servers whose node the token may read.
+//  - NS records name only servers whose node the token may read;
+//  - a prepared query (`<name>.query.consul`) answers as a lookup of its service would.
 //
 // The authorizer is asked for on every call, so a deleted token or a changed policy applies to
 // the next query (the agent resolves the token against its replica of the ACL tables).
@@ -35,6 +36,8 @@ class AclDnsCatalog final : public DnsCatalog {
   std::vector<DnsNode> servers() const override;
   std::vector<DnsNode> nodesWithAddress(std::string_view ip) const override;
   std::vector<std::string> servicesWithAddress(std::string_view ip) const override;
+  // A prepared query's answer is filtered as a service lookup of the service it ran against.
+  std::optional<DnsQueryAnswer> preparedQuery(std::string_view id_or_name) const override;
 
  private:
   const DnsCatalog& inner_;
