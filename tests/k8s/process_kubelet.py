@@ -823,12 +823,23 @@ class PodWorker:
             if m and m.group(2) == "0.0.0.0":
                 a = m.group(1) + self.ip  # inside a pod, "all interfaces" is the pod's IP
             elif m and m.group(1) in ("-retry-join=", "--retry-join="):
-                ips = self.kubelet.dns.resolve(m.group(2))
+                ips = self.resolve_join(m.group(2))
                 if ips:
                     out.extend(m.group(1) + ip for ip in ips)
                     continue
             out.append(a)
         return out
+
+    def resolve_join(self, name, patience=10.0):
+        """The addresses of a cluster name given to -retry-join. A Service created just before
+        the pod may not be in the informers yet (CoreDNS lags the same way, and a retrying DNS
+        client rides it out), so an empty answer is asked again for a while."""
+        deadline = time.monotonic() + patience
+        while True:
+            ips = self.kubelet.dns.resolve(name)
+            if ips is None or ips or time.monotonic() >= deadline or self.terminate.is_set():
+                return ips
+            time.sleep(0.1)
 
     # -- status --
     def write_status(self):
