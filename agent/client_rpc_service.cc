@@ -3,6 +3,7 @@
 #include <random>
 #include <span>
 
+#include "agent/client_rpc_acl.h"
 #include "core/base/logging.h"
 #include "core/base/random.h"
 
@@ -67,6 +68,22 @@ std::shared_ptr<http::HttpRequest> requestOf(const v1::HttpEnvelope& e) {
   return req;
 }
 
+// The catalog rows on `node` that authorizeClientCommand() looks at.
+NodeEntries entriesOf(const store::StateStore& store, const std::string& node) {
+  NodeEntries out;
+  store::NodeServices services = store.nodeServices(node);
+  out.node = std::move(services.node);
+  for (const auto& s : services.services) out.service_names[s.id()] = s.service();
+  for (const auto& c : store.nodeChecks(node).checks) {
+    out.check_services[c.check_id()] = c.service_id().empty() ? "" : c.service_name();
+  }
+  return out;
+}
+
+grpc::Status denied(const std::string& message) {
+  return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, message);
+}
+
 v1::HttpReply replyOf(http::HttpResponse r) {
   v1::HttpReply out;
   out.set_status(r.status);
@@ -112,6 +129,17 @@ void ClientRpcService::attach(Deps deps) {
 const ClientRpcService::Deps* ClientRpcService::deps() const {
   std::lock_guard lock(mu_);
   return deps_.get();
+}
+
+StatusOr<http::AclCaller> ClientRpcService::callerOf(const grpc::CallbackServerContext& context,
+                                                     const Deps& d) const {
+  if (d.acl == nullptr) return http::AclCaller{acl::Authorizer::management(), "", false};
+  std::string token;
+  const auto& metadata = context.client_metadata();
+  if (auto it = metadata.find(kTokenMetadata); it != metadata.end()) {
+    token.assign(it->second.data(), it->second.size());
+  }
+  return d.acl->resolve(token);  // the secret never goes into the error
 }
 
 grpc::ServerUnaryReactor* ClientRpcService::Http(grpc::CallbackServerContext*,
@@ -165,7 +193,7 @@ grpc::ServerUnaryReactor* ClientRpcService::Dns(grpc::CallbackServerContext*,
   return call;
 }
 
-grpc::ServerUnaryReactor* ClientRpcService::CatalogPropose(grpc::CallbackServerContext*,
+grpc::ServerUnaryReactor* ClientRpcService::CatalogPropose(grpc::CallbackServerContext* context,
                                                            const v1::CatalogProposeRequest* request,
                                                            v1::CatalogProposeReply* reply) {
   auto* call = new Call<v1::CatalogProposeReply>(reply);
@@ -182,6 +210,25 @@ grpc::ServerUnaryReactor* ClientRpcService::CatalogPropose(grpc::CallbackServerC
     slot->finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, why), nullptr);
     return call;
   }
+  auto caller = callerOf(*context, *d);
+  if (!caller.isOk()) {
+    slot->finish(denied(caller.status().message()), nullptr);
+    return call;
+  }
+  CommandVerdict verdict = authorizeClientCommand(
+      request->command(), entriesOf(*d->store, request->node()), *caller->authz);
+  if (verdict.missing) {
+    std::string why = http::permissionDenied(*caller, *verdict.missing);
+    LOG_WARN("client-rpc", "anti-entropy of node " << request->node() << " refused: " << why);
+    slot->finish(denied(why), nullptr);
+    return call;
+  }
+  if (verdict.nothing_to_do) {
+    v1::CatalogProposeReply out;
+    out.set_ok(true);
+    slot->finish(grpc::Status::OK, &out);
+    return call;
+  }
   d->node->propose(request->command(), [slot](StatusOr<node::ProposeResult> result) {
     v1::CatalogProposeReply out;
     out.set_ok(result.isOk() && result->outcome.ok);
@@ -195,13 +242,23 @@ grpc::ServerUnaryReactor* ClientRpcService::CatalogPropose(grpc::CallbackServerC
   return call;
 }
 
-grpc::ServerUnaryReactor* ClientRpcService::NodeCatalog(grpc::CallbackServerContext*,
+grpc::ServerUnaryReactor* ClientRpcService::NodeCatalog(grpc::CallbackServerContext* context,
                                                         const v1::NodeCatalogRequest* request,
                                                         v1::NodeCatalogReply* reply) {
   auto* call = new Call<v1::NodeCatalogReply>(reply);
   const Deps* d = deps();
   if (d == nullptr) {
     call->slot()->finish(kNotReady, nullptr);
+    return call;
+  }
+  auto caller = callerOf(*context, *d);
+  if (!caller.isOk()) {
+    call->slot()->finish(denied(caller.status().message()), nullptr);
+    return call;
+  }
+  http::Permission read{acl::Resource::kNode, request->node(), acl::Access::kRead, false};
+  if (!caller->authz->allowed(read.resource, read.name, read.access)) {
+    call->slot()->finish(denied(http::permissionDenied(*caller, read)), nullptr);
     return call;
   }
   store::NodeServices services = d->store->nodeServices(request->node());

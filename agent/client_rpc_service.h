@@ -7,7 +7,9 @@
 // Untrusted input: an HTTP envelope goes through the same Router (and so the same validation) as
 // a request on this server's HTTP port, with the route's body limit enforced here; catalog
 // commands are accepted only as register/deregister of the node named in the request, never a
-// server's node. Before attach() (start-up) every call fails with FAILED_PRECONDITION, which a
+// server's node. With ACLs on, anti-entropy carries the client's token and is checked like the
+// HTTP catalog routes (agent/client_rpc_acl.h); a denied call fails with PERMISSION_DENIED.
+// Before attach() (start-up) every call fails with FAILED_PRECONDITION, which a
 // client may retry anywhere: nothing was done.
 
 #include <memory>
@@ -16,6 +18,7 @@
 #include "cairn/v1/agent_rpc.grpc.pb.h"
 #include "core/dns/dns_catalog.h"
 #include "core/dns/dns_resolver.h"
+#include "core/http/acl_resolver.h"
 #include "core/http/router.h"
 #include "core/node/node.h"
 #include "core/store/state_store.h"
@@ -31,6 +34,7 @@ class ClientRpcService final : public v1::ClientRpc::CallbackService {
     const store::StateStore* store = nullptr;
     const dns::DnsCatalog* dns_catalog = nullptr;  // null: DNS refused
     dns::DnsConfig dns_config;                     // normalized
+    const http::AclResolver* acl = nullptr;        // null: no ACL checks (tests)
   };
 
   ClientRpcService() = default;
@@ -50,6 +54,9 @@ class ClientRpcService final : public v1::ClientRpc::CallbackService {
 
  private:
   const Deps* deps() const;
+  // The caller of `context` by its token (kTokenMetadata), or the gRPC status refusing it.
+  StatusOr<http::AclCaller> callerOf(const grpc::CallbackServerContext& context,
+                                     const Deps& deps) const;
 
   mutable std::mutex mu_;
   std::unique_ptr<Deps> deps_;  // set once by attach()

@@ -198,7 +198,8 @@ Status ServerAgent::startInterfaces() {
   dns_server_ = std::move(*dns_server);
   auto dns_config = dnsConfig(config_);
   if (!dns_config.isOk()) return dns_config.status();
-  client_rpc_.attach({&router_, &ctx_->node, state_.get(), dns_view, *dns_config});
+  client_rpc_.attach(
+      {&router_, &ctx_->node, state_.get(), dns_view, *dns_config, acl_resolver_.get()});
   writePidFile(config_.pid_file);
   local_agent_->start();
   ServerHealthMonitor::Options health_options;

@@ -41,6 +41,9 @@ Options (the client agent's, plus the sidecar's own):
 config::ExtraFlags sidecarFlags(SidecarOptions* o, client::HttpOptions* t) {
   return [o, t](config::FlagSet& fs) {
     client::addClientTlsFlags(fs, t, client::TlsPeer::kServerRpc);
+    fs.addString("token", &t->token,
+                 "ACL token the sidecar registers the pod's services with (never logged). "
+                 "Default: $CAIRN_HTTP_TOKEN, else $CONSUL_HTTP_TOKEN.");
     fs.addString("podinfo-dir", &o->podinfo_dir,
                  "Directory of the downward-API volume with the pod's 'annotations' and 'labels'.");
     fs.addString("probe-addr", &o->probe_addr,
@@ -78,6 +81,15 @@ void applyTls(const client::ClientTls& t, config::AgentConfig& c) {
   set("ca_file", t.ca_file, "-ca-file");
   set("cert_file", t.client_cert, "-client-cert");
   set("key_file", t.client_key, "-client-key");
+}
+
+// The sidecar's token (-token, $CAIRN_HTTP_TOKEN, $CONSUL_HTTP_TOKEN) is its agent token, and its
+// default token where the configuration names none: anti-entropy registers the pod's services
+// with it, and requests from the pod without a token of their own are forwarded with it.
+void applyToken(const std::string& token, config::AgentConfig& c) {
+  if (token.empty()) return;
+  if (c.acl_agent_token.empty()) c.acl_agent_token = token;
+  if (c.acl_default_token.empty()) c.acl_default_token = token;
 }
 
 // A sidecar runs next to every app container, so its memory is paid once per pod (budget:
@@ -130,6 +142,7 @@ int run(std::vector<std::string> args) {
   auto tls = client::resolveClientTls(tls_flags, env);
   if (!tls.isOk()) return fail(tls.status().message());
   applyTls(*tls, *config);
+  applyToken(client::resolveToken(tls_flags.token, env), *config);
   if (!pod.isOk()) return fail(pod.status().message());
   auto ports = parseContainerPorts(env("CAIRN_CONTAINER_PORTS").value_or(""));
   if (!ports.isOk()) return fail(ports.status().message());

@@ -102,8 +102,13 @@ Status ClientAgent::startLocal() {
   connection_ = std::make_unique<ServerConnection>(clock_, connection);
   HttpForwarder::Options forwarding = options_.forwarder;
   forwarding.node_name = info_.node_name;
+  forwarding.default_token = config_.acl_default_token;
   forwarder_ = std::make_unique<HttpForwarder>(*connection_, timers_, clock_, forwarding);
-  catalog_port_ = std::make_unique<RemoteCatalogPort>(*connection_, info_.node_name);
+  // One token for all of anti-entropy (docs/security.md, "Client agents and sidecars"): the
+  // agent token, as Consul syncs the node with, else the default token.
+  catalog_port_ = std::make_unique<RemoteCatalogPort>(
+      *connection_, info_.node_name,
+      config_.acl_agent_token.empty() ? config_.acl_default_token : config_.acl_agent_token);
   members_ = std::make_unique<KnownServersMembers>(*connection_, info_, config_.http_port);
   agent_ctx_ = std::make_unique<http::AgentApiContext>(
       http::AgentApiContext{info_, *metrics_, *members_, slow_work_, &db_->health()});

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "core/base/logging.h"
+#include "core/http/acl_resolver.h"
 #include "core/http/json_reader.h"
 
 namespace cairn::agent::client {
@@ -42,7 +43,8 @@ std::string sessionBody(const std::string& body, const std::string& node_name) {
 
 }  // namespace
 
-v1::HttpEnvelope envelopeOf(const http::HttpRequest& request, const std::string& node_name) {
+v1::HttpEnvelope envelopeOf(const http::HttpRequest& request, const std::string& node_name,
+                            const std::string& default_token) {
   static const std::set<std::string> kHopByHop = {"connection", "content-length",
                                                   "expect",     "host",
                                                   "keep-alive", "te",
@@ -57,6 +59,11 @@ v1::HttpEnvelope envelopeOf(const http::HttpRequest& request, const std::string&
     auto* h = e.add_headers();
     h->set_name(name);
     h->set_value(value);
+  }
+  if (!default_token.empty() && http::requestToken(request).empty()) {
+    auto* h = e.add_headers();
+    h->set_name("x-consul-token");
+    h->set_value(default_token);
   }
   bool session_create = request.method == "PUT" && request.path == "/v1/session/create";
   e.set_body(session_create && !node_name.empty() ? sessionBody(request.body, node_name)
@@ -96,7 +103,7 @@ void HttpForwarder::forward(http::RequestPtr request, http::Responder respond, F
 void HttpForwarder::begin(http::RequestPtr request, http::Responder respond,
                           std::optional<Fallback> fallback) {
   auto attempt = std::make_shared<Attempt>(std::move(respond));
-  attempt->envelope = envelopeOf(*request, options_.node_name);
+  attempt->envelope = envelopeOf(*request, options_.node_name, options_.default_token);
   attempt->read = isRead(request->method);
   attempt->fallback = std::move(fallback);
   start(std::move(attempt));

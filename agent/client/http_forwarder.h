@@ -41,6 +41,9 @@ class HttpForwarder {
     // This agent's node: a session created through it without a Node belongs to it (Consul's
     // agent fills in its own node name), not to the server that runs the request.
     std::string node_name;
+    // The agent's `tokens.default` (ACLs): a request carrying no token is forwarded with it, as
+    // a Consul client agent does. "": forwarded as it came.
+    std::string default_token;
   };
   // Everything outlives the forwarder and the calls it started.
   HttpForwarder(ServerConnection& connection, TimerQueue& timers, const Clock& clock,
@@ -81,8 +84,10 @@ class HttpForwarder {
 };
 
 // The envelope of `request` (hop-by-hop headers dropped; a session create without Node gets
-// `node_name`) and the response of a reply.
-v1::HttpEnvelope envelopeOf(const http::HttpRequest& request, const std::string& node_name);
+// `node_name`; a request without a token gets `default_token` as X-Consul-Token) and the response
+// of a reply.
+v1::HttpEnvelope envelopeOf(const http::HttpRequest& request, const std::string& node_name,
+                            const std::string& default_token = "");
 http::HttpResponse responseOf(v1::HttpReply reply);
 
 }  // namespace cairn::agent::client

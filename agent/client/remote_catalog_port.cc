@@ -10,10 +10,23 @@ constexpr auto kCallTimeout = std::chrono::seconds(10);
 
 template <typename Req, typename Resp>
 struct Call {
+  explicit Call(const std::string& token) {
+    context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+    if (!token.empty()) context.AddMetadata("x-consul-token", token);
+  }
   grpc::ClientContext context;
   Req request;
   Resp reply;
 };
+
+// A refusal by the server's ACLs is the caller's to fix (its token), not the server's failure:
+// local::isAclRefusal() recognises it.
+Status callStatus(const std::string& address, const grpc::Status& s) {
+  if (s.error_code() == grpc::StatusCode::PERMISSION_DENIED) {
+    return invalidArgument("server " + address + ": " + s.error_message());
+  }
+  return unavailable("server " + address + ": " + s.error_message());
+}
 
 bool transportFailure(const grpc::Status& s) {
   return s.error_code() == grpc::StatusCode::UNAVAILABLE ||
@@ -27,30 +40,29 @@ bool transportFailure(const grpc::Status& s) {
 void RemoteCatalogPort::propose(v1::Command command, std::function<void(Status)> done) {
   auto target = connection_.target();
   if (!target) return done(unavailable("no server known"));
-  auto call = std::make_shared<Call<v1::CatalogProposeRequest, v1::CatalogProposeReply>>();
-  call->context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+  auto call = std::make_shared<Call<v1::CatalogProposeRequest, v1::CatalogProposeReply>>(token_);
   call->request.set_node(node_name_);
   *call->request.mutable_command() = std::move(command);
   auto* raw = call.get();
-  target->stub->async()->CatalogPropose(
-      &raw->context, &raw->request, &raw->reply,
-      [this, call, target = ServerConnection::failureOf(*target),
-       done = std::move(done)](grpc::Status s) {
-        if (!s.ok()) {
-          if (transportFailure(s)) connection_.reportFailure(target);
-          return done(unavailable("server " + target.address + ": " + s.error_message()));
-        }
-        if (!call->reply.ok()) return done(invalidArgument(call->reply.error()));
-        done(Status::ok());
-      });
+  target->stub->async()->CatalogPropose(&raw->context, &raw->request, &raw->reply,
+                                        [this, call, target = ServerConnection::failureOf(*target),
+                                         done = std::move(done)](grpc::Status s) {
+                                          if (!s.ok()) {
+                                            if (transportFailure(s))
+                                              connection_.reportFailure(target);
+                                            return done(callStatus(target.address, s));
+                                          }
+                                          if (!call->reply.ok())
+                                            return done(invalidArgument(call->reply.error()));
+                                          done(Status::ok());
+                                        });
 }
 
 void RemoteCatalogPort::readNode(const std::string& node_name,
                                  std::function<void(StatusOr<local::NodeCatalog>)> done) {
   auto target = connection_.target();
   if (!target) return done(unavailable("no server known"));
-  auto call = std::make_shared<Call<v1::NodeCatalogRequest, v1::NodeCatalogReply>>();
-  call->context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+  auto call = std::make_shared<Call<v1::NodeCatalogRequest, v1::NodeCatalogReply>>(token_);
   call->request.set_node(node_name);
   auto* raw = call.get();
   target->stub->async()->NodeCatalog(
@@ -59,7 +71,7 @@ void RemoteCatalogPort::readNode(const std::string& node_name,
        done = std::move(done)](grpc::Status s) {
         if (!s.ok()) {
           if (transportFailure(s)) connection_.reportFailure(target);
-          return done(unavailable("server " + target.address + ": " + s.error_message()));
+          return done(callStatus(target.address, s));
         }
         local::NodeCatalog rows;
         if (call->reply.known()) rows.node = call->reply.node();

@@ -18,6 +18,17 @@
 
 namespace cairn::local {
 
+// A refusal by the servers' ACLs: the token lacks a permission ("Permission denied: ...", Consul's
+// text) or does not resolve ("ACL not found"). A kInvalidArgument carrying that text, as Consul's
+// agent recognises it by its text across the RPC (acl.IsErrPermissionDenied); retrying does not
+// help until the token changes.
+inline constexpr char kPermissionDeniedText[] = "Permission denied";
+inline bool isAclRefusal(const Status& s) {
+  return s.code() == StatusCode::kInvalidArgument &&
+         (s.message().find(kPermissionDeniedText) != std::string::npos ||
+          s.message().find("ACL not found") != std::string::npos);
+}
+
 // This node's rows in the catalog.
 struct NodeCatalog {
   std::optional<v1::CatalogNode> node;  // absent: the node is not registered

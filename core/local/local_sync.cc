@@ -122,6 +122,10 @@ void LocalAgent::Impl::onCatalogRead(const StatusOr<NodeCatalog>& rows, bool ful
   }
   ++stats_.failures;
   if (full) full_pending_ = true;
+  if (isAclRefusal(rows.status())) {  // the backed-off retries make this rare
+    LOG_WARN(kComponent,
+             "anti-entropy blocked by ACLs: reading the catalog: " << rows.status().message());
+  }
   scheduleRetryLocked("reading the catalog: " + rows.status().message());
 }
 
@@ -159,6 +163,20 @@ void LocalAgent::Impl::onProposed(const Action& action, const Status& result) {
   std::lock_guard lock(mu_);
   if (stopped_) {
     round_running_ = false;
+    return;
+  }
+  if (isAclRefusal(result)) {
+    // As Consul: an entry the token may not write is logged and left until the next full sync,
+    // so that it neither blocks the entries after it nor retries in a tight loop.
+    ++stats_.failures;
+    LOG_WARN(kComponent, "anti-entropy of " << (action.id.empty() ? "the node" : action.id)
+                                            << " blocked by ACLs: " << result.message());
+    if (action.kind == Action::kNode) {
+      node_in_sync_ = true;  // not "registered": markSyncedLocked() would say so
+    } else {
+      markSyncedLocked(action);
+    }
+    post([](Impl& self) { self.runRound(); }, deps_.scheduler->now());
     return;
   }
   if (!result.isOk()) {

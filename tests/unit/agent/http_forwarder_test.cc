@@ -214,5 +214,27 @@ TEST_F(HttpForwarderTest, FailoversReuseOneChannelPerServer) {
   EXPECT_EQ(connection_->releaseRetired(), 1u);
 }
 
+// The agent's default token goes with a request that carries none, and never replaces one.
+TEST(EnvelopeOf, ARequestWithoutATokenGetsTheDefaultToken) {
+  auto tokenOf = [](const v1::HttpEnvelope& e) {
+    std::string out;
+    for (const auto& h : e.headers()) {
+      if (h.name() == "x-consul-token") out = h.value();  // the server keeps the last one
+    }
+    return out;
+  };
+  http::HttpRequest plain;
+  plain.method = "GET";
+  plain.path = "/v1/catalog/services";
+  EXPECT_EQ(tokenOf(envelopeOf(plain, "c1", "dflt")), "dflt");
+  EXPECT_EQ(tokenOf(envelopeOf(plain, "c1", "")), "");
+  http::HttpRequest own = plain;
+  own.headers["x-consul-token"] = "mine";
+  EXPECT_EQ(tokenOf(envelopeOf(own, "c1", "dflt")), "mine");
+  http::HttpRequest bearer = plain;
+  bearer.headers["authorization"] = "Bearer mine";
+  EXPECT_EQ(tokenOf(envelopeOf(bearer, "c1", "dflt")), "");
+}
+
 }  // namespace
 }  // namespace cairn::agent::client

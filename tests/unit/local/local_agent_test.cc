@@ -18,6 +18,10 @@ class FakeNode final : public node::Node {
   explicit FakeNode(store::StateStore& store) : store_(store) {}
   void propose(v1::Command cmd, node::ProposeCallback done) override {
     commands.push_back(cmd);
+    if (cmd.has_catalog_register() && !denied_service.empty() &&
+        cmd.catalog_register().service().service() == denied_service) {
+      return done(invalidArgument("Permission denied: lacks service:write"));
+    }
     if (failures > 0) {
       --failures;
       return done(unavailable("No cluster leader"));
@@ -44,6 +48,7 @@ class FakeNode final : public node::Node {
   }
   std::vector<v1::Command> commands;
   int failures = 0;
+  std::string denied_service;  // its registration fails as the server's ACLs refuse it
 
  private:
   store::StateStore& store_;
@@ -163,6 +168,29 @@ TEST_F(LocalAgentTest, PushesChangesAndDoesNotReproposeIdenticalData) {
   sched_.advance(2min);  // periodic reconciliations
   EXPECT_EQ(node_->commands.size(), before);
   EXPECT_GE(agent_->syncStats().full_syncs, 2u);
+}
+
+// As Consul: a service the token may not write is skipped until the next full sync, and does not
+// hold back the services after it.
+TEST_F(LocalAgentTest, AServiceBlockedByAclsDoesNotBlockTheOthers) {
+  node_->denied_service = "api";
+  agent_->start();
+  pump();
+  ServiceRegistration api = web();
+  api.service.set_id("api1");
+  api.service.set_service("api");
+  ASSERT_TRUE(agent_->addService(api, false).isOk());
+  ASSERT_TRUE(agent_->addService(web(), false).isOk());
+  pump();
+  auto services = store_->nodeServices("n1").services;
+  ASSERT_EQ(services.size(), 1u);
+  EXPECT_EQ(services[0].id(), "web1");
+  EXPECT_GE(agent_->syncStats().failures, 1u);
+  // Not retried in a loop: only the periodic full sync tries it again.
+  size_t before = node_->commands.size();
+  pump();
+  sched_.advance(1s);
+  EXPECT_EQ(node_->commands.size(), before);
 }
 
 TEST_F(LocalAgentTest, ReconciliationRevertsCatalogEditsAndRemovesUnknownEntries) {
