@@ -11,6 +11,7 @@
 #include "core/metrics/metrics.h"
 #include "operator/desired_objects.h"
 #include "operator/leader_election.h"
+#include "operator/security.h"
 
 namespace cairn::op {
 namespace {
@@ -54,15 +55,20 @@ std::string nowRfc3339() {
   return formatMicroTime(std::chrono::system_clock::now()).substr(0, 19) + "Z";
 }
 
-// One request to a server's HTTP API on <addr>:8500. Transport failures are errors.
+// One request to a server's HTTP API on <addr>:8500, with the management token once the operator
+// holds one (spec.security.acls.manageSystemACLs). Transport failures are errors.
 StatusOr<web::http::http_response> serverRequest(const std::string& addr,
                                                  const web::http::method& method,
-                                                 const std::string& path) {
+                                                 const std::string& path,
+                                                 const std::string& token) {
   try {
     web::http::client::http_client_config cfg;
     cfg.set_timeout(std::chrono::seconds(2));
     web::http::client::http_client client("http://" + addr + ":" + std::to_string(kHttpPort), cfg);
-    return client.request(method, path).get();
+    web::http::http_request request(method);
+    request.set_request_uri(path);
+    if (!token.empty()) request.headers().add("X-Consul-Token", token);
+    return client.request(request).get();
   } catch (const std::exception& e) {
     return unavailable(method + " http://" + addr + path + ": " + e.what());
   }
@@ -70,8 +76,8 @@ StatusOr<web::http::http_response> serverRequest(const std::string& addr,
 
 // GET as JSON; null on any failure (a server that is down or starting). Autopilot health
 // answers 429 with a body when a server is unhealthy: that body is the answer too.
-value getJson(const std::string& addr, const std::string& path) {
-  auto response = serverRequest(addr, web::http::methods::GET, path);
+value getJson(const std::string& addr, const std::string& path, const std::string& token) {
+  auto response = serverRequest(addr, web::http::methods::GET, path, token);
   if (!response.isOk()) return value::null();
   int code = response->status_code();
   if (code != 200 && code != 429) return value::null();
@@ -83,7 +89,8 @@ value getJson(const std::string& addr, const std::string& path) {
 }
 
 // A Raft membership action through the first server that accepts it (followers relay).
-Status membershipAction(const std::vector<std::string>& addresses, const Action& action) {
+Status membershipAction(const std::vector<std::string>& addresses, const Action& action,
+                        const std::string& token) {
   std::string path =
       action.kind == ActionKind::kRemoveMember
           ? "/v1/operator/raft/peer?id=" + web::uri::encode_data_string(action.target)
@@ -92,7 +99,7 @@ Status membershipAction(const std::vector<std::string>& addresses, const Action&
       action.kind == ActionKind::kRemoveMember ? web::http::methods::DEL : web::http::methods::POST;
   Status last = unavailable("no ready server to send " + path + " to");
   for (const std::string& addr : addresses) {
-    auto response = serverRequest(addr, method, path);
+    auto response = serverRequest(addr, method, path, token);
     if (!response.isOk()) {
       last = response.status();
       continue;
@@ -327,7 +334,8 @@ void Operator::reconcileAll() {
 }
 
 StatusOr<ObservedState> Operator::observe(const ObservedCluster& cluster,
-                                          std::vector<std::string>& addresses) {
+                                          std::vector<std::string>& addresses,
+                                          const std::string& token) {
   ObservedState state;
   state.cluster = cluster;
   state.now = nowRfc3339();
@@ -363,18 +371,19 @@ StatusOr<ObservedState> Operator::observe(const ObservedCluster& cluster,
       state.pvcs.push_back(field(pvc, "metadata", "name"));
     }
   }
-  state.raft = readRaftView(addresses, not_ready);
+  state.raft = readRaftView(addresses, not_ready, token);
   return state;
 }
 
 RaftView Operator::readRaftView(const std::vector<std::string>& ready,
-                                const std::vector<std::string>& not_ready) {
+                                const std::vector<std::string>& not_ready,
+                                const std::string& token) {
   // From the first ready server that answers (it relays to the leader).
   for (const std::string& addr : ready) {
-    value config = getJson(addr, "/v1/operator/raft/configuration");
+    value config = getJson(addr, "/v1/operator/raft/configuration", token);
     if (config.is_null()) continue;
-    value autopilot = getJson(addr, "/v1/operator/autopilot/health");
-    value leader = getJson(addr, "/v1/status/leader");
+    value autopilot = getJson(addr, "/v1/operator/autopilot/health", token);
+    value leader = getJson(addr, "/v1/status/leader", token);
     auto raft = observeRaft(config, autopilot, leader.is_string() ? leader.as_string() : "");
     if (raft.isOk()) return *raft;
   }
@@ -383,7 +392,7 @@ RaftView Operator::readRaftView(const std::vector<std::string>& ready,
   // members: the status can then say "no leader" rather than "no server answers". It is never
   // taken as a leader's word: without a confirmed leader the reconciler only holds.
   for (const std::string& addr : not_ready) {
-    value config = getJson(addr, "/v1/operator/raft/configuration?stale");
+    value config = getJson(addr, "/v1/operator/raft/configuration?stale", token);
     if (config.is_null()) continue;
     auto raft = observeRaft(config, value::null(), "");
     if (raft.isOk()) return *raft;
@@ -391,24 +400,112 @@ RaftView Operator::readRaftView(const std::vector<std::string>& ready,
   return RaftView{};
 }
 
+StatusOr<std::optional<SecretData>> Operator::readSecret(const std::string& ns,
+                                                         const std::string& name) {
+  auto got = kube_->call("GET", "/api/v1/namespaces/" + ns + "/secrets/" + name);
+  if (!got.isOk()) return got.status();
+  if (got->status == 404) return std::optional<SecretData>();
+  if (got->status != 200) return toStatus(*got);
+  auto data = secretData(got->body);
+  if (!data.isOk()) return data.status();
+  return std::optional<SecretData>(std::move(*data));
+}
+
+Status Operator::writeSecret(const ObservedCluster& c, const std::string& name,
+                             const SecretData& data) {
+  return kube_
+      ->apply("/api/v1/namespaces/" + c.name_space + "/secrets/" + name,
+              secretObject(c.name, c.name_space, name, data), kFieldManager)
+      .status();
+}
+
+// spec.security.tls: the CA and server certificate exist (before any server pod needs them) and
+// the certificate is renewed ahead of its expiry.
+Status Operator::ensureTlsSecret(const ObservedCluster& c) {
+  const std::string name = tlsSecretName(c.name);
+  auto existing = readSecret(c.name_space, name);
+  if (!existing.isOk()) return existing.status();
+  TlsAction action = tlsAction(*existing, std::chrono::system_clock::now());
+  if (action == TlsAction::kNone) return Status::ok();
+  auto data = makeTlsSecretData(action, existing->value_or(SecretData{}), c.name, c.name_space);
+  if (!data.isOk()) return data.status();
+  LOG_INFO("operator", (action == TlsAction::kCreate ? "created the CA and server certificate"
+                                                     : "renewed the server certificate")
+                           << " in Secret " << c.name_space << "/" << name);
+  return writeSecret(c, name, *data);
+}
+
+// spec.security.acls.manageSystemACLs: once a server reports a leader, PUT /v1/acl/bootstrap
+// and keep the management token in its Secret. Asked of /v1/status/leader, which needs no token
+// (the Raft view needs one, so before the bootstrap it is unreadable).
+Status Operator::bootstrapAcls(const ObservedCluster& c, const SecuritySpec& security,
+                               const std::vector<std::string>& addresses, bool have_token) {
+  bool has_leader = false;
+  for (const std::string& addr : addresses) {
+    value leader = getJson(addr, "/v1/status/leader", "");
+    if (leader.is_string() && !leader.as_string().empty()) {
+      has_leader = true;
+      break;
+    }
+  }
+  if (aclStep(security, has_leader, have_token) != AclStep::kBootstrap) return Status::ok();
+  auto response =
+      serverRequest(addresses.front(), web::http::methods::PUT, "/v1/acl/bootstrap", "");
+  if (!response.isOk()) return response.status();
+  if (response->status_code() != 200) {
+    // 403 "ACL bootstrap no longer allowed": done before, and its token lost (docs/security.md).
+    return unavailable("PUT /v1/acl/bootstrap: HTTP " + std::to_string(response->status_code()) +
+                       " " + response->extract_string(true).get());
+  }
+  value answer = response->extract_json(true).get();
+  if (!answer.is_object() || !answer.has_field("SecretID") || !answer.at("SecretID").is_string()) {
+    return unavailable("PUT /v1/acl/bootstrap: no SecretID in the answer");
+  }
+  const std::string name = managementTokenSecretName(c.name);
+  std::string accessor = answer.has_field("AccessorID") && answer.at("AccessorID").is_string()
+                             ? answer.at("AccessorID").as_string()
+                             : "";
+  CAIRN_RETURN_IF_ERROR(
+      writeSecret(c, name, {{"token", answer.at("SecretID").as_string()}, {"accessor", accessor}}));
+  LOG_INFO("operator", "bootstrapped ACLs of " << c.name_space << "/" << c.name
+                                               << "; management token (AccessorID " << accessor
+                                               << ") in Secret " << name);
+  return Status::ok();
+}
+
 Status Operator::reconcileOne(const value& object) {
   auto cluster = observeCluster(object);
   if (!cluster.isOk()) return cluster.status();
+  auto security = parseSecuritySpec(object.has_field("spec") ? object.at("spec") : value::null());
+  if (!security.isOk()) return security.status();
+  // The Secret first: a server pod created without it could not start.
+  if (security->tls) CAIRN_RETURN_IF_ERROR(ensureTlsSecret(*cluster));
+  std::string token;
+  if (security->manage_acls) {
+    auto secret = readSecret(cluster->name_space, managementTokenSecretName(cluster->name));
+    if (!secret.isOk()) return secret.status();
+    if (*secret && (*secret)->count("token") != 0) token = (*secret)->at("token");
+  }
   std::vector<std::string> addresses;  // of the ready server pods
-  auto state = observe(*cluster, addresses);
+  auto state = observe(*cluster, addresses, token);
   if (!state.isOk()) return state.status();
   Decision decision = reconcile(*state);
+  applySecurityToObjects(*security, cluster->name, decision.apply);
   {
     std::lock_guard<std::mutex> lock(metrics_.mu);
     int ready = 0;
     for (const auto& p : state->pods) ready += p.ready ? 1 : 0;
     metrics_.clusters[cluster->name_space + "/" + cluster->name] = {cluster->spec.servers, ready};
   }
-  return carryOut(*state, decision, addresses);
+  Status acted = carryOut(*state, decision, addresses, token);
+  if (security->manage_acls && token.empty() && !addresses.empty()) {
+    CAIRN_RETURN_IF_ERROR(bootstrapAcls(*cluster, *security, addresses, false));
+  }
+  return acted;
 }
 
 Status Operator::carryOut(const ObservedState& state, const Decision& decision,
-                          const std::vector<std::string>& addresses) {
+                          const std::vector<std::string>& addresses, const std::string& token) {
   const ObservedCluster& c = state.cluster;
   const std::string ns = c.name_space;
   for (const value& obj : decision.apply) {
@@ -436,7 +533,7 @@ Status Operator::carryOut(const ObservedState& state, const Decision& decision,
     case ActionKind::kTransferLeadership:
     case ActionKind::kRemoveMember:
       metrics_.membership_actions++;
-      acted = membershipAction(addresses, a);
+      acted = membershipAction(addresses, a, token);
       break;
     default:
       break;

@@ -22,6 +22,7 @@
 #include "operator/kube_client.h"
 #include "operator/observed_state.h"
 #include "operator/reconciler.h"
+#include "operator/security.h"
 #include "operator/webhook.h"
 
 namespace cairn::op {
@@ -73,14 +74,22 @@ class Operator {
   void reconcileAll();
   Status reconcileOne(const web::json::value& object);
   // `addresses`: the ready server pods' IPs, where the Raft view was read and actions go.
+  // `token`: the management token of a cluster with managed ACLs ("": none yet, or none needed).
   StatusOr<ObservedState> observe(const ObservedCluster& cluster,
-                                  std::vector<std::string>& addresses);
+                                  std::vector<std::string>& addresses, const std::string& token);
   // The servers' Raft view from the first of the `ready` pod IPs that answers, else what a
   // `not_ready` one reports of the members, else unreachable.
   RaftView readRaftView(const std::vector<std::string>& ready,
-                        const std::vector<std::string>& not_ready);
+                        const std::vector<std::string>& not_ready, const std::string& token);
   Status carryOut(const ObservedState& state, const Decision& decision,
-                  const std::vector<std::string>& addresses);
+                  const std::vector<std::string>& addresses, const std::string& token);
+  // The security switches (operator/security.h, docs/security.md "Kubernetes").
+  StatusOr<std::optional<SecretData>> readSecret(const std::string& ns, const std::string& name);
+  Status writeSecret(const ObservedCluster& cluster, const std::string& name,
+                     const SecretData& data);
+  Status ensureTlsSecret(const ObservedCluster& cluster);
+  Status bootstrapAcls(const ObservedCluster& cluster, const SecuritySpec& security,
+                       const std::vector<std::string>& addresses, bool have_token);
 
   OperatorOptions options_;
   std::unique_ptr<KubeClient> kube_;

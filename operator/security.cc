@@ -1,5 +1,7 @@
 #include "operator/security.h"
 
+#include <cpprest/asyncrt_utils.h>
+
 #include <cctype>
 
 #include "core/tls/cert_gen.h"
@@ -128,6 +130,21 @@ void applySecurity(const SecuritySpec& security, const std::string& cluster, val
   container["ports"][container["ports"].size()] = https;
 }
 
+void applySecurityToObjects(const SecuritySpec& security, const std::string& cluster,
+                            std::vector<value>& objects) {
+  value* config_map = nullptr;
+  value* stateful_set = nullptr;
+  for (value& o : objects) {
+    if (!o.is_object() || !o.has_field("kind")) continue;
+    const std::string kind = o.at("kind").as_string();
+    if (kind == "ConfigMap") config_map = &o;
+    if (kind == "StatefulSet") stateful_set = &o;
+  }
+  value no_config_map = value::object(), no_stateful_set = value::object();
+  applySecurity(security, cluster, config_map ? *config_map : no_config_map,
+                stateful_set ? *stateful_set : no_stateful_set);
+}
+
 std::vector<std::string> serverCertNames(const std::string& cluster, const std::string& ns) {
   std::string peers = peersServiceName(cluster);
   std::vector<std::string> names;
@@ -211,6 +228,42 @@ value sidecarTokenEnv(const std::string& secret_name) {
   env["valueFrom"] = value::object();
   env["valueFrom"]["secretKeyRef"] = ref;
   return env;
+}
+
+value secretObject(const std::string& cluster, const std::string& name_space,
+                   const std::string& name, const SecretData& data) {
+  value secret = value::object();
+  secret["apiVersion"] = str("v1");
+  secret["kind"] = str("Secret");
+  secret["metadata"]["name"] = str(name);
+  secret["metadata"]["namespace"] = str(name_space);
+  secret["metadata"]["labels"]["app.kubernetes.io/name"] = str("cairn");
+  secret["metadata"]["labels"]["app.kubernetes.io/instance"] = str(cluster);
+  secret["metadata"]["labels"]["app.kubernetes.io/managed-by"] = str("cairn-operator");
+  secret["type"] = str("Opaque");
+  secret["data"] = value::object();
+  for (const auto& [key, text] : data) {
+    secret["data"][key] =
+        str(utility::conversions::to_base64(std::vector<unsigned char>(text.begin(), text.end())));
+  }
+  return secret;
+}
+
+StatusOr<SecretData> secretData(const value& secret) {
+  SecretData out;
+  if (!secret.is_object() || !secret.has_field("data") || !secret.at("data").is_object()) {
+    return out;
+  }
+  for (const auto& [key, encoded] : secret.at("data").as_object()) {
+    if (!encoded.is_string()) return invalidArgument("Secret data " + key + ": not a string");
+    try {
+      std::vector<unsigned char> bytes = utility::conversions::from_base64(encoded.as_string());
+      out[key] = std::string(bytes.begin(), bytes.end());
+    } catch (const std::exception&) {
+      return invalidArgument("Secret data " + key + ": not base64");
+    }
+  }
+  return out;
 }
 
 }  // namespace cairn::op

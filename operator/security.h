@@ -62,6 +62,11 @@ web::json::value securityConfig(const SecuritySpec& security);
 void applySecurity(const SecuritySpec& security, const std::string& cluster,
                    web::json::value& config_map, web::json::value& stateful_set);
 
+// applySecurity() over a reconcile Decision's objects to apply: the cluster's ConfigMap and
+// StatefulSet among them (a hold applies no StatefulSet: then only the ConfigMap changes).
+void applySecurityToObjects(const SecuritySpec& security, const std::string& cluster,
+                            std::vector<web::json::value>& objects);
+
 // The names the server certificate carries besides server.<dc>.consul and localhost: the client
 // Service, the peers Service and every pod behind it, in `name_space`.
 std::vector<std::string> serverCertNames(const std::string& cluster, const std::string& name_space);
@@ -96,5 +101,13 @@ ServicePolicy sidecarPolicy(const std::string& service, const std::vector<std::s
 
 // The env entry the injector adds to the sidecar container: CONSUL_HTTP_TOKEN from the Secret.
 web::json::value sidecarTokenEnv(const std::string& secret_name);
+
+// A Secret named `name` in `name_space` holding `data` (base64-encoded here), labelled as the
+// cluster's; for server-side apply. No owner reference: the management token must outlive a
+// deleted CairnCluster whose volumes are retained (its servers keep their bootstrapped ACLs).
+web::json::value secretObject(const std::string& cluster, const std::string& name_space,
+                              const std::string& name, const SecretData& data);
+// The decoded data of a Secret object; kInvalidArgument when a value is not base64.
+StatusOr<SecretData> secretData(const web::json::value& secret);
 
 }  // namespace cairn::op

@@ -85,6 +85,55 @@ TEST(SecuritySpecTest, ObjectsCarryTheSwitches) {
   EXPECT_EQ(ports.at(ports.size() - 1).at("containerPort").as_integer(), 8501);
 }
 
+// What cairn-operator does with a reconcile Decision: the switches go into the objects it
+// applies, and a hold (no StatefulSet) still gets the configuration.
+TEST(SecuritySpecTest, DecisionObjectsCarryTheSwitches) {
+  DesiredObjects d = objectsFor("cairn");
+  std::vector<value> objects = d.all();
+  applySecurityToObjects({.tls = true, .manage_acls = true}, "cairn", objects);
+  bool saw_config = false, saw_sts = false;
+  for (const value& o : objects) {
+    if (o.at("kind").as_string() == "ConfigMap") {
+      saw_config = true;
+      value config = value::parse(o.at("data").at("server.json").as_string());
+      EXPECT_EQ(config.at("acl").at("default_policy").as_string(), "deny");
+    }
+    if (o.at("kind").as_string() == "StatefulSet") {
+      saw_sts = true;
+      EXPECT_EQ(o.at("spec")
+                    .at("template")
+                    .at("metadata")
+                    .at("annotations")
+                    .at("cairn.io/security")
+                    .as_string(),
+                "tls,acls");
+    }
+  }
+  EXPECT_TRUE(saw_config && saw_sts);
+  std::vector<value> hold = {objectsFor("cairn").config_map};
+  applySecurityToObjects({.tls = false, .manage_acls = true}, "cairn", hold);
+  EXPECT_TRUE(value::parse(hold[0].at("data").at("server.json").as_string())
+                  .at("acl")
+                  .at("enabled")
+                  .as_bool());
+}
+
+TEST(SecuritySecretTest, DataRoundTripsThroughBase64) {
+  SecretData data{{"token", "5d0a1f3e-0b5c"}, {"ca.pem", "-----BEGIN CERTIFICATE-----\nx\n"}};
+  value secret = secretObject("cairn", "apps", "cairn-acl-management", data);
+  EXPECT_EQ(secret.at("kind").as_string(), "Secret");
+  EXPECT_EQ(secret.at("metadata").at("namespace").as_string(), "apps");
+  EXPECT_EQ(secret.at("metadata").at("labels").at("app.kubernetes.io/instance").as_string(),
+            "cairn");
+  EXPECT_NE(secret.at("data").at("token").as_string(), "5d0a1f3e-0b5c");  // encoded
+  auto back = secretData(secret);
+  ASSERT_TRUE(back.isOk()) << back.status().message();
+  EXPECT_EQ(*back, data);
+  value bad = secret;
+  bad["data"]["token"] = value::number(3);
+  EXPECT_FALSE(secretData(bad).isOk());  // untrusted: a Status, not a crash
+}
+
 TEST(SecurityTlsTest, CreateThenKeepThenRenewFromTheSameCa) {
   auto now = Clock::now();
   EXPECT_EQ(tlsAction(std::nullopt, now), TlsAction::kCreate);
