@@ -57,12 +57,6 @@ app.kubernetes.io/component: server
 
 {{/* Values the schema cannot judge alone: a clear message instead of a broken install. */}}
 {{- define "cairn.validate" -}}
-{{- if .Values.tls.enabled -}}
-{{- fail "tls.enabled: TLS is not yet implemented by this chart; leave it false (docs/kubernetes.md)" -}}
-{{- end -}}
-{{- if .Values.acls.manageSystemACLs -}}
-{{- fail "acls.manageSystemACLs: managed ACLs are not yet implemented by this chart; leave it false (docs/kubernetes.md)" -}}
-{{- end -}}
 {{- if and .Values.injection.enabled (eq .Values.injection.failurePolicy "Fail") (empty .Values.injection.namespaceSelector) -}}
 {{- fail "injection.failurePolicy: Fail needs injection.namespaceSelector: with an empty selector every pod creation in the cluster would depend on the webhook" -}}
 {{- end -}}
