@@ -14,7 +14,8 @@ two parts of Kubernetes the operator depends on, against tests/k8s/fake_apiserve
   ProcessKubelet         runs every pod as real processes on this machine: one loopback IP per
                          pod (127.A.B.n, kept by the pod's name), the container's command/args
                          with $(VAR) expansion, env (value, fieldRef incl. POD_NAME, POD_IP,
-                         namespace, configMapKeyRef), configMap volumes written to a directory,
+                         namespace, configMapKeyRef, secretKeyRef), configMap and secret
+                         volumes written to a directory,
                          PVCs as directories that outlive the pod and are removed with the PVC,
                          emptyDir; restartPolicy Always with back-off; the readiness probe
                          (httpGet / tcpSocket) written back as the pod's Ready condition;
@@ -25,7 +26,8 @@ What is emulated rather than real (each documented in docs/operator.md):
     0.0.0.0 ("all my interfaces", e.g. -client=0.0.0.0) becomes the pod IP, which is what it
     means inside a pod.
   * Container filesystem: a volumeMount's mountPath is rewritten to the volume's host directory
-    in the command, args and env values (there is no mount namespace).
+    in the command, args and env values, and in the files of ConfigMap volumes (there is no
+    mount namespace).
   * Cluster DNS: names of the form <svc>.<ns>.svc[.cluster.local] and
     <pod>.<svc>.<ns>.svc[.cluster.local] in a -retry-join=NAME argument are resolved by the
     kubelet, when it starts the container, into one -retry-join=IP per address the name has at
@@ -766,18 +768,32 @@ class PodWorker:
                                                                 "default")}.get(path, "")
 
     def mounts(self):
-        """mountPath → host directory, each volume made ready (ConfigMap files written)."""
+        """mountPath → host directory, each volume made ready (ConfigMap and Secret files
+        written). The mount paths named inside ConfigMap files (a configuration file pointing at
+        a mounted certificate) are rewritten like those in the args."""
         volumes = {v["name"]: v for v in self.pod["spec"].get("volumes") or []}
         out = {}
+        config_dirs = []
         for m in self.container.get("volumeMounts") or []:
             v = volumes.get(m["name"])
             if v is None:
                 raise PodNotReady(f"volume {m['name']} is not defined")
             host = self.volume_dir(v)
+            if "configMap" in v:
+                config_dirs.append(host)
             if m.get("subPath"):
                 host = os.path.join(host, m["subPath"])
                 os.makedirs(host, exist_ok=True)
             out[m["mountPath"].rstrip("/") or "/"] = host
+        for directory in config_dirs:
+            for name in os.listdir(directory):
+                path = os.path.join(directory, name)
+                with open(path) as f:
+                    text = f.read()
+                rewritten = self.rewrite_paths(text, out)
+                if rewritten != text:
+                    with open(path, "w") as f:
+                        f.write(rewritten)
         return out
 
     def volume_dir(self, v):
@@ -801,6 +817,21 @@ class PodWorker:
             for item in items:
                 with open(os.path.join(target, item["path"]), "w") as f:
                     f.write((cm.get("data") or {}).get(item["key"], ""))
+            return target
+        if "secret" in v:
+            name = v["secret"]["secretName"]
+            try:
+                secret = k.api.get(f"{collection_path('secrets', self.ns)}/{name}")
+            except ApiError as e:
+                raise PodNotReady(f"secret \"{name}\" not found ({e})") from None
+            target = os.path.join(self.dir, "volumes", v["name"])
+            shutil.rmtree(target, ignore_errors=True)
+            os.makedirs(target)
+            for key, encoded in (secret.get("data") or {}).items():
+                path = os.path.join(target, key)
+                with open(path, "wb") as f:
+                    f.write(base64.b64decode(encoded))
+                os.chmod(path, v["secret"].get("defaultMode", 0o644) & 0o777)
             return target
         if "emptyDir" in v:
             target = os.path.join(self.dir, "volumes", v["name"])
