@@ -212,6 +212,10 @@ ServicePolicy sidecarPolicy(const std::string& service, const std::vector<std::s
   auto quoted = [](const std::string& s) { return value::string(s).serialize(); };
   ServicePolicy policy{"sidecar-" + service, ""};
   policy.rules = "service " + quoted(service) + " { policy = \"write\" }\n";
+  // The sidecar is its pod's agent: it registers its own node (named after the pod, which a
+  // policy per service cannot name) before its services, as consul-k8s's client agent tokens
+  // did. node:write grants no service: the token still registers only `service`.
+  policy.rules += "node_prefix \"\" { policy = \"write\" }\n";
   for (const std::string& read : reads) {
     if (read == service) continue;
     policy.rules += "service " + quoted(read) + " { policy = \"read\" }\n";

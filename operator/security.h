@@ -95,8 +95,9 @@ struct ServicePolicy {
   std::string name;   // "sidecar-<service>"
   std::string rules;  // HCL
 };
-// The policy of the sidecars of `service`: write on it (register, deregister, checks) and read
-// on each of `reads` (what the pod's annotations say it looks up).
+// The policy of the sidecars of `service`: write on it (register, deregister, checks), write on
+// nodes (a sidecar registers its pod's node; that grants no service) and read on each of `reads`
+// (what the pod's annotations say it looks up).
 ServicePolicy sidecarPolicy(const std::string& service, const std::vector<std::string>& reads);
 
 // The env entry the injector adds to the sidecar container: CONSUL_HTTP_TOKEN from the Secret.

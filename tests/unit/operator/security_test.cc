@@ -173,6 +173,7 @@ TEST(SecurityAclTest, SidecarPoliciesCoverOnlyTheirService) {
   EXPECT_EQ(p.name, "sidecar-web");
   EXPECT_EQ(p.rules,
             "service \"web\" { policy = \"write\" }\n"
+            "node_prefix \"\" { policy = \"write\" }\n"
             "service \"db\" { policy = \"read\" }\n"
             "service \"cache\" { policy = \"read\" }\n");
   EXPECT_TRUE(acl::parseRules(p.rules).isOk());
@@ -180,8 +181,9 @@ TEST(SecurityAclTest, SidecarPoliciesCoverOnlyTheirService) {
   ServicePolicy odd = sidecarPolicy("a\" { policy = \"write\" }\nkey_prefix \"", {});
   auto rules = acl::parseRules(odd.rules);
   ASSERT_TRUE(rules.isOk()) << rules.status().message();
-  ASSERT_EQ(rules->rules.size(), 1u);
+  ASSERT_EQ(rules->rules.size(), 2u);
   EXPECT_EQ(rules->rules[0].resource, acl::Resource::kService);
+  EXPECT_EQ(rules->rules[1].resource, acl::Resource::kNode);
   EXPECT_EQ(sidecarTokenSecretName("cairn", "Web_API."), "cairn-sidecar-web-api");
   value env = sidecarTokenEnv("cairn-sidecar-web");
   EXPECT_EQ(env.at("name").as_string(), "CONSUL_HTTP_TOKEN");
