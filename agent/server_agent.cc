@@ -36,6 +36,7 @@ http::AclSettings aclSettings(const config::AgentConfig& config) {
   s.initial_management = config.acl_initial_management;
   s.agent_token = config.acl_agent_token;
   s.default_token = config.acl_default_token;
+  s.dns_token = config.acl_dns_token;
   return s;
 }
 

@@ -99,6 +99,7 @@ struct AgentConfig {
   std::string acl_initial_management;  // acl.tokens.initial_management (legacy: master)
   std::string acl_agent_token;         // acl.tokens.agent
   std::string acl_default_token;       // acl.tokens.default
+  std::string acl_dns_token;           // acl.tokens.dns
 
   // Membership without gossip (docs/agent.md, "Membership"). The leader fails a client agent
   // not heard from for this long (key client_timeout, a Cairn key; default 10s).

@@ -249,6 +249,7 @@ const std::unordered_map<std::string_view, Setter>& setters() {
         {"acl.tokens.master", field(&C::acl_initial_management)},  // Consul's name before 1.11
         {"acl.tokens.agent", field(&C::acl_agent_token)},
         {"acl.tokens.default", field(&C::acl_default_token)},
+        {"acl.tokens.dns", field(&C::acl_dns_token)},
         {"node_meta", field(&C::node_meta)},
         {"recursors", field(&C::recursors)},
         {"service", definitions(&C::services, false)},

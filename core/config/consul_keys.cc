@@ -262,7 +262,7 @@ const std::vector<ConsulKey>& consulKeys() {
       {"acl.tokens.default", KeyKind::kValue, Support::kImplemented},
       {"acl.tokens.agent", KeyKind::kValue, Support::kImplemented},
       {"acl.tokens.config_file_service_registration", KeyKind::kValue, Support::kIgnored},
-      {"acl.tokens.dns", KeyKind::kValue, Support::kIgnored},
+      {"acl.tokens.dns", KeyKind::kValue, Support::kImplemented},
       {"acl.tokens.master", KeyKind::kValue, Support::kImplemented},
       {"acl.tokens.agent_master", KeyKind::kValue, Support::kIgnored},
       {"acl.tokens.managed_service_provider", KeyKind::kFreeform, Support::kIgnored},

@@ -89,7 +89,7 @@ StatusOr<AclCaller> AclResolver::resolve(std::string_view secret) const {
 }
 
 std::shared_ptr<const acl::Authorizer> AclResolver::dnsAuthorizer() const {
-  auto caller = resolve("");  // tokens.default, else anonymous
+  auto caller = resolve(settings_.dns_token);  // "": tokens.default, else anonymous
   if (!caller.isOk()) return acl::Authorizer::defaultOnly(acl::DefaultPolicy::kDeny);
   return caller->authz;
 }

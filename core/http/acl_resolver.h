@@ -36,6 +36,7 @@ struct AclSettings {
   std::string initial_management;  // tokens.initial_management (a secret)
   std::string agent_token;         // tokens.agent
   std::string default_token;       // tokens.default
+  std::string dns_token;           // tokens.dns
 };
 
 // The AccessorID Cairn reports for the configured initial management token (it is not stored).
@@ -62,7 +63,7 @@ class AclResolver {
   // layer answers 403 with it, as Consul does).
   StatusOr<AclCaller> resolve(std::string_view secret) const;
 
-  // What DNS answers may show (core/dns/dns_acl.h): as Consul without `tokens.dns`, the
+  // What DNS answers may show (core/dns/dns_acl.h): as Consul, the `tokens.dns` token, else the
   // `tokens.default` token, else the anonymous token. A configured token that does not resolve
   // (deleted, expired) may read nothing. Everything while ACLs are disabled.
   std::shared_ptr<const acl::Authorizer> dnsAuthorizer() const;

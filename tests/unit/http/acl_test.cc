@@ -272,6 +272,13 @@ TEST_F(AclGuardTest, DnsUsesTheDefaultTokenElseAnonymous) {
   AclResolver with_default(*store_, settings_);
   EXPECT_TRUE(with_default.dnsAuthorizer()->allowed(Resource::kService, "web", Access::kRead));
   EXPECT_FALSE(with_default.dnsAuthorizer()->allowed(Resource::kNode, "n", Access::kRead));
+  // tokens.dns comes first (Consul 1.15).
+  tokenWith("p-nodes", "node_prefix \"\" { policy = \"read\" }", "nodes-secret");
+  settings_.dns_token = "nodes-secret";
+  AclResolver with_dns(*store_, settings_);
+  EXPECT_TRUE(with_dns.dnsAuthorizer()->allowed(Resource::kNode, "n", Access::kRead));
+  EXPECT_FALSE(with_dns.dnsAuthorizer()->allowed(Resource::kService, "web", Access::kRead));
+  settings_.dns_token.clear();
   v1::Command del;
   del.mutable_acl_token_delete()->set_accessor_id("accessor-dns-secret");
   applyCommand(del);
