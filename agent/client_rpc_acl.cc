@@ -65,33 +65,35 @@ std::optional<Permission> firstMissing(const std::vector<Permission>& needs,
   return std::nullopt;
 }
 
+// The verdict on deregistering entry `id` of `names` (ID -> service name, "" for a node-level
+// check) by a token without node:write.
+CommandVerdict entryVerdict(const std::map<std::string, std::string>& names, const std::string& id,
+                            const Permission& node_write, const acl::Authorizer& authz) {
+  CommandVerdict verdict;
+  auto it = names.find(id);
+  if (it == names.end()) {
+    verdict.nothing_to_do = true;
+  } else if (it->second.empty()) {
+    verdict.missing = node_write;
+  } else {
+    verdict.missing = firstMissing({write(Resource::kService, it->second)}, authz);
+  }
+  return verdict;
+}
+
 CommandVerdict deregisterVerdict(const v1::CatalogDeregister& d, const NodeEntries& existing,
                                  const acl::Authorizer& authz) {
   Permission node_write = write(Resource::kNode, d.node());
   if (authz.allowed(Resource::kNode, d.node(), Access::kWrite)) return {};
-  CommandVerdict verdict;
   // The store's precedence: a service ID wins over a check ID.
   if (!d.service_id().empty()) {
-    auto s = existing.service_names.find(d.service_id());
-    if (s == existing.service_names.end()) {
-      verdict.nothing_to_do = true;
-      return verdict;
-    }
-    verdict.missing = firstMissing({write(Resource::kService, s->second)}, authz);
-    return verdict;
+    return entryVerdict(existing.service_names, d.service_id(), node_write, authz);
   }
   if (!d.check_id().empty()) {
-    auto c = existing.check_services.find(d.check_id());
-    if (c == existing.check_services.end()) {
-      verdict.nothing_to_do = true;
-      return verdict;
-    }
-    if (!c->second.empty()) {
-      verdict.missing = firstMissing({write(Resource::kService, c->second)}, authz);
-      return verdict;
-    }
+    return entryVerdict(existing.check_services, d.check_id(), node_write, authz);
   }
-  verdict.missing = node_write;  // the whole node, or a node-level check
+  CommandVerdict verdict;
+  verdict.missing = node_write;  // the whole node
   return verdict;
 }
 

@@ -65,6 +65,31 @@ class Kubectl:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def operator_binaries():
+    """(cairn-operator, cairn) from ctest's environment, after checking kubectl is there: the
+    end-to-end tests that run the operator against the process kubelet need all three."""
+    if not tool_path("kubectl"):
+        raise AssertionError("kubectl not found: run scripts/setup (or set CAIRN_KUBECTL)")
+    operator_bin, cairn_bin = os.environ.get("CAIRN_OPERATOR"), os.environ.get("CAIRN_BIN")
+    if not operator_bin or not cairn_bin:
+        raise AssertionError("CAIRN_OPERATOR and CAIRN_BIN must be set (ctest sets them)")
+    return operator_bin, cairn_bin
+
+
+def operator_stack(prefix, crd, cairn_bin):
+    """(dir, fake API server, kubectl, process-kubelet Harness) for an operator end-to-end test:
+    a fresh temp dir, the fake API server with `crd` applied, and a Harness not started yet (the
+    caller may hook it first)."""
+    from fake_apiserver import FakeApiServer  # the stack's modules, only for these tests
+    from process_kubelet import Harness
+    directory = tempfile.mkdtemp(prefix=prefix)
+    server = FakeApiServer().start()
+    kubectl = Kubectl(server.url)
+    kubectl.run("apply", "-f", crd)
+    return directory, server, kubectl, Harness(server.url, cairn_bin,
+                                               os.path.join(directory, "node"))
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -18,7 +18,6 @@ import socket
 import ssl
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
@@ -26,9 +25,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
 
-from fake_apiserver import FakeApiServer  # noqa: E402
-from k8s_tools import REPO, Kubectl, tool_path  # noqa: E402
-from process_kubelet import Harness, pod_ready  # noqa: E402
+from k8s_tools import REPO, free_port, operator_binaries, operator_stack  # noqa: E402
+from process_kubelet import pod_ready  # noqa: E402
 from cluster import http_call  # noqa: E402
 from harness import wait_until  # noqa: E402
 
@@ -51,26 +49,12 @@ spec:
 TIMEOUT = 90
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class OperatorSecurity(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        if not tool_path("kubectl"):
-            raise AssertionError("kubectl not found: run scripts/setup (or set CAIRN_KUBECTL)")
-        cls.operator_bin = os.environ.get("CAIRN_OPERATOR")
-        cls.cairn_bin = os.environ.get("CAIRN_BIN")
-        if not cls.operator_bin or not cls.cairn_bin:
-            raise AssertionError("CAIRN_OPERATOR and CAIRN_BIN must be set (ctest sets them)")
-        cls.dir = tempfile.mkdtemp(prefix="cairn-operator-security-")
-        cls.server = FakeApiServer().start()
-        cls.kubectl = Kubectl(cls.server.url)
-        cls.kubectl.run("apply", "-f", CRD)
-        cls.harness = Harness(cls.server.url, cls.cairn_bin, os.path.join(cls.dir, "node"))
+        cls.operator_bin, cls.cairn_bin = operator_binaries()
+        cls.dir, cls.server, cls.kubectl, cls.harness = operator_stack(
+            "cairn-operator-security-", CRD, cls.cairn_bin)
         cls.harness.start()
         cls.operator_log = open(os.path.join(cls.dir, "operator.log"), "wb")
         cls.operator = subprocess.Popen(
