@@ -64,6 +64,7 @@ std::shared_ptr<http::HttpRequest> requestOf(const v1::HttpEnvelope& e) {
   req->query = http::QueryParams::parse(e.raw_query());
   for (const auto& h : e.headers()) req->headers[h.name()] = h.value();
   req->body = e.body();
+  req->agent_node = e.agent_node();
   return req;
 }
 

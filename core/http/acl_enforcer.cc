@@ -208,6 +208,10 @@ const std::map<std::string_view, Rule>& table() {
        [](auto, const auto&, auto n, const auto&) {
          return needs({need(Resource::kAgent, std::string(n), Access::kRead)});
        }},
+      {"/v1/agent/monitor",
+       [](auto, const auto&, auto n, const auto&) {
+         return needs({need(Resource::kAgent, std::string(n), Access::kRead)});
+       }},
       {"/metrics",
        [](auto, const auto&, auto n, const auto&) {
          return needs({need(Resource::kAgent, std::string(n), Access::kRead)});

@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/http/body_stream.h"
+
 namespace cairn::http {
 namespace {
 
@@ -74,6 +76,15 @@ class Client {
     buf_.erase(0, len);
     return r;
   }
+
+  // Reads until the bytes received contain `needle` (false on EOF or timeout first).
+  bool readUntil(std::string_view needle) {
+    while (buf_.find(needle) == std::string::npos) {
+      if (!fill()) return false;
+    }
+    return true;
+  }
+  const std::string& received() const { return buf_; }
 
   // True when the server closes the connection (EOF or reset) before the read timeout.
   bool closedByServer() {
@@ -147,6 +158,18 @@ class ServerTest : public ::testing::Test {
                         respond.onCancel([this] { cancels_.add(Responder([](HttpResponse) {})); });
                         deferred_.add(std::move(respond));
                       }});
+    router_.add(Route{"/stream", false, {"GET"}, [this](RequestPtr, Responder respond) {
+                        auto stream = std::make_shared<BodyStream>();
+                        stream->onClose([this] { closed_.add(Responder([](HttpResponse) {})); });
+                        HttpResponse r = textResponse(200, "");
+                        r.stream = stream;
+                        streams_.add(Responder([](HttpResponse) {}));
+                        {
+                          std::lock_guard lock(stream_mu_);
+                          stream_ = stream;
+                        }
+                        respond(std::move(r));
+                      }});
     router_.add(Route{"/small",
                       false,
                       {"PUT"},
@@ -172,6 +195,15 @@ class ServerTest : public ::testing::Test {
   metrics::Metrics metrics_{"test", "test"};
   Deferred deferred_;
   Deferred cancels_;  // one entry per request of /waits cancelled by the server
+  Deferred streams_;  // one entry per /stream request
+  Deferred closed_;   // one entry per closed stream
+  std::mutex stream_mu_;
+  std::shared_ptr<BodyStream> stream_;  // the last /stream answer's body
+
+  std::shared_ptr<BodyStream> lastStream() {
+    std::lock_guard lock(stream_mu_);
+    return stream_;
+  }
   std::optional<HttpServer> server_;
 };
 
@@ -300,6 +332,39 @@ TEST_F(ServerTest, PipelinedBytesBehindAWaitingRequestDoNotCancelIt) {
   EXPECT_EQ(c.read().body, "late");
   EXPECT_EQ(c.read().body, "/echo/next|");
   EXPECT_EQ(cancels_.count(), 0u);
+}
+
+TEST_F(ServerTest, AStreamedBodyArrivesInChunksAndEnds) {
+  HttpServerOptions o;
+  o.io_timeout = 100ms;  // an idle stream has no deadline: it outlives this
+  Client c(start(o).port());
+  c.send(get("/stream"));
+  ASSERT_TRUE(c.readUntil("\r\n\r\n"));
+  EXPECT_NE(c.received().find("Transfer-Encoding: chunked\r\n"), std::string::npos);
+  EXPECT_EQ(c.received().find("Content-Length"), std::string::npos);
+  streams_.waitFor(1);
+  std::shared_ptr<BodyStream> stream = lastStream();
+  std::this_thread::sleep_for(300ms);  // idle for several io timeouts: the stream stays open
+  ASSERT_TRUE(stream->write("line one\n"));
+  ASSERT_TRUE(c.readUntil("9\r\nline one\n\r\n"));
+  ASSERT_TRUE(stream->write("two\n"));
+  stream->finish();
+  ASSERT_TRUE(c.readUntil("4\r\ntwo\n\r\n0\r\n\r\n"));
+  EXPECT_TRUE(c.closedByServer());
+  closed_.waitFor(1);
+  EXPECT_FALSE(stream->write("late"));
+}
+
+TEST_F(ServerTest, AClientThatClosesEndsItsStream) {
+  HttpServer& server = start();
+  {
+    Client c(server.port());
+    c.send(get("/stream"));
+    ASSERT_TRUE(c.readUntil("\r\n\r\n"));
+  }
+  closed_.waitFor(1);  // the producer learns at once, without writing anything
+  EXPECT_TRUE(lastStream()->closed());
+  EXPECT_FALSE(lastStream()->write("nobody reads this"));
 }
 
 TEST_F(ServerTest, ConnectionsOverTheLimitGet503) {
