@@ -20,6 +20,7 @@
 
 #include "agent/cli/cli_json.h"
 #include "agent/cli/commands.h"
+#include "agent/cli/event_filters.h"
 #include "core/base/duration.h"
 #include "core/base/go_encoding.h"
 
@@ -69,18 +70,9 @@ void defineFlags(FlagSet& fs, ExecFlags& f) {
 
 // A flag problem in consul's words; empty when the flags are usable.
 std::string validate(const ExecFlags& f) {
-  const std::pair<const std::string*, const char*> filters[] = {
-      {&f.node, "node"}, {&f.service, "service"}, {&f.tag, "tag"}};
-  for (const auto& [pattern, what] : filters) {
-    if (pattern->empty()) continue;
-    try {
-      std::regex re(*pattern, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      return std::string("Failed to compile ") + what + " filter regexp: " + e.what();
-    }
+  if (std::string problem = eventFilterProblem(f.node, f.service, f.tag); !problem.empty()) {
+    return problem;
   }
-  if (!f.tag.empty() && f.service.empty())
-    return "Cannot provide tag filter without service filter.";
   if (f.prefix.empty() || f.prefix.find("..") != std::string::npos) return "Invalid -prefix";
   return "";
 }

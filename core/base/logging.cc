@@ -8,6 +8,8 @@
 #include <map>
 #include <mutex>
 
+#include "core/base/json_escape.h"
+
 namespace cairn {
 namespace {
 
@@ -37,38 +39,6 @@ void updateThreshold(const SinkRegistry& r) {
   int threshold = g_level.load();
   for (const auto& [id, entry] : r.sinks) threshold = std::min(threshold, int(entry.level));
   g_threshold = threshold;
-}
-
-void appendJsonString(std::string& out, std::string_view s) {
-  out.push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out.push_back('"');
 }
 
 }  // namespace
