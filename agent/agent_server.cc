@@ -22,18 +22,12 @@
 #include "agent/version.h"
 #include "core/base/crash_handler.h"
 #include "core/base/logging.h"
+#include "core/base/stop_signals.h"
 #include "core/config/config_file.h"
 #include "core/http/io_pool.h"
 
 namespace cairn::agent {
 namespace {
-
-// Blocks until SIGINT, SIGTERM or SIGHUP. Signals must already be blocked in every thread.
-int waitForSignal(const sigset_t& signals) {
-  int sig = 0;
-  sigwait(&signals, &sig);
-  return sig;
-}
 
 // What SIGHUP runs: set once the agent has started; until then a SIGHUP is logged and dropped.
 class ReloadHook {
@@ -111,13 +105,8 @@ int runAgent(const config::AgentConfig& config) {
   if (parseLogLevel(config.log_level, level)) setLogLevel(level);
   logStartBanner(config);
   if (std::string w = config::ignoredKeysWarning(config); !w.empty()) LOG_WARN("agent", w);
-  // Block the stop signals before any thread starts, so only sigwait() sees them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Before any thread starts (see StopSignals): only the watcher below sees the signals.
+  auto signals = std::make_shared<const StopSignals>(StopSignals::Reload::kOnSighup);
   raiseDescriptorLimit();
   sizeHttpPool();  // its threads inherit the blocked signals
   // Start-up may wait for other servers (discovery), so a stop signal is watched from now on.
@@ -125,8 +114,7 @@ int runAgent(const config::AgentConfig& config) {
   auto caught = std::make_shared<std::promise<int>>();
   auto reload_hook = std::make_shared<ReloadHook>();
   std::thread([signals, caught, stopping, reload_hook] {
-    int sig = waitForSignal(signals);
-    for (; sig == SIGHUP; sig = waitForSignal(signals)) reload_hook->run();
+    int sig = signals->wait([&] { reload_hook->run(); });
     *stopping = true;
     caught->set_value(sig);
   }).detach();

@@ -102,6 +102,7 @@ Status ServerAgent::startServer(const std::atomic<bool>& stopping) {
   http::addSnapshotRoutes(router_, *ctx_);
   http::addCatalogRoutes(router_, *ctx_);
   http::addHealthRoutes(router_, *ctx_);
+  http::addPreparedQueryRoutes(router_, *ctx_);
   // ACLs (docs/security.md): /v1/acl/* answers 401 while they are off.
   acl_resolver_ = std::make_unique<http::AclResolver>(*state_, aclSettings(config_));
   ctx_->acl = acl_resolver_.get();
@@ -176,17 +177,28 @@ Status ServerAgent::startInterfaces() {
   if (!edge.isOk()) return edge.status();
   http_ = std::move(*edge);
   node::Node& raft = ctx_->node;
-  dns_catalog_ = std::make_unique<StoreDnsCatalog>(*state_, [&raft] {
-    std::vector<std::string> names;
-    for (const auto& s : raft.raftConfiguration().servers) names.push_back(s.node);
-    return names;
-  });
-  auto dns_server = startDns(config_, *dns_catalog_);
+  dns_catalog_ = std::make_unique<StoreDnsCatalog>(
+      *state_,
+      [&raft] {
+        std::vector<std::string> names;
+        for (const auto& s : raft.raftConfiguration().servers) names.push_back(s.node);
+        return names;
+      },
+      info_.node_name);
+  // With ACLs on, DNS answers show only what the DNS token may read (core/dns/dns_acl.h); client
+  // agents forward their DNS queries here, so they get the same view.
+  const dns::DnsCatalog* dns_view = dns_catalog_.get();
+  if (config_.acl_enabled) {
+    acl_dns_catalog_ = std::make_unique<dns::AclDnsCatalog>(
+        *dns_catalog_, [resolver = acl_resolver_.get()] { return resolver->dnsAuthorizer(); });
+    dns_view = acl_dns_catalog_.get();
+  }
+  auto dns_server = startDns(config_, *dns_view);
   if (!dns_server.isOk()) return dns_server.status();
   dns_server_ = std::move(*dns_server);
   auto dns_config = dnsConfig(config_);
   if (!dns_config.isOk()) return dns_config.status();
-  client_rpc_.attach({&router_, &ctx_->node, state_.get(), dns_catalog_.get(), *dns_config});
+  client_rpc_.attach({&router_, &ctx_->node, state_.get(), dns_view, *dns_config});
   writePidFile(config_.pid_file);
   local_agent_->start();
   ServerHealthMonitor::Options health_options;

@@ -19,6 +19,7 @@
 #include "core/base/serial_worker.h"
 #include "core/base/timer_queue.h"
 #include "core/config/agent_config.h"
+#include "core/dns/dns_acl.h"
 #include "core/dns/dns_server.h"
 #include "core/health/async_prober_factory.h"
 #include "core/health/scheduler.h"
@@ -78,6 +79,7 @@ class ServerAgent final : public RunningAgent {
   std::unique_ptr<local::LocalAgent> local_agent_;
   std::unique_ptr<HttpEdge> http_;  // HTTP and HTTPS
   std::unique_ptr<StoreDnsCatalog> dns_catalog_;
+  std::unique_ptr<dns::AclDnsCatalog> acl_dns_catalog_;  // ACLs on: the DNS token's view
   std::unique_ptr<dns::DnsServer> dns_server_;
   std::unique_ptr<ServerHealthMonitor> server_health_;
   std::unique_ptr<RemoteExec> remote_exec_;  // null unless disable_remote_exec is false

@@ -1,5 +1,12 @@
 #include "agent/store_dns_catalog.h"
 
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+
+#include "core/base/duration.h"
+#include "core/store/prepared_query.h"
+
 namespace cairn::agent {
 namespace {
 
@@ -17,11 +24,24 @@ dns::InstanceHealth worst(const std::vector<v1::CatalogCheck>& checks) {
   return h;
 }
 
+dns::DnsServiceInstance dnsInstance(const store::ServiceInstance& i) {
+  dns::DnsServiceInstance d;
+  d.node = dnsNode(i.node);
+  d.service_address = i.service.address();
+  d.port = i.service.port();
+  d.tags.assign(i.service.tags().begin(), i.service.tags().end());
+  d.weight_passing = i.service.weight_passing() == 0 ? 1 : i.service.weight_passing();
+  d.weight_warning = i.service.weight_warning() == 0 ? 1 : i.service.weight_warning();
+  d.health = worst(i.checks);
+  return d;
+}
+
 }  // namespace
 
 StoreDnsCatalog::StoreDnsCatalog(const store::StateStore& store,
-                                 std::function<std::vector<std::string>()> server_nodes)
-    : store_(store), server_nodes_(std::move(server_nodes)) {}
+                                 std::function<std::vector<std::string>()> server_nodes,
+                                 std::string agent_node)
+    : store_(store), server_nodes_(std::move(server_nodes)), agent_node_(std::move(agent_node)) {}
 
 std::optional<dns::DnsNode> StoreDnsCatalog::node(std::string_view name) const {
   store::NodeServices r = store_.nodeServices(name);
@@ -33,15 +53,7 @@ std::vector<dns::DnsServiceInstance> StoreDnsCatalog::serviceInstances(
     std::string_view service) const {
   std::vector<dns::DnsServiceInstance> out;
   for (const store::ServiceInstance& i : store_.serviceInstances(service, true).instances) {
-    dns::DnsServiceInstance d;
-    d.node = dnsNode(i.node);
-    d.service_address = i.service.address();
-    d.port = i.service.port();
-    d.tags.assign(i.service.tags().begin(), i.service.tags().end());
-    d.weight_passing = i.service.weight_passing() == 0 ? 1 : i.service.weight_passing();
-    d.weight_warning = i.service.weight_warning() == 0 ? 1 : i.service.weight_warning();
-    d.health = worst(i.checks);
-    out.push_back(std::move(d));
+    out.push_back(dnsInstance(i));
   }
   return out;
 }
@@ -69,6 +81,25 @@ std::vector<std::string> StoreDnsCatalog::servicesWithAddress(std::string_view i
       if (s.address() == ip) out.push_back(s.service());
     }
   }
+  return out;
+}
+
+// Runs the query as HTTP execute does (no ACL filtering here: DNS answers are not filtered by
+// token yet). A template that fails to render answers like an unknown name.
+std::optional<dns::DnsQueryAnswer> StoreDnsCatalog::preparedQuery(
+    std::string_view id_or_name) const {
+  auto run = store::executePreparedQuery(store_, id_or_name, "", agent_node_);
+  if (!run.isOk()) return std::nullopt;
+  dns::DnsQueryAnswer out;
+  out.service = run->query.service().service();
+  if (const std::string& text = run->query.dns_ttl(); !text.empty()) {
+    if (auto ttl = parseGoDuration(text); ttl.isOk()) {
+      int64_t seconds = std::chrono::duration_cast<std::chrono::seconds>(*ttl).count();
+      out.ttl = static_cast<uint32_t>(std::clamp<int64_t>(seconds, 0, INT32_MAX));
+    }
+  }
+  for (const store::ServiceInstance& i : run->instances) out.instances.push_back(dnsInstance(i));
+  out.near_node = std::move(run->near_node);
   return out;
 }
 

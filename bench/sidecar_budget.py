@@ -11,7 +11,9 @@ server and differ only by the sidecar's hop). It prints, as a Markdown table:
 
   registration  time from starting the sidecar process until all 5 services are in the servers'
                 catalog (stricter than "after the servers are reachable": it includes start-up)
-  RSS           VmRSS and VmHWM of the sidecar, idle with its 5 checks, after registration
+  RSS           VmRSS and VmHWM of the sidecar, idle with its 5 checks, after registration; with
+                its thread count and /proc/<pid>/smaps_rollup's split into anonymous memory
+                (heaps, arenas, stacks) and file-backed pages (the binary and its libraries)
   CPU           user+system time of the sidecar over S seconds of that idle state, in % of a core
   KV read       p50/p99 of N sequential GET /v1/kv/<key> on one keep-alive connection, through
                 the sidecar and directly to the server; the difference is what the sidecar adds
@@ -40,6 +42,30 @@ def proc_status(pid, field):
             if line.startswith(field + ":"):
                 return int(line.split()[1])  # kB
     raise KeyError(field)
+
+
+def smaps_rollup(pid):
+    """{field: kB} of /proc/<pid>/smaps_rollup (Rss, Anonymous, ...)."""
+    out = {}
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 3 and parts[2] == "kB":
+                out[parts[0].rstrip(":")] = int(parts[1])
+    return out
+
+
+def thread_names(pid):
+    """{thread name: count} of the process (/proc/<pid>/task/*/comm)."""
+    names = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                name = f.read().strip()
+        except OSError:
+            continue
+        names[name] = names.get(name, 0) + 1
+    return names
 
 
 def cpu_seconds(pid):
@@ -102,6 +128,9 @@ def measure(args):
         time.sleep(args.cpu_seconds)
         cpu_pct = 100.0 * (cpu_seconds(pid) - before) / args.cpu_seconds
         rss_kb, hwm_kb = proc_status(pid, "VmRSS"), proc_status(pid, "VmHWM")
+        threads = proc_status(pid, "Threads")
+        rollup = smaps_rollup(pid)
+        names = thread_names(pid)
 
         key = "bench/sidecar"
         assert server.request("PUT", f"/v1/kv/{key}", b"x" * 64).status == 200
@@ -113,6 +142,8 @@ def measure(args):
             direct += read_latencies(server.ip, server.http_port, key, args.reads // 5)
         return {"registration_ms": registration_ms, "http_checks": len(http_checks),
                 "rss_mib": rss_kb / 1024.0, "hwm_mib": hwm_kb / 1024.0, "cpu_pct": cpu_pct,
+                "threads": threads, "thread_names": names, "anon_mib": rollup.get("Anonymous", 0) / 1024.0,
+                "file_mib": (rollup.get("Rss", 0) - rollup.get("Anonymous", 0)) / 1024.0,
                 "via_p50": statistics.median(via), "via_p99": percentile(via, 0.99),
                 "direct_p50": statistics.median(direct), "direct_p99": percentile(direct, 0.99)}
     finally:
@@ -136,12 +167,16 @@ def main():
     print("| budget | goal | measured |\n|---|---|---|")
     print(f"| services registered after start | ≤ 1 s | {r['registration_ms']:.0f} ms |")
     print(f"| RSS, idle with 5 checks | ≤ 15 MiB | {r['rss_mib']:.1f} MiB"
-          f" (peak {r['hwm_mib']:.1f} MiB) |")
+          f" (peak {r['hwm_mib']:.1f} MiB; {r['threads']} threads, anonymous"
+          f" {r['anon_mib']:.1f} MiB, file-backed {r['file_mib']:.1f} MiB) |")
     print(f"| CPU, 5 checks every 10 s | ≤ 1 % of a core | {r['cpu_pct']:.2f} %"
           f" over {args.cpu_seconds:.0f} s |")
     print(f"| KV read added at p50 | ≤ 0.3 ms | {r['via_p50'] - r['direct_p50']:.3f} ms"
           f" (sidecar {r['via_p50']:.3f} ms, direct {r['direct_p50']:.3f} ms;"
           f" p99 {r['via_p99']:.3f} / {r['direct_p99']:.3f} ms) |")
+    names = ", ".join(f"{n} x{c}" for n, c in sorted(r["thread_names"].items(),
+                                                    key=lambda item: (-item[1], item[0])))
+    print(f"\nthreads of the sidecar by name: {names}")
 
 
 if __name__ == "__main__":

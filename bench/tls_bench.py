@@ -45,8 +45,11 @@ def make_pki(binary, root, ips):
 
 
 class Cluster:
-    def __init__(self, binary, root, ips, tls):
+    """`headers` go with the requests start() makes (bench/secure_bench.py: an ACL token)."""
+
+    def __init__(self, binary, root, ips, tls, headers=None):
         self.members = []
+        self.headers = dict(headers or {})
         ports = [(ip, bench.free_port(ip), bench.free_port(ip), bench.free_port(ip)) for ip in ips]
         for i, (ip, http_port, srv_port, https_port) in enumerate(ports, 1):
             d = os.path.join(root, f"s{i}")
@@ -85,9 +88,10 @@ class Cluster:
             return next((m for m in self.members if m.raft_addr == addr), None)
         ld = bench.wait_until(leader, 90, "a leader", 0.1)
         bench.wait_until(lambda: bench.request(ld.host, ld.port, "PUT", "/v1/kv/bench/ready",
-                                               b"1")[0] == 200, 60, "a write")
+                                               b"1", self.headers)[0] == 200, 60, "a write")
         for i in range(1000):  # the keys the get case reads
-            bench.request(ld.host, ld.port, "PUT", f"/v1/kv/bench/k{i:04d}", b"x" * 256)
+            bench.request(ld.host, ld.port, "PUT", f"/v1/kv/bench/k{i:04d}", b"x" * 256,
+                          self.headers)
         return ld
 
     def stop(self):
@@ -97,9 +101,13 @@ class Cluster:
                 m.proc.wait(20)
 
 
-def wrk(url, mode, duration):
-    argv = ["wrk", "-t2", "-c64", f"-d{duration}s", "--timeout", "10s", "-s", bench.LUA, url,
-            "--", mode, "1000", "256"]
+def wrk(url, mode, duration, headers=None, nice=False):
+    """wrk -t2 -c64 with kv.lua; `headers` are added to every request (wrk -H)."""
+    argv = ["nice", "-n", "10"] if nice else []
+    argv += ["wrk", "-t2", "-c64", f"-d{duration}s", "--timeout", "10s"]
+    for name, value in (headers or {}).items():
+        argv += ["-H", f"{name}: {value}"]
+    argv += ["-s", bench.LUA, url, "--", mode, "1000", "256"]
     out = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60)
     r = json.loads(re.search(r"^BENCHJSON (.*)$", out.stdout, re.M).group(1))
     ok = r["requests"] - r["err_status"]
@@ -109,14 +117,20 @@ def wrk(url, mode, duration):
             "p99": r["p99_us"] / 1000.0, "errors": errors}
 
 
-def main():
+def parse_args(rounds):
+    """--duration, --rounds (default `rounds`) and --cairn, as bench/secure_bench.py takes them."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--duration", type=int, default=15)
-    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=rounds)
     ap.add_argument("--cairn", default=os.environ.get("CAIRN_BIN") or
                     os.path.join(bench.ROOT, "build/release/agent/cairn"))
     args = ap.parse_args()
     args.cairn = os.path.abspath(args.cairn)
+    return args
+
+
+def main():
+    args = parse_args(rounds=2)
     root = tempfile.mkdtemp(prefix="cairn-tls-bench-")
     plain_ips = [f"127.0.0.{n}" for n in (91, 92, 93)]
     tls_ips = [f"127.0.0.{n}" for n in (95, 96, 97)]

@@ -1,5 +1,6 @@
 #include "operator/desired_objects.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 
@@ -67,7 +68,7 @@ value serverConfig(const ClusterSpec& spec) {
 
 // FNV-1a of the rendered configuration: a pod template annotation, so a configuration change
 // makes a new StatefulSet revision and the operator rolls it like an image change.
-std::string configHash(const std::string& text) {
+std::string hashText(const std::string& text) {
   uint64_t h = 1469598103934665603ULL;
   for (unsigned char ch : text) {
     h ^= ch;
@@ -215,6 +216,8 @@ std::string podSelector(const std::string& cluster) {
          ",app.kubernetes.io/name=cairn";
 }
 
+std::string configHash(const ClusterSpec& spec) { return hashText(serverConfig(spec).serialize()); }
+
 int maxUnavailable(int servers) { return servers - quorum(servers) >= 1 ? 1 : 0; }
 
 DesiredObjects desiredObjects(const ObservedCluster& c, int replicas, int bootstrap_expect) {
@@ -225,9 +228,12 @@ DesiredObjects desiredObjects(const ObservedCluster& c, int replicas, int bootst
   d.peers_service = service(c, peersServiceName(c.name), true);
   d.client_service = service(c, c.name, false);
   d.pdb = object("policy/v1", "PodDisruptionBudget", metadata(c, c.name));
-  d.pdb["spec"]["maxUnavailable"] = value::number(maxUnavailable(c.spec.servers));
+  // The size running now, not only the one asked for: in the middle of a scale-up from 1 to 3
+  // the 2 servers running cannot lose one (nor, growing from 3 to 5, can the 4 lose two).
+  d.pdb["spec"]["maxUnavailable"] =
+      value::number(maxUnavailable(std::min(c.spec.servers, replicas)));
   d.pdb["spec"]["selector"]["matchLabels"] = labels(c.name);
-  d.stateful_set = statefulSet(c, replicas, bootstrap_expect, configHash(config));
+  d.stateful_set = statefulSet(c, replicas, bootstrap_expect, hashText(config));
   return d;
 }
 

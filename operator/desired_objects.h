@@ -44,6 +44,10 @@ std::string podSelector(const std::string& cluster);
 // existing cluster whatever its value), so that scaling does not roll every server.
 DesiredObjects desiredObjects(const ObservedCluster& cluster, int replicas, int bootstrap_expect);
 
+// The cairn.io/config-hash annotation of the pod template desiredObjects() makes for `spec`: a
+// digest of the server configuration, so that a change of it alone makes a new revision.
+std::string configHash(const ClusterSpec& spec);
+
 // The largest number of server pods that may be disrupted at once without losing quorum.
 int maxUnavailable(int servers);
 

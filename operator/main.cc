@@ -4,6 +4,7 @@
 #include <iostream>
 #include <string>
 
+#include "core/base/stop_signals.h"
 #include "operator/operator_process.h"
 
 namespace {
@@ -12,7 +13,7 @@ void usage() {
   std::cerr
       << "usage: cairn-operator [-kubeconfig PATH] [-namespace NS] [-metrics-addr HOST:PORT]\n"
          "                      [-leader-elect=true|false] [-lease-name NAME]\n"
-         "                      [-lease-namespace NS] [-resync-ms N]\n"
+         "                      [-lease-namespace NS] [-lease-duration-s N] [-resync-ms N]\n"
       << cairn::op::webhookFlagsUsage();
 }
 
@@ -41,6 +42,13 @@ int main(int argc, char** argv) {
       options.lease_name = val;
     } else if (arg == "-lease-namespace") {
       options.lease_namespace = val;
+    } else if (arg == "-lease-duration-s") {
+      int seconds = std::atoi(val.c_str());
+      if (seconds < 2) {
+        std::cerr << "cairn-operator: -lease-duration-s wants at least 2 seconds\n";
+        return 2;
+      }
+      options.lease_duration = std::chrono::seconds(seconds);
     } else if (arg == "-resync-ms") {
       options.resync = std::chrono::milliseconds(std::atoi(val.c_str()));
     } else if (auto webhook = cairn::op::webhookFlag(arg, val, &options.webhook);
@@ -54,11 +62,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);  // before any thread starts: only sigwait sees them
+  cairn::StopSignals signals;  // before any thread starts: only wait() below sees them
   cairn::op::Operator op(options);
   if (auto s = op.start(); !s.isOk()) {
     std::cerr << "cairn-operator: " << s.toString() << "\n";
@@ -68,8 +72,7 @@ int main(int argc, char** argv) {
   if (op.webhookPort() != 0) {
     std::cerr << "cairn-operator: serving the webhook on port " << op.webhookPort() << "\n";
   }
-  int sig = 0;
-  sigwait(&set, &sig);
+  signals.wait();
   op.stop();
   return 0;
 }

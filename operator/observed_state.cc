@@ -108,7 +108,10 @@ StatusOr<ObservedStatefulSet> observeStatefulSet(const value& object) {
   const value& annotations = field(field(object, "metadata"), "annotations");
   std::string expect = stringField(annotations, "cairn.io/bootstrap-expect");
   s.bootstrap_expect = expect.empty() ? 0 : std::atoi(expect.c_str());
-  const value& list = field(field(field(spec, "template"), "spec"), "containers");
+  const value& pod_template = field(spec, "template");
+  s.config_hash =
+      stringField(field(field(pod_template, "metadata"), "annotations"), "cairn.io/config-hash");
+  const value& list = field(field(pod_template, "spec"), "containers");
   if (list.is_array() && list.size() > 0) s.image = stringField(list.at(0), "image");
   if (s.replicas < 0) return invalidArgument("StatefulSet with negative replicas");
   return s;

@@ -33,6 +33,7 @@ struct ObservedStatefulSet {
   std::string current_revision, update_revision;
   int bootstrap_expect = 0;  // fixed when the StatefulSet is first created
   std::string image;         // of the server container in the template
+  std::string config_hash;   // the template's cairn.io/config-hash annotation
 };
 
 struct ObservedPod {

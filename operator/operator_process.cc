@@ -274,7 +274,7 @@ int Operator::webhookPort() const { return webhook_ ? webhook_->port() : 0; }
 void Operator::loop() {
   LeaseLock lease(
       *kube_,
-      {options_.lease_namespace, options_.lease_name, options_.identity, std::chrono::seconds(15)},
+      {options_.lease_namespace, options_.lease_name, options_.identity, options_.lease_duration},
       [] { return std::chrono::system_clock::now(); });
   while (!stopping_.load()) {
     bool leader = true;
@@ -347,12 +347,14 @@ StatusOr<ObservedState> Operator::observe(const ObservedCluster& cluster,
   if (!pods->has_field("items") || !pods->at("items").is_array()) {
     return unavailable("pod list without items");
   }
+  std::vector<std::string> not_ready;  // IPs of server pods that are not Ready
   for (const value& pod : pods->at("items").as_array()) {
     auto observed = observePod(pod);
     if (!observed.isOk()) continue;  // not one of ours in shape: skip, never crash
     state.pods.push_back(*observed);
     std::string ip = field(pod, "status", "podIP");
-    if (observed->ready && !ip.empty()) addresses.push_back(ip);
+    if (ip.empty()) continue;
+    (observed->ready ? addresses : not_ready).push_back(ip);
   }
   auto pvcs = kube_->get("/api/v1/namespaces/" + ns + "/persistentvolumeclaims?labelSelector=" +
                          web::uri::encode_data_string(podSelector(cluster.name)));
@@ -361,19 +363,32 @@ StatusOr<ObservedState> Operator::observe(const ObservedCluster& cluster,
       state.pvcs.push_back(field(pvc, "metadata", "name"));
     }
   }
-  // The servers' Raft view, from the first ready server that answers (it forwards to the leader).
-  for (const std::string& addr : addresses) {
+  state.raft = readRaftView(addresses, not_ready);
+  return state;
+}
+
+RaftView Operator::readRaftView(const std::vector<std::string>& ready,
+                                const std::vector<std::string>& not_ready) {
+  // From the first ready server that answers (it relays to the leader).
+  for (const std::string& addr : ready) {
     value config = getJson(addr, "/v1/operator/raft/configuration");
     if (config.is_null()) continue;
     value autopilot = getJson(addr, "/v1/operator/autopilot/health");
     value leader = getJson(addr, "/v1/status/leader");
     auto raft = observeRaft(config, autopilot, leader.is_string() ? leader.as_string() : "");
-    if (raft.isOk()) {
-      state.raft = *raft;
-      break;
-    }
+    if (raft.isOk()) return *raft;
   }
-  return state;
+  // None: no leader, or one without a healthy majority (a server is Ready only in a cluster
+  // with a leader). A server that is not Ready still tells its own, possibly stale, view of the
+  // members: the status can then say "no leader" rather than "no server answers". It is never
+  // taken as a leader's word: without a confirmed leader the reconciler only holds.
+  for (const std::string& addr : not_ready) {
+    value config = getJson(addr, "/v1/operator/raft/configuration?stale");
+    if (config.is_null()) continue;
+    auto raft = observeRaft(config, value::null(), "");
+    if (raft.isOk()) return *raft;
+  }
+  return RaftView{};
 }
 
 Status Operator::reconcileOne(const value& object) {
@@ -429,10 +444,19 @@ Status Operator::carryOut(const ObservedState& state, const Decision& decision,
   if (!decision.status.is_null()) {
     value patch;
     patch["status"] = decision.status;
-    auto s = kube_->mergePatch(
-        std::string(kGroupPath) + "/namespaces/" + ns + "/cairnclusters/" + c.name + "/status",
-        patch);
-    if (!s.isOk()) LOG_WARN("operator", "status of " << c.name << ": " << s.status().toString());
+    // The whole status, without a resourceVersion: a 409 (another writer got in between) is
+    // simply written again. The next decision reads this status back (the conditions it
+    // holds decide which Warning Events are new), so it is worth not losing.
+    StatusOr<value> written = conflict("not written yet");
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      written = kube_->mergePatch(
+          std::string(kGroupPath) + "/namespaces/" + ns + "/cairnclusters/" + c.name + "/status",
+          patch);
+      if (written.status().code() != StatusCode::kConflict) break;
+    }
+    if (!written.isOk()) {
+      LOG_WARN("operator", "status of " << c.name << ": " << written.status().toString());
+    }
   }
   for (const Event& e : decision.events) {
     auto created = kube_->create("/api/v1/namespaces/" + ns + "/events",

@@ -34,6 +34,9 @@ struct OperatorOptions {
   std::string lease_name = "cairn-operator";
   std::string lease_namespace = "default";
   std::string identity;  // Lease holder identity; empty: hostname + pid
+  // How long a Lease outlives its holder's last renewal (renewed on every pass, so at least
+  // every `resync`): how long a replica waits to take over from one that died.
+  std::chrono::seconds lease_duration{15};
   std::chrono::milliseconds resync{2000};
   WebhookOptions webhook;  // the sidecar-injection webhook, when webhook.service is set
 };
@@ -72,6 +75,10 @@ class Operator {
   // `addresses`: the ready server pods' IPs, where the Raft view was read and actions go.
   StatusOr<ObservedState> observe(const ObservedCluster& cluster,
                                   std::vector<std::string>& addresses);
+  // The servers' Raft view from the first of the `ready` pod IPs that answers, else what a
+  // `not_ready` one reports of the members, else unreachable.
+  RaftView readRaftView(const std::vector<std::string>& ready,
+                        const std::vector<std::string>& not_ready);
   Status carryOut(const ObservedState& state, const Decision& decision,
                   const std::vector<std::string>& addresses);
 

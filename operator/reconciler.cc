@@ -155,12 +155,16 @@ value statusJson(const ObservedState& s, const Conditions& c) {
   return st;
 }
 
+// The first reconcile of a spec generation (the status does not carry it yet).
+bool newGeneration(const ObservedState& s) {
+  const value* seen = previous(s, "observedGeneration");
+  return !seen || !seen->is_number() || seen->as_number().to_int64() != s.cluster.generation;
+}
+
 // An even size tolerates no more failures than the odd size below it: said once per spec
 // generation (the first reconcile of it).
 void warnEvenSize(const ObservedState& s, Decision& d) {
-  if (s.cluster.spec.servers % 2 != 0) return;
-  const value* seen = previous(s, "observedGeneration");
-  if (seen && seen->is_number() && seen->as_number().to_int64() == s.cluster.generation) return;
+  if (s.cluster.spec.servers % 2 != 0 || !newGeneration(s)) return;
   int n = s.cluster.spec.servers;
   d.events.push_back({true, "EvenSize",
                       std::to_string(n) + " servers tolerate " + std::to_string(n - quorum(n)) +
@@ -220,6 +224,67 @@ bool everFormed(const ObservedState& s) {
          (members && members->is_array() && members->size() > 0);
 }
 
+std::vector<const ObservedPod*> outdatedPods(const Ctx& ctx);
+
+// What the spec asks for that the servers do not run yet, in words ("" when nothing): the
+// change a hold is holding back.
+std::string pendingChange(const Ctx& ctx) {
+  std::vector<std::string> parts;
+  if (ctx.spec.servers != ctx.replicas) {
+    parts.push_back("scaling from " + std::to_string(ctx.replicas) + " to " +
+                    std::to_string(ctx.spec.servers) + " servers");
+  }
+  const ObservedStatefulSet& sts = *ctx.s.statefulset;
+  if (sts.image != ctx.spec.image) {
+    parts.push_back("the image change " + sts.image + " -> " + ctx.spec.image);
+  } else if (!sts.config_hash.empty() && sts.config_hash != configHash(ctx.spec)) {
+    parts.push_back("the configuration change");
+  }
+  if (size_t outdated = outdatedPods(ctx).size(); outdated > 0) {
+    parts.push_back("restarting " + std::to_string(outdated) + " server(s) onto revision " +
+                    sts.update_revision);
+  }
+  std::string out;
+  for (const std::string& p : parts) out += (out.empty() ? "" : ", ") + p;
+  return out;
+}
+
+std::string previousReason(const ObservedState& s, const char* type) {
+  const value* conditions = previous(s, "conditions");
+  if (!conditions || !conditions->is_array()) return "";
+  for (const value& c : conditions->as_array()) {
+    if (c.is_object() && c.has_field("type") && c.at("type").is_string() &&
+        c.at("type").as_string() == type && c.has_field("reason") && c.at("reason").is_string()) {
+      return c.at("reason").as_string();
+    }
+  }
+  return "";
+}
+
+// Rules 3 and 4: no quorum to commit anything. Nothing that changes membership or could restart
+// a server is done (the StatefulSet is not applied: its template could); the other objects are.
+// Degraded says why (`reason`: QuorumLost or QuorumAtRisk), Progressing=False Held says what
+// waits. A Warning Event when the hold starts and for each spec generation it holds back.
+Decision holdForQuorum(const Ctx& ctx, Conditions c, const char* reason, const std::string& why) {
+  std::string pending = pendingChange(ctx);
+  std::string held = pending.empty() ? "membership changes, scaling and restarts"
+                                     : pending + " (spec generation " +
+                                           std::to_string(ctx.s.cluster.generation) + ")";
+  c.progressing =
+      cond("False", "Held", held + " held until a majority of voters is healthy: " + why);
+  c.degraded = cond("True", reason,
+                    why +
+                        "; if a majority of servers is gone for good, recovery is manual "
+                        "(docs/operator.md)");
+  Decision d = finish(ctx, {ActionKind::kHold, "", 0}, c, std::nullopt, true, false);
+  bool starts = previousReason(ctx.s, "Degraded") != reason;
+  if (starts || (newGeneration(ctx.s) && !pending.empty())) {
+    d.events.push_back({true, starts ? reason : "ChangeHeld",
+                        "holding " + (pending.empty() ? "every change" : pending) + ": " + why});
+  }
+  return d;
+}
+
 // Rule 3.
 Decision noLeader(const Ctx& ctx) {
   Conditions c = baseConditions(ctx.s);
@@ -230,22 +295,25 @@ Decision noLeader(const Ctx& ctx) {
     c.degraded = cond("False", "Bootstrapping", "");
     return finish(ctx, {}, c, std::nullopt, true);
   }
-  std::string why =
-      ctx.s.raft.reachable ? "the servers that answer know no leader" : "no server answers";
+  std::string why = ctx.s.raft.reachable ? "no leader: the servers that answer know none"
+                                         : "no leader: no server answers";
   c.available = cond("False", "NoLeader", why);
-  c.progressing = cond("False", "Held",
-                       "membership changes, scaling and restarts are held until a leader is "
-                       "elected: " +
-                           why);
-  c.degraded = cond("True", "QuorumLost",
-                    why +
-                        "; if a majority of servers is gone for good, recovery is manual "
-                        "(docs/operator.md)");
-  return finish(ctx, {ActionKind::kHold, "", 0}, c,
-                Event{true, "QuorumLost", "holding every change: " + why}, true, false);
+  return holdForQuorum(ctx, c, "QuorumLost", why);
 }
 
-// Rule 4: an identity whose server is gone for good. Either its pod's ordinal is past the
+// Rule 4: a leader that a majority of voters does not follow as healthy (it is about to step
+// down, or the others lag): a configuration change could not commit, a restart could lose it.
+std::optional<Decision> noHealthyMajority(const Ctx& ctx) {
+  const RaftView& r = ctx.s.raft;
+  int voters = r.voters(), healthy = r.healthyVoters();
+  if (healthy >= quorum(voters)) return std::nullopt;
+  return holdForQuorum(ctx, baseConditions(ctx.s), "QuorumAtRisk",
+                       "no quorum: only " + std::to_string(healthy) + " of " +
+                           std::to_string(voters) + " voters are healthy, " +
+                           std::to_string(quorum(voters)) + " are needed");
+}
+
+// Rule 5: an identity whose server is gone for good. Either its pod's ordinal is past the
 // StatefulSet (and the pod is gone), or another member has taken its node name (the pod came
 // back on an empty disk with a new ID) while it is unhealthy.
 const RaftMember* staleMember(const Ctx& ctx) {
@@ -288,7 +356,7 @@ std::optional<Decision> removeStaleMember(const Ctx& ctx) {
                 true);
 }
 
-// Rule 5: the first thing that is not healthy yet, or nothing.
+// Rule 6: the first thing that is not healthy yet, or nothing.
 std::optional<Condition> notHealthy(const Ctx& ctx) {
   const RaftView& r = ctx.s.raft;
   for (int i = 0; i < ctx.replicas; ++i) {
@@ -317,7 +385,7 @@ std::optional<Condition> notHealthy(const Ctx& ctx) {
   return std::nullopt;
 }
 
-// Rule 6.
+// Rule 7.
 std::optional<Decision> deleteScaledDownPvc(const Ctx& ctx) {
   if (ctx.spec.when_scaled_down != PvcRetention::kDelete) return std::nullopt;
   for (const auto& pvc : ctx.s.pvcs) {
@@ -349,7 +417,7 @@ std::vector<const ObservedPod*> outdatedPods(const Ctx& ctx) {
   return out;
 }
 
-// Rule 7.
+// Rule 8.
 std::optional<Decision> rollingUpgrade(const Ctx& ctx) {
   if (ctx.spec.update_strategy != UpdateStrategy::kRollingUpdate) return std::nullopt;
   auto outdated = outdatedPods(ctx);
@@ -385,7 +453,7 @@ std::optional<Decision> rollingUpgrade(const Ctx& ctx) {
                 true);
 }
 
-// Rule 8.
+// Rule 9.
 Decision scaleUp(const Ctx& ctx) {
   Conditions c = baseConditions(ctx.s);
   std::string name = ctx.pod(ctx.replicas);
@@ -399,7 +467,7 @@ Decision scaleUp(const Ctx& ctx) {
                 true);
 }
 
-// Rule 9.
+// Rule 10.
 Decision scaleDown(const Ctx& ctx) {
   Conditions c = baseConditions(ctx.s);
   const RaftView& r = ctx.s.raft;
@@ -429,7 +497,7 @@ Decision scaleDown(const Ctx& ctx) {
                 true);
 }
 
-// Rule 10.
+// Rule 11.
 Decision steady(const Ctx& ctx) {
   Conditions c = baseConditions(ctx.s);
   size_t outdated = outdatedPods(ctx).size();
@@ -511,6 +579,7 @@ Decision reconcile(const ObservedState& s) {
           sts.bootstrap_expect > 0 ? sts.bootstrap_expect : sts.replicas,
           s.cluster.spec.servers < sts.replicas};
   if (!s.raft.reachable || s.raft.leader.empty()) return noLeader(ctx);
+  if (auto d = noHealthyMajority(ctx)) return *d;
   if (auto d = removeStaleMember(ctx)) return *d;
   if (auto why = notHealthy(ctx)) {
     Conditions c = baseConditions(s);

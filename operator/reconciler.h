@@ -6,18 +6,21 @@
 //
 //   1. a spec that cannot be read: nothing is touched, Degraded/InvalidSpec
 //   2. no StatefulSet yet: create every object with all servers (they bootstrap together)
-//   3. no leader: hold; only objects that cannot restart a server are applied
-//   4. a stale member (a lost disk's old identity, a server whose pod is gone for good) is
+//   3. no leader: hold (Degraded QuorumLost); only objects that cannot restart a server are
+//      applied, and the status names the change that waits
+//   4. a leader without a healthy majority of voters: hold the same way (QuorumAtRisk)
+//   5. a stale member (a lost disk's old identity, a server whose pod is gone for good) is
 //      removed from Raft, if the voters left keep a healthy majority
-//   5. anything not healthy (a pod not Ready, a learner catching up, an unhealthy member):
+//   6. anything not healthy (a pod not Ready, a learner catching up, an unhealthy member):
 //      wait
-//   6. a PVC left by a scale-down is deleted (storage.whenScaledDown: Delete)
-//   7. a rolling upgrade step: restart one outdated follower, highest ordinal first; the
-//      leader last, after a leadership transfer
-//   8. scale up by one server (it joins as a non-voter and is promoted once caught up)
-//   9. scale down by one, from the highest ordinal: transfer leadership away from it, remove it
+//   7. a PVC left by a scale-down is deleted (storage.whenScaledDown: Delete)
+//   8. a rolling upgrade step (a new pod template: image, configuration, resources...):
+//      restart one outdated follower, highest ordinal first; the leader last, after a
+//      leadership transfer
+//   9. scale up by one server (it joins as a non-voter and is promoted once caught up)
+//  10. scale down by one, from the highest ordinal: transfer leadership away from it, remove it
 //      from Raft, then shrink the StatefulSet
-//  10. otherwise the cluster is as asked: Available
+//  11. otherwise the cluster is as asked: Available
 //
 // Threading: reconcile() is a pure function; call it from any thread.
 

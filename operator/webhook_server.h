@@ -1,18 +1,18 @@
 #pragma once
 // WebhookServer: the HTTPS endpoint the Kubernetes API server calls for admission reviews
-// (docs/injection.md). A small HTTP/1.1 server on Boost.Beast over TLS, separate from
-// core/http/HttpServer (which serves plain HTTP): it serves one kind of request, POST of a JSON
-// body, and its certificate changes while it runs.
+// (docs/injection.md). It is the agent's HTTP edge (core/http/server.h: the same strict parser,
+// limits and timeouts) serving POST routes over TLS, with a certificate that changes while it runs.
 //
-// Certificates: setCertificate() installs a new TLS context; every handshake after it uses the
-// new certificate, connections already open keep the one they started with. Until the first
-// certificate is set, connections are closed at once (the API server counts that as a failed
-// call, which its failurePolicy decides about).
+// Certificates: setCertificate() installs a new certificate; every handshake after it uses it,
+// connections already open keep the one they started with. Until the first certificate is set,
+// connections are closed at once (the API server counts that as a failed call, which its
+// failurePolicy decides about).
 //
 // What a client sees: POST to a registered path with a body up to `max_body` → the handler's
 // status and JSON; another method 405, another path 404, a bigger body 413, anything that is not
-// HTTP 400. Keep-alive is honoured (the API server reuses connections). A TLS handshake or a
-// request that makes no progress for io_timeout closes the connection.
+// HTTP 400. Keep-alive is honoured (the API server reuses connections). A TLS handshake that
+// does not finish within io_timeout, or a request that makes no progress for as long, closes
+// the connection.
 //
 // Threading: sockets and handlers run on the server's own threads. Handlers must be quick (the
 // injector is pure; a namespace lookup may call the API server and is cached by the caller).
@@ -20,11 +20,13 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
 
 #include "core/base/status.h"
+#include "core/http/router.h"
+#include "core/http/server.h"
+#include "core/metrics/metrics.h"
 #include "operator/webhook_certs.h"
 
 namespace cairn::op {
@@ -59,13 +61,16 @@ class WebhookServer {
   // leaves the current one in place.
   Status setCertificate(const KeyPair& pair);
   bool hasCertificate() const;
-  // Requests answered, for /metrics.
-  uint64_t requests() const;
-
-  class Impl;  // webhook_server.cc only
+  // Requests answered by a handler, for /metrics.
+  uint64_t requests() const { return requests_.load(); }
 
  private:
-  std::unique_ptr<Impl> impl_;
+  WebhookServerOptions options_;
+  metrics::Metrics metrics_;  // the edge's own request counters; /metrics shows requests()
+  http::Router router_;
+  std::unique_ptr<http::HttpServer> server_;
+  std::atomic<bool> has_certificate_{false};
+  std::atomic<uint64_t> requests_{0};
 };
 
 }  // namespace cairn::op

@@ -1,5 +1,6 @@
 // cairn-sidecar: a Cairn client agent for one Kubernetes pod (docs/sidecar.md).
 
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -7,11 +8,18 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <utility>
+
+// After <utility>: the Boost.Asio it includes uses std::exchange without including it.
+#include <pplx/threadpool.h>
 
 #include "core/base/crash_handler.h"
 #include "core/base/duration.h"
 #include "core/base/logging.h"
+#include "core/base/stop_signals.h"
+#include "core/client/client_flags.h"
 #include "core/config/agent_config.h"
+#include "core/http/io_pool.h"
 #include "sidecar/sidecar.h"
 
 namespace cairn::sidecar {
@@ -28,25 +36,11 @@ Options (the client agent's, plus the sidecar's own):
 
 )";
 
-// TLS to the servers (docs/security.md, "TLS"), as the CLI takes it: flags, else $CAIRN_* /
-// $CONSUL_* variables; they set tls.defaults.* of the client agent.
-struct TlsFlags {
-  std::string ca_file;
-  std::string client_cert;
-  std::string client_key;
-};
-
-// Flags of the sidecar itself, parsed together with the agent's.
-config::ExtraFlags sidecarFlags(SidecarOptions* o, TlsFlags* t) {
+// Flags of the sidecar itself, parsed together with the agent's. The TLS flags to the servers
+// (docs/security.md, "TLS") are the CLI's: flags, else $CAIRN_* / $CONSUL_* variables.
+config::ExtraFlags sidecarFlags(SidecarOptions* o, client::HttpOptions* t) {
   return [o, t](config::FlagSet& fs) {
-    fs.addString("ca-file", &t->ca_file,
-                 "CA of the servers' certificates: gRPC to them uses TLS. Default: "
-                 "$CAIRN_CACERT, else $CONSUL_CACERT.");
-    fs.addString("client-cert", &t->client_cert,
-                 "Certificate shown to servers with verify_incoming. Default: $CAIRN_CLIENT_CERT, "
-                 "else $CONSUL_CLIENT_CERT.");
-    fs.addString("client-key", &t->client_key,
-                 "Key of -client-cert. Default: $CAIRN_CLIENT_KEY, else $CONSUL_CLIENT_KEY.");
+    client::addClientTlsFlags(fs, t, client::TlsPeer::kServerRpc);
     fs.addString("podinfo-dir", &o->podinfo_dir,
                  "Directory of the downward-API volume with the pod's 'annotations' and 'labels'.");
     fs.addString("probe-addr", &o->probe_addr,
@@ -64,12 +58,6 @@ config::ExtraFlags sidecarFlags(SidecarOptions* o, TlsFlags* t) {
   };
 }
 
-std::optional<std::string> env(const std::string& name) {
-  const char* v = std::getenv(name.c_str());
-  if (v == nullptr || *v == '\0') return std::nullopt;
-  return std::string(v);
-}
-
 // Keeps the node ID a function of the pod (docs/sidecar.md), whatever the data dir held.
 Status writeNodeId(const std::string& data_dir, const std::string& id) {
   std::error_code ec;
@@ -81,20 +69,38 @@ Status writeNodeId(const std::string& data_dir, const std::string& id) {
   return Status::ok();
 }
 
-std::string flagOrEnv(const std::string& flag, const char* cairn, const char* consul) {
-  if (!flag.empty()) return flag;
-  return env(cairn).value_or(env(consul).value_or(""));
-}
-
-// Sets tls.defaults.* from the flags (they win over config files, as flags do).
-void applyTlsFlags(const TlsFlags& t, config::AgentConfig& c) {
+// Sets tls.defaults.* of the client agent from the resolved TLS flags (they win over config
+// files, as flags do).
+void applyTls(const client::ClientTls& t, config::AgentConfig& c) {
   auto set = [&c](const std::string& name, const std::string& value, const char* flag) {
     if (!value.empty()) c.tls["tls.defaults." + name] = {value, flag};
   };
-  set("ca_file", flagOrEnv(t.ca_file, "CAIRN_CACERT", "CONSUL_CACERT"), "-ca-file");
-  set("cert_file", flagOrEnv(t.client_cert, "CAIRN_CLIENT_CERT", "CONSUL_CLIENT_CERT"),
-      "-client-cert");
-  set("key_file", flagOrEnv(t.client_key, "CAIRN_CLIENT_KEY", "CONSUL_CLIENT_KEY"), "-client-key");
+  set("ca_file", t.ca_file, "-ca-file");
+  set("cert_file", t.client_cert, "-client-cert");
+  set("key_file", t.client_key, "-client-key");
+}
+
+// A sidecar runs next to every app container, so its memory is paid once per pod (budget:
+// 15 MiB idle; measured in docs/benchmarks.md). The part this file controls is the threads: each
+// has a stack and, with glibc, may get a malloc arena of its own that keeps freed memory. So
+// the pools get fixed small sizes instead of one thread per core of the node (or cpprestsdk's
+// default of 40), and every thread shares two arenas.
+constexpr int kMallocArenas = 2;
+constexpr int kIoThreads = 2;          // HTTP API, probes, forwarded replies (never blocking)
+constexpr int kHttpClientThreads = 2;  // cpprestsdk's pool: the HTTP checks
+
+// Before any thread exists.
+void limitMallocArenas() { mallopt(M_ARENA_MAX, kMallocArenas); }
+
+// After the stop signals are blocked (the threads inherit the mask), before anything uses the
+// pools.
+void sizeThreadPools() {
+  http::setSharedIoPoolThreads(kIoThreads);
+  try {
+    crossplat::threadpool::initialize_with_threads(kHttpClientThreads);
+  } catch (const std::exception& e) {
+    LOG_WARN("sidecar", "HTTP client thread pool already initialized: " << e.what());
+  }
 }
 
 int fail(const std::string& message) {
@@ -103,10 +109,12 @@ int fail(const std::string& message) {
 }
 
 int run(std::vector<std::string> args) {
+  limitMallocArenas();
   installCrashHandler();
+  const client::EnvLookup env = client::processEnv();
   auto pod = podIdentityFromEnv(env);
   SidecarOptions options;
-  TlsFlags tls_flags;
+  client::HttpOptions tls_flags;
   // Defaults of a sidecar that differ from an agent's; flags given later override them.
   std::vector<std::string> full = {"-data-dir",
                                    "/tmp/cairn-sidecar-" + (pod.isOk() ? pod->name : "pod")};
@@ -118,7 +126,10 @@ int run(std::vector<std::string> args) {
     return 0;
   }
   if (!config.isOk()) return fail(config.status().message());
-  applyTlsFlags(tls_flags, *config);
+  // Refuses a certificate without its key, or a file it cannot read, before anything starts.
+  auto tls = client::resolveClientTls(tls_flags, env);
+  if (!tls.isOk()) return fail(tls.status().message());
+  applyTls(*tls, *config);
   if (!pod.isOk()) return fail(pod.status().message());
   auto ports = parseContainerPorts(env("CAIRN_CONTAINER_PORTS").value_or(""));
   if (!ports.isOk()) return fail(ports.status().message());
@@ -131,19 +142,14 @@ int run(std::vector<std::string> args) {
   if (Status s = writeNodeId(config->data_dir, pod->consulNodeId()); !s.isOk()) {
     return fail(s.message());
   }
-  // Block the stop signals before any thread starts, so only sigwait() sees them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  StopSignals signals;  // before any thread starts: only wait() below sees them
+  sizeThreadPools();
   auto sidecar = Sidecar::start(*config, options, *pod, *ports);
   if (!sidecar.isOk()) return fail(sidecar.status().message());
   LOG_INFO("sidecar", "cairn-sidecar running for pod "
                           << pod->namespace_name << "/" << pod->name << ": node "
                           << config->node_name << ", probes on port " << (*sidecar)->probePort());
-  int sig = 0;
-  sigwait(&signals, &sig);
+  int sig = signals.wait();
   LOG_INFO("sidecar", "caught signal " << sig << ", draining");
   (*sidecar)->drainAndStop();
   std::fflush(nullptr);

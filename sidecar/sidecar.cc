@@ -4,6 +4,7 @@
 
 #include "agent/version.h"
 #include "core/base/logging.h"
+#include "core/http/io_pool.h"
 
 namespace cairn::sidecar {
 namespace {
@@ -87,7 +88,11 @@ Status Sidecar::startProbes() {
     r.body = agent_->metrics().render();
     respond(std::move(r));
   });
-  probe_server_ = std::make_unique<http::HttpServer>(probe_router_, agent_->metrics());
+  // On the agent's I/O pool: a server of its own would start threads of its own.
+  http::HttpServerOptions probe_options;
+  probe_options.pool = &http::sharedIoPool();
+  probe_server_ =
+      std::make_unique<http::HttpServer>(probe_router_, agent_->metrics(), probe_options);
   return probe_server_->start(options_.probe_addr, options_.probe_port);
 }
 

@@ -8,6 +8,8 @@
 #include <iostream>
 #include <sstream>
 
+#include "core/client/client_flags.h"
+
 namespace cairn::cli {
 
 void addHttpFlags(FlagSet& fs, HttpOptions* o) {
@@ -21,14 +23,7 @@ void addHttpFlags(FlagSet& fs, HttpOptions* o) {
                "Datacenter to query (default: the agent's datacenter).");
   fs.addBool("stale", &o->stale,
              "Let any server answer reads, even without a leader; may return stale data.");
-  fs.addString("ca-file", &o->ca_file,
-               "CA file to check the agent's HTTPS certificate with. Default: $CAIRN_CACERT, "
-               "else $CONSUL_CACERT.");
-  fs.addString("client-cert", &o->client_cert,
-               "Client certificate for agents with verify_incoming. Default: $CAIRN_CLIENT_CERT, "
-               "else $CONSUL_CLIENT_CERT.");
-  fs.addString("client-key", &o->client_key,
-               "Key of -client-cert. Default: $CAIRN_CLIENT_KEY, else $CONSUL_CLIENT_KEY.");
+  client::addClientTlsFlags(fs, o, client::TlsPeer::kAgentHttps);
 }
 
 std::optional<ApiClient> connectApi(const HttpOptions& options, CliIo& io) {

@@ -29,6 +29,7 @@ Available commands are:
     reload      Triggers the agent to reload configuration files
     services    Interact with services
     snapshot    Saves and restores snapshots of Cairn server state
+    template    Renders consul-template templates from the catalog and KV store
     tls         Creates a CA and certificates for TLS
     validate    Validate config files/directories
     version     Prints the Cairn version
@@ -156,6 +157,7 @@ int runCli(const std::vector<std::string>& args, CliIo& io, const AgentRunner& r
   if (command == "tls") return runTls(rest, io);
   if (command == "monitor") return runMonitor(rest, io);
   if (command == "exec") return runExec(rest, io);
+  if (command == "template") return runTemplate(rest, io);
   io.err << "Unknown command: " << command << "\n\n" << kUsage;
   return 1;
 }

@@ -61,5 +61,7 @@ int runExec(const std::vector<std::string>& args, CliIo& io);
 int runSnapshotInspect(const std::vector<std::string>& args, CliIo& io);
 // `cairn tls ca create`, `cairn tls cert create` (tls.cc).
 int runTls(const std::vector<std::string>& args, CliIo& io);
+// `cairn template` (template.cc, template_runner.cc; docs/template.md).
+int runTemplate(const std::vector<std::string>& args, CliIo& io);
 
 }  // namespace cairn::cli

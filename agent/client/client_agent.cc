@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <future>
 #include <random>
 
@@ -24,6 +25,8 @@ constexpr auto kDnsTimeout = std::chrono::seconds(2);
 // How long /v1/agent/members and force-leave look for a server before giving up (members then
 // answers this agent's own view).
 constexpr auto kMembershipForwardFor = std::chrono::seconds(3);
+// How long PUT /v1/agent/join waits for a server's answer.
+constexpr auto kJoinTimeout = std::chrono::seconds(5);
 
 // The DNS server's catalog on a client: never consulted (every query is forwarded).
 class NoDnsCatalog final : public dns::DnsCatalog {
@@ -63,8 +66,8 @@ std::vector<http::AgentMember> KnownServersMembers::members() const {
 StatusOr<std::unique_ptr<ClientAgent>> ClientAgent::start(const config::AgentConfig& config,
                                                           Options options) {
   if (config.retry_join.empty()) {
-    return invalidArgument(
-        "a client agent needs servers: give -retry-join (or -join) with their addresses");
+    LOG_WARN("agent",
+             "no -retry-join: this client agent knows no server until `cairn join <address>`");
   }
   std::unique_ptr<ClientAgent> a(new ClientAgent(config, options));
   CAIRN_RETURN_IF_ERROR(a->startLocal());
@@ -131,6 +134,9 @@ Status ClientAgent::startInterfaces() {
                                      // leave_on_terminate.
                                      leave_requested_ = true;
                                      kill(getpid(), SIGTERM);
+                                   },
+                                   [this](const std::string& address, http::Responder respond) {
+                                     join(address, std::move(respond));
                                    }});
   http::addAgentRoutes(router_, *agent_ctx_, *local_agent_);
   // Other /v1/agent/* paths are about this agent: never answered by a server.
@@ -178,9 +184,67 @@ bool ClientAgent::resolveServers() {
     }
     servers.insert(servers.end(), resolved->begin(), resolved->end());
   }
+  {
+    std::lock_guard lock(joined_mu_);
+    servers.insert(servers.end(), joined_.begin(), joined_.end());
+  }
   if (servers.empty()) return false;
   connection_->setServers(servers);
   return true;
+}
+
+void ClientAgent::join(const std::string& address, http::Responder respond) {
+  // Resolving a name blocks: not on the HTTP thread. The probes are asynchronous.
+  slow_work_.post([this, address, respond = std::move(respond)] {
+    auto resolved = node::resolveJoinAddress(address, config_.server_port);
+    if (!resolved.isOk()) {
+      return finishJoin(address, {},
+                        {"Failed to resolve " + address + ": " + resolved.status().message()},
+                        respond);
+    }
+    struct Probes {
+      std::mutex mu;
+      size_t pending;
+      std::vector<std::string> answered;
+      std::vector<std::string> errors;
+    };
+    auto probes = std::make_shared<Probes>();
+    probes->pending = resolved->size();
+    for (const std::string& server : *resolved) {
+      connection_->probe(server, kJoinTimeout, [this, address, server, probes, respond](Status s) {
+        std::unique_lock lock(probes->mu);
+        if (s.isOk()) {
+          probes->answered.push_back(server);
+        } else {
+          probes->errors.push_back("Failed to join " + server + ": " + s.message());
+        }
+        if (--probes->pending > 0) return;
+        lock.unlock();
+        finishJoin(address, std::move(probes->answered), probes->errors, respond);
+      });
+    }
+  });
+}
+
+// Consul's answers: 200 with an empty body, or 500 with its multierror text.
+void ClientAgent::finishJoin(const std::string& address, std::vector<std::string> answered,
+                             const std::vector<std::string>& errors, http::Responder respond) {
+  if (answered.empty()) {
+    std::string text = std::to_string(errors.size()) +
+                       (errors.size() == 1 ? " error occurred:\n" : " errors occurred:\n");
+    for (const auto& e : errors) text += "\t* " + e + "\n";
+    LOG_WARN(kLog, "join " << address << " failed: " << errors.front());
+    return respond(http::textResponse(500, text + "\n"));
+  }
+  {
+    std::lock_guard lock(joined_mu_);
+    for (const auto& a : answered) {
+      if (std::find(joined_.begin(), joined_.end(), a) == joined_.end()) joined_.push_back(a);
+    }
+  }
+  connection_->addServers(answered);
+  LOG_INFO(kLog, "joined " << address << ": " << answered.size() << " server(s) answered");
+  respond(http::jsonResponse(""));
 }
 
 void ClientAgent::resolverLoop() {
@@ -191,6 +255,8 @@ void ClientAgent::resolverLoop() {
     if (resolver_cv_.wait_for(lock, wait, [this] { return resolver_stop_; })) break;
     lock.unlock();
     known = resolveServers() || known;
+    // Channels of servers that left the list are released here, never on a gRPC thread.
+    connection_->releaseRetired();
     lock.lock();
   }
 }

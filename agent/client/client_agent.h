@@ -81,8 +81,15 @@ class ClientAgent final : public RunningAgent {
       : config_(std::move(config)), options_(options) {}
   Status startLocal();
   Status startInterfaces();
-  // Resolves -retry-join now; true when at least one server address came out.
+  // Resolves -retry-join now (plus the servers joined over HTTP); true when at least one
+  // server address came out.
   bool resolveServers();
+  // PUT /v1/agent/join/<address>: resolves `address` (on slow_work_), asks each server it names
+  // for its leader, and adds those that answered to the known servers (kept across the
+  // periodic re-resolution of -retry-join).
+  void join(const std::string& address, http::Responder respond);
+  void finishJoin(const std::string& address, std::vector<std::string> answered,
+                  const std::vector<std::string>& errors, http::Responder respond);
   void startHeartbeats();
   void leaveOrStopHeartbeats();
   void resolverLoop();
@@ -119,6 +126,8 @@ class ClientAgent final : public RunningAgent {
   std::thread resolver_;
   bool stopped_ = false;
   std::atomic<bool> leave_requested_{false};  // PUT /v1/agent/leave
+  std::mutex joined_mu_;
+  std::vector<std::string> joined_;  // servers added by PUT /v1/agent/join
 };
 
 }  // namespace cairn::agent::client

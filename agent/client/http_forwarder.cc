@@ -12,7 +12,7 @@ struct HttpForwarder::Attempt {
   http::Responder respond;
   v1::HttpEnvelope envelope;
   bool read = false;
-  int retries = 0;
+  int failures = 0;  // calls or connections that failed so far (sets the pause before the next)
   std::optional<SteadyTime> deadline;
   std::optional<Fallback> fallback;
   // A write waiting for a connection: since when it waits on the channel of `waiting_generation`.
@@ -105,7 +105,7 @@ void HttpForwarder::begin(http::RequestPtr request, http::Responder respond,
 
 void HttpForwarder::start(std::shared_ptr<Attempt> attempt) {
   std::optional<ServerConnection::Target> target = connection_.target();
-  if (!target) return retry(std::move(attempt), std::chrono::milliseconds(100), "no server known");
+  if (!target) return wait(std::move(attempt), std::chrono::milliseconds(100), "no server known");
   if (!attempt->read) {
     // A write goes only on a connected channel: until then it has not left this process.
     grpc_connectivity_state state = ServerConnection::state(*target, true);
@@ -115,12 +115,13 @@ void HttpForwarder::start(std::shared_ptr<Attempt> attempt) {
         attempt->waiting_generation = target->generation;
         attempt->waiting_since = now;
       }
+      std::string why = "no server reachable (last tried " + target->address + ")";
       if (state == GRPC_CHANNEL_TRANSIENT_FAILURE ||
           now - attempt->waiting_since >= options_.connect_timeout) {
         connection_.reportFailure(*target);
+        return retry(std::move(attempt), why);
       }
-      return retry(std::move(attempt), options_.poll,
-                   "no server reachable (last tried " + target->address + ")");
+      return wait(std::move(attempt), options_.poll, why);
     }
   }
   send(std::move(attempt), *target);
@@ -132,13 +133,13 @@ void HttpForwarder::send(std::shared_ptr<Attempt> attempt, const ServerConnectio
   call->envelope = std::move(attempt->envelope);
   call->read = attempt->read;
   call->deadline = attempt->deadline;
-  call->retries = attempt->retries;
+  call->failures = attempt->failures;
   call->fallback = attempt->fallback;
   call->context.set_wait_for_ready(false);
   Attempt* raw = call.get();
-  target.stub->async()->Http(
-      &raw->context, &raw->envelope, &raw->reply,
-      [this, call, target](grpc::Status status) { onDone(call, target, status); });
+  target.stub->async()->Http(&raw->context, &raw->envelope, &raw->reply,
+                             [this, call, used = ServerConnection::failureOf(target)](
+                                 grpc::Status status) { onDone(call, used, status); });
 }
 
 void HttpForwarder::onDone(std::shared_ptr<Attempt> attempt, const ServerConnection::Target& target,
@@ -153,7 +154,7 @@ void HttpForwarder::onDone(std::shared_ptr<Attempt> attempt, const ServerConnect
   if (attempt->read || status.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
     LOG_DEBUG("client", "retrying " << attempt->envelope.method() << " " << attempt->envelope.path()
                                     << " elsewhere: " << why);
-    return retry(std::move(attempt), Nanos(0), why);
+    return retry(std::move(attempt), why);
   }
   LOG_WARN("client", "write " << attempt->envelope.path() << " lost its server: " << why);
   attempt->respond(http::textResponse(
@@ -163,7 +164,20 @@ void HttpForwarder::onDone(std::shared_ptr<Attempt> attempt, const ServerConnect
                "write twice. Read the data back before retrying."));
 }
 
-void HttpForwarder::retry(std::shared_ptr<Attempt> attempt, Nanos delay, const std::string& why) {
+Nanos HttpForwarder::pauseAfter(int failures) const {
+  if (failures <= 1) return Nanos(0);
+  Nanos pause = options_.poll;
+  for (int i = 2; i < failures && pause < options_.max_retry_pause; ++i) pause *= 2;
+  return std::min<Nanos>(pause, options_.max_retry_pause);
+}
+
+void HttpForwarder::retry(std::shared_ptr<Attempt> attempt, const std::string& why) {
+  ++attempt->failures;
+  Nanos pause = pauseAfter(attempt->failures);
+  wait(std::move(attempt), pause, why);
+}
+
+void HttpForwarder::wait(std::shared_ptr<Attempt> attempt, Nanos delay, const std::string& why) {
   SteadyTime now = clock_.now();
   if (!attempt->deadline) {
     Nanos budget = attempt->read ? options_.read_retry_for : options_.connect_wait;
@@ -174,9 +188,6 @@ void HttpForwarder::retry(std::shared_ptr<Attempt> attempt, Nanos delay, const s
     std::string what = attempt->read ? "" : " (the write was not sent)";
     return attempt->respond(http::textResponse(500, "No Cairn server reachable: " + why + what));
   }
-  // The first retry goes at once (to the next server); later ones pause, so that a client whose
-  // servers are all down does not spin.
-  if (attempt->retries++ > 0) delay = std::max(delay, Nanos(options_.poll));
   timers_.schedule(std::chrono::steady_clock::now() + delay,
                    [this, attempt = std::move(attempt)]() mutable { start(std::move(attempt)); });
 }

@@ -32,6 +32,10 @@ class HttpForwarder {
     Nanos read_retry_for = std::chrono::seconds(30);
     Nanos connect_wait = std::chrono::seconds(15);
     std::chrono::milliseconds poll{20};  // how often a waiting write looks at the channel again
+    // After a failure the request goes at once to the next server; after each further failure
+    // it pauses twice as long as before (from `poll`), up to this: a client whose servers are
+    // all down does not spin.
+    Nanos max_retry_pause = std::chrono::seconds(1);
     // A write that waited this long for one server's channel to connect moves to the next.
     Nanos connect_timeout = std::chrono::seconds(2);
     // This agent's node: a session created through it without a Node belongs to it (Consul's
@@ -62,8 +66,13 @@ class HttpForwarder {
   void send(std::shared_ptr<Attempt> attempt, const ServerConnection::Target& target);
   void onDone(std::shared_ptr<Attempt> attempt, const ServerConnection::Target& target,
               const grpc::Status& status);
-  // Tries again after `delay`, or answers `why` when the attempt's time is up.
-  void retry(std::shared_ptr<Attempt> attempt, Nanos delay, const std::string& why);
+  // After a failure (`why`): tries again after pauseAfter(), or answers `why` when the
+  // attempt's time is up.
+  void retry(std::shared_ptr<Attempt> attempt, const std::string& why);
+  // Tries again after `delay` (no failure: waiting for a server or a connection), or answers
+  // `why` when the attempt's time is up.
+  void wait(std::shared_ptr<Attempt> attempt, Nanos delay, const std::string& why);
+  Nanos pauseAfter(int failures) const;
 
   ServerConnection& connection_;
   TimerQueue& timers_;

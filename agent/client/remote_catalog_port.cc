@@ -34,7 +34,8 @@ void RemoteCatalogPort::propose(v1::Command command, std::function<void(Status)>
   auto* raw = call.get();
   target->stub->async()->CatalogPropose(
       &raw->context, &raw->request, &raw->reply,
-      [this, call, target = *target, done = std::move(done)](grpc::Status s) {
+      [this, call, target = ServerConnection::failureOf(*target),
+       done = std::move(done)](grpc::Status s) {
         if (!s.ok()) {
           if (transportFailure(s)) connection_.reportFailure(target);
           return done(unavailable("server " + target.address + ": " + s.error_message()));
@@ -54,7 +55,8 @@ void RemoteCatalogPort::readNode(const std::string& node_name,
   auto* raw = call.get();
   target->stub->async()->NodeCatalog(
       &raw->context, &raw->request, &raw->reply,
-      [this, call, target = *target, done = std::move(done)](grpc::Status s) {
+      [this, call, target = ServerConnection::failureOf(*target),
+       done = std::move(done)](grpc::Status s) {
         if (!s.ok()) {
           if (transportFailure(s)) connection_.reportFailure(target);
           return done(unavailable("server " + target.address + ": " + s.error_message()));

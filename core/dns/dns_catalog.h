@@ -2,6 +2,7 @@
 // DnsCatalog: the read-only view of the catalog the DNS resolver answers from. The agent
 // implements it over the replicated state store; tests use an in-memory fake.
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -28,6 +29,14 @@ struct DnsServiceInstance {
                                                      // (maintenance = critical)
 };
 
+// What a prepared query (`<name>.query.<domain>`) answers with.
+struct DnsQueryAnswer {
+  std::string service;                        // the service it ran against
+  std::optional<uint32_t> ttl;                // the query's DNS TTL (seconds), when it sets one
+  std::vector<DnsServiceInstance> instances;  // the instances the query accepted, any order
+  std::string near_node;                      // the node to answer first ("": none)
+};
+
 // Thread-safe; each call is one consistent read. Names compare ASCII case-insensitively.
 class DnsCatalog {
  public:
@@ -42,6 +51,11 @@ class DnsCatalog {
   // Added to the agreed shape: names of services with an instance whose service address is
   // `ip` (canonical text), for PTR queries that match no node. Default: none.
   virtual std::vector<std::string> servicesWithAddress(std::string_view /*ip*/) const { return {}; }
+  // Added: runs the prepared query found by ID, name or template prefix; nullopt when none
+  // matches. Default: no prepared queries.
+  virtual std::optional<DnsQueryAnswer> preparedQuery(std::string_view /*id_or_name*/) const {
+    return std::nullopt;
+  }
 };
 
 }  // namespace cairn::dns

@@ -26,6 +26,9 @@ void shuffle(std::vector<DnsServiceInstance>& v, Random& random);
 LookupResult lookupNode(const ResolveContext& ctx, const Question& q, std::string_view node);
 LookupResult lookupService(const ResolveContext& ctx, const Question& q, std::string_view service,
                            std::string_view tag);
+// `<name>.query.<domain>`: A/AAAA (or SRV) for the instances of a prepared query, shuffled with
+// the query's near node first, with the query's DNS TTL when it sets one.
+LookupResult lookupQuery(const ResolveContext& ctx, const Question& q, std::string_view name);
 LookupResult lookupAddr(const ResolveContext& ctx, const Question& q, std::string_view hex);
 // `labels`: the lower-case labels of a name under "arpa".
 LookupResult lookupPtr(const ResolveContext& ctx, const Question& q,

@@ -145,6 +145,27 @@ void addServiceAddress(const Question& q, const DnsServiceInstance& i, uint32_t 
   }
 }
 
+// A/AAAA/CNAME (or SRV) records for `instances` in their order; none: NXDOMAIN.
+LookupResult instanceRecords(const ResolveContext& ctx, const Question& q,
+                             const std::vector<DnsServiceInstance>& instances, uint32_t ttl) {
+  LookupResult result;
+  if (instances.empty()) return result;
+  result.exists = true;
+  std::set<std::string> seen;
+  std::vector<ResourceRecord> cname;
+  for (const DnsServiceInstance& i : instances) {
+    if (q.type == kTypeSrv) {
+      const std::string& address = i.service_address.empty() ? i.node.address : i.service_address;
+      std::string tuple = asciiLower(i.node.name) + '\0' + address + '\0' + std::to_string(i.port);
+      if (seen.insert(tuple).second) addSrv(ctx, q, i, ttl, result);
+    } else {
+      addServiceAddress(q, i, ttl, cname, seen, result);
+    }
+  }
+  if (result.answers.empty() && !cname.empty()) result.answers = std::move(cname);
+  return result;
+}
+
 // The raw address of an in-addr.arpa or ip6.arpa name; empty if it is not a full address.
 std::string ipFromArpa(const std::vector<std::string>& labels) {
   std::string raw;
@@ -201,25 +222,24 @@ LookupResult lookupNode(const ResolveContext& ctx, const Question& q, std::strin
 
 LookupResult lookupService(const ResolveContext& ctx, const Question& q, std::string_view service,
                            std::string_view tag) {
-  LookupResult result;
   std::vector<DnsServiceInstance> instances = healthyInstances(ctx, service, tag);
-  if (instances.empty()) return result;
-  result.exists = true;
   shuffle(instances, ctx.random);
-  uint32_t ttl = serviceTtl(ctx.config, service);
-  std::set<std::string> seen;
-  std::vector<ResourceRecord> cname;
-  for (const DnsServiceInstance& i : instances) {
-    if (q.type == kTypeSrv) {
-      const std::string& address = i.service_address.empty() ? i.node.address : i.service_address;
-      std::string tuple = asciiLower(i.node.name) + '\0' + address + '\0' + std::to_string(i.port);
-      if (seen.insert(tuple).second) addSrv(ctx, q, i, ttl, result);
-    } else {
-      addServiceAddress(q, i, ttl, cname, seen, result);
-    }
+  return instanceRecords(ctx, q, instances, serviceTtl(ctx.config, service));
+}
+
+LookupResult lookupQuery(const ResolveContext& ctx, const Question& q, std::string_view name) {
+  std::optional<DnsQueryAnswer> answer = ctx.catalog.preparedQuery(name);
+  if (!answer) return {};
+  std::vector<DnsServiceInstance>& instances = answer->instances;
+  shuffle(instances, ctx.random);
+  if (!answer->near_node.empty()) {
+    auto near = std::find_if(instances.begin(), instances.end(), [&](const auto& i) {
+      return equalsIgnoreCase(i.node.name, answer->near_node);
+    });
+    if (near != instances.end()) std::iter_swap(instances.begin(), near);
   }
-  if (result.answers.empty() && !cname.empty()) result.answers = std::move(cname);
-  return result;
+  uint32_t ttl = answer->ttl.value_or(serviceTtl(ctx.config, answer->service));
+  return instanceRecords(ctx, q, instances, ttl);
 }
 
 LookupResult lookupAddr(const ResolveContext& ctx, const Question& q, std::string_view hex) {

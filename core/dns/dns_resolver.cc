@@ -77,7 +77,9 @@ LookupResult dispatch(const ResolveContext& ctx, const Question& q,
   if (p.kind == "service") return serviceLookup(ctx, q, p.parts);
   if (p.kind == "node") return internal::lookupNode(ctx, q, join(p.parts, 0, p.parts.size()));
   if (p.kind == "addr" && p.parts.size() == 1) return internal::lookupAddr(ctx, q, p.parts[0]);
-  return {};  // prepared queries, mesh names and unknown forms do not exist
+  // A query name may hold dots (Consul joins the labels).
+  if (p.kind == "query") return internal::lookupQuery(ctx, q, join(p.parts, 0, p.parts.size()));
+  return {};  // mesh names and unknown forms do not exist
 }
 
 LookupResult apex(const ResolveContext& ctx, const Question& q) {

@@ -250,6 +250,10 @@ const std::map<std::string_view, Rule>& table() {
       {"/v1/agent/force-leave/",
        [](auto, const auto&, auto,
           const auto&) { return needs({need(Resource::kOperator, "", Access::kWrite)}); }},
+      // Consul's agent leave needs operator:write too (not agent:write: the agent stops).
+      {"/v1/agent/leave",
+       [](auto, const auto&, auto,
+          const auto&) { return needs({need(Resource::kOperator, "", Access::kWrite)}); }},
       {"/v1/session/create",
        [](auto, const auto& r, auto n, const auto&) { return sessionCreate(r, n); }},
       {"/v1/session/destroy/",
@@ -266,6 +270,10 @@ const std::map<std::string_view, Rule>& table() {
       {"/v1/event/fire/",
        [](auto p, const auto& r, auto,
           const auto&) { return needs({need(Resource::kEvent, after(r, p), Access::kWrite)}); }},
+      // Prepared queries: the handlers check query:read/write against the stored query's name
+      // and filter what execution returns (prepared_query_handlers.cc).
+      {"/v1/query", [](auto, const auto&, auto, const auto&) { return nothing(); }},
+      {"/v1/query/", [](auto, const auto&, auto, const auto&) { return nothing(); }},
       {"/v1/event/list",
        [](auto, const auto&, auto, const auto&) { return filtered(ResultFilter::kEvents); }},
       // The web UI's static files carry no data; its API calls are checked like any other.
@@ -407,44 +415,104 @@ std::string permissionDenied(const AclCaller& caller, const Permission& permissi
   return out;
 }
 
+namespace {
+
+// The caller of a request, or the answer refusing it (nullopt caller and refusal: a token-optional
+// route let an unknown token through).
+struct Admission {
+  std::optional<AclCaller> caller;
+  std::optional<HttpResponse> refusal;
+};
+
+Admission admit(const AclResolver& resolver, const Requirement& required, std::string_view secret) {
+  auto caller = resolver.resolve(secret);
+  if (!caller.isOk()) {
+    if (required.token_optional) return {};
+    return {std::nullopt, textResponse(403, "ACL not found")};
+  }
+  const acl::Authorizer& authz = *caller->authz;
+  if (required.management && !authz.isManagement()) {
+    return {std::nullopt,
+            textResponse(403, permissionDenied(*caller, need(Resource::kAcl, "", Access::kWrite)))};
+  }
+  for (const Permission& p : required.permissions) {
+    bool ok = p.whole_prefix ? authz.allowedPrefixWrite(p.resource, p.name)
+                             : authz.allowed(p.resource, p.name, p.access);
+    if (!ok) return {std::nullopt, textResponse(403, permissionDenied(*caller, p))};
+  }
+  return {std::move(*caller), std::nullopt};
+}
+
+// Removes what `authz` may not read from a list answer, and marks it.
+void filterAnswer(ResultFilter filter, const acl::Authorizer& authz, std::string_view agent_node,
+                  bool pretty, HttpResponse& response) {
+  if (filter == ResultFilter::kNone || authz.isManagement()) return;
+  if (response.status != 200 || !filterResults(filter, authz, agent_node, &response.body)) return;
+  bool kv = filter == ResultFilter::kKvEntries || filter == ResultFilter::kKvKeys;
+  if (kv && response.body == "[]") {
+    response.status = 404;  // as for a prefix with no keys (Consul filters first too)
+    response.body.clear();
+  } else if (pretty) {
+    response.body = prettyJson(response.body);
+  }
+  response.setHeader("X-Consul-Results-Filtered-By-ACLs", "true");
+}
+
+}  // namespace
+
+// A responder that rewrites the answer with `rewrite`, then sends it through `inner`, and that
+// keeps `inner`'s cancellation: a handler that waits (a blocking query) registers onCancel on
+// the new responder, and the client leaving (inner.cancel()) reaches it.
+Responder rewriting(Responder inner, std::function<void(HttpResponse&)> rewrite) {
+  // `self` is filled once the responder exists. The references it closes are broken when the
+  // request is answered (both responders drop their functions then).
+  auto self = std::make_shared<std::optional<Responder>>();
+  Responder out(
+      [inner, rewrite = std::move(rewrite)](HttpResponse response) {
+        rewrite(response);
+        inner(std::move(response));
+      },
+      [inner, self] {  // the handler starts waiting
+        inner.onCancel([self] {
+          if (*self) (*self)->cancel();
+        });
+      });
+  *self = out;
+  return out;
+}
+
 Router::Guard aclGuard(const AclResolver& resolver, const store::StateStore& store,
                        std::string agent_node) {
   return [&resolver, &store, agent_node = std::move(agent_node)](
              const Route& route, const HttpRequest& req,
              Responder& respond) -> std::optional<HttpResponse> {
     Requirement required = requirementFor(route.pattern, req, agent_node, store);
-    auto caller = resolver.resolve(requestToken(req));
-    if (!caller.isOk()) {
-      if (required.token_optional) return std::nullopt;
-      return textResponse(403, "ACL not found");
-    }
-    req.authz = caller->authz;
-    const acl::Authorizer& authz = *caller->authz;
-    if (required.management && !authz.isManagement()) {
-      return textResponse(403, permissionDenied(*caller, need(Resource::kAcl, "", Access::kWrite)));
-    }
-    for (const Permission& p : required.permissions) {
-      bool ok = p.whole_prefix ? authz.allowedPrefixWrite(p.resource, p.name)
-                               : authz.allowed(p.resource, p.name, p.access);
-      if (!ok) return textResponse(403, permissionDenied(*caller, p));
-    }
-    if (required.filter != ResultFilter::kNone && !authz.isManagement()) {
-      Responder inner = respond;
-      respond = Responder([inner, authz = caller->authz, filter = required.filter, agent_node,
-                           pretty = req.query.has("pretty")](HttpResponse response) {
-        if (response.status == 200 && filterResults(filter, *authz, agent_node, &response.body)) {
-          bool kv = filter == ResultFilter::kKvEntries || filter == ResultFilter::kKvKeys;
-          if (kv && response.body == "[]") {
-            response.status = 404;  // as for a prefix with no keys (Consul filters first too)
-            response.body.clear();
-          } else if (pretty) {
-            response.body = prettyJson(response.body);
-          }
-          response.setHeader("X-Consul-Results-Filtered-By-ACLs", "true");
+    std::string secret = requestToken(req);
+    Admission admitted = admit(resolver, required, secret);
+    if (admitted.refusal) return std::move(admitted.refusal);
+    if (!admitted.caller) return std::nullopt;
+    req.authz = admitted.caller->authz;
+    // A blocking query may wait minutes: its answer is checked again against the token as it is
+    // then (deleted: 403; a narrower policy: filtered more). serveRead ends its wait when the
+    // token's fingerprint moves (read_query.cc), so that happens promptly.
+    bool blocking = req.query.has("index");
+    bool filters = required.filter != ResultFilter::kNone && !req.authz->isManagement();
+    if (!blocking && !filters) return std::nullopt;
+    respond = rewriting(respond, [&resolver, required = std::move(required), blocking,
+                                  secret = blocking ? std::move(secret) : std::string(),
+                                  authz = admitted.caller->authz, agent_node,
+                                  pretty = req.query.has("pretty")](HttpResponse& response) {
+      std::shared_ptr<const acl::Authorizer> now = authz;
+      if (blocking) {
+        Admission again = admit(resolver, required, secret);
+        if (again.refusal) {
+          response = std::move(*again.refusal);
+          return;
         }
-        inner(std::move(response));
-      });
-    }
+        if (again.caller) now = again.caller->authz;
+      }
+      filterAnswer(required.filter, *now, agent_node, pretty, response);
+    });
     return std::nullopt;
   };
 }

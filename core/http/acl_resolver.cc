@@ -44,10 +44,13 @@ std::shared_ptr<const acl::Rules> AclResolver::rulesOf(const v1::AclPolicy& poli
   return rules;
 }
 
+std::string AclResolver::effectiveSecret(std::string_view secret) const {
+  return secret.empty() ? settings_.default_token : std::string(secret);
+}
+
 StatusOr<AclCaller> AclResolver::resolve(std::string_view secret) const {
   if (!settings_.enabled) return AclCaller{acl::Authorizer::management(), "", false};
-  std::string token(secret);
-  if (token.empty()) token = settings_.default_token;
+  std::string token = effectiveSecret(secret);
   if (!settings_.initial_management.empty() &&
       acl::constantTimeEquals(token, settings_.initial_management)) {
     return AclCaller{acl::Authorizer::management(), std::string(kInitialManagementAccessorId),
@@ -83,6 +86,34 @@ StatusOr<AclCaller> AclResolver::resolve(std::string_view secret) const {
   }
   caller.authz = acl::Authorizer::fromRules(rules, settings_.default_policy);
   return caller;
+}
+
+std::shared_ptr<const acl::Authorizer> AclResolver::dnsAuthorizer() const {
+  auto caller = resolve("");  // tokens.default, else anonymous
+  if (!caller.isOk()) return acl::Authorizer::defaultOnly(acl::DefaultPolicy::kDeny);
+  return caller->authz;
+}
+
+std::string AclResolver::fingerprint(std::string_view secret) const {
+  if (!settings_.enabled) return "";
+  std::string token = effectiveSecret(secret);
+  if (!settings_.initial_management.empty() &&
+      acl::constantTimeEquals(token, settings_.initial_management)) {
+    return "management";
+  }
+  if (token.empty()) token = std::string(store::kAnonymousSecretId);
+  auto identity = store_.aclIdentity(token);
+  if (!identity) return "none";
+  // Accessor IDs and policy/role IDs only: the fingerprint must not carry the secret.
+  std::string out =
+      identity->token.accessor_id() + "@" + std::to_string(identity->token.modify_index());
+  for (const v1::AclPolicy& p : identity->policies) {
+    out += ",p" + p.id() + "@" + std::to_string(p.modify_index());
+  }
+  for (const v1::AclRole& r : identity->roles) {
+    out += ",r" + r.id() + "@" + std::to_string(r.modify_index());
+  }
+  return out;
 }
 
 std::string requestToken(const HttpRequest& request) {

@@ -62,8 +62,20 @@ class AclResolver {
   // layer answers 403 with it, as Consul does).
   StatusOr<AclCaller> resolve(std::string_view secret) const;
 
+  // What DNS answers may show (core/dns/dns_acl.h): as Consul without `tokens.dns`, the
+  // `tokens.default` token, else the anonymous token. A configured token that does not resolve
+  // (deleted, expired) may read nothing. Everything while ACLs are disabled.
+  std::shared_ptr<const acl::Authorizer> dnsAuthorizer() const;
+
+  // Changes whenever what `secret` may do can have changed: its token's or one of its policies'
+  // ModifyIndex, its set of policies, or whether it resolves at all. A blocking query compares it
+  // before and after a change to the ACL tables (read_query.cc). "" while ACLs are disabled.
+  std::string fingerprint(std::string_view secret) const;
+
  private:
   std::shared_ptr<const acl::Rules> rulesOf(const v1::AclPolicy& policy) const;
+  // The token `secret` stands for once the default and anonymous fallbacks are applied.
+  std::string effectiveSecret(std::string_view secret) const;
 
   const store::StateStore& store_;
   AclSettings settings_;

@@ -19,6 +19,10 @@ void addSessionRoutes(Router& router, ApiContext& ctx);
 // PUT /v1/event/fire/<name> (bodies up to 512 bytes), GET /v1/event/list (event_handlers.cc).
 void addEventRoutes(Router& router, ApiContext& ctx);
 
+// /v1/query and /v1/query/<id>[/execute|/explain] (prepared_query_handlers.cc); ACLs are
+// checked by the handlers (the route table declares them open).
+void addPreparedQueryRoutes(Router& router, ApiContext& ctx);
+
 // /v1/catalog/* (catalog_handlers.cc) and /v1/health/* (health_handlers.cc).
 void addCatalogRoutes(Router& router, ApiContext& ctx);
 void addHealthRoutes(Router& router, ApiContext& ctx);

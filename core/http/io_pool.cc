@@ -1,6 +1,7 @@
 #include "core/http/io_pool.h"
 
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -58,9 +59,15 @@ asio::io_context& IoPool::context() { return impl_->context; }
 
 int IoPool::threads() const { return static_cast<int>(impl_->threads.size()); }
 
+namespace {
+std::atomic<int> shared_pool_threads{0};
+}  // namespace
+
 IoPool& sharedIoPool() {
-  static IoPool pool(0);
+  static IoPool pool(shared_pool_threads.load());
   return pool;
 }
+
+void setSharedIoPoolThreads(int threads) { shared_pool_threads = threads; }
 
 }  // namespace cairn::http

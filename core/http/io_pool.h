@@ -38,5 +38,8 @@ class IoPool {
 // The process-wide pool behind postWork(), created (threads started) on first use. A composition
 // root that blocks signals must call it after blocking them, so the threads inherit the mask.
 IoPool& sharedIoPool();
+// Sets how many threads sharedIoPool() starts (default <= 0: one per core, at least 2). Only
+// before its first use; a small process on a many-core node (the pod sidecar) caps it.
+void setSharedIoPoolThreads(int threads);
 
 }  // namespace cairn::http

@@ -1,4 +1,5 @@
 // GET/PUT/DELETE /v1/kv/<key>: Consul's KV API (docs/consul-api.md §2).
+#include "core/base/go_encoding.h"
 #include "core/http/handlers.h"
 #include "core/http/kv_json.h"
 #include "core/http/kv_key.h"
@@ -96,8 +97,8 @@ void proposeKvWrite(ApiContext& ctx, v1::KvOp op, Responder respond) {
   });
 }
 
-// Proposes a lock/unlock op (?acquire=, ?release=) and answers "true"/"false". An outcome whose
-// error carries an HTTP text (an unknown session) answers 500 with it, as Consul does.
+// Proposes a lock/unlock op (?acquire=, ?release=) and answers "true"/"false". An acquire naming
+// a session that does not exist answers 500 'invalid session "<id>"', as Consul does.
 void proposeLockWrite(ApiContext& ctx, v1::KvOp op, Responder respond) {
   if (op.session().empty()) return respond(textResponse(500, "missing session"));
   // Consul enforces lock delays before the write reaches the log, on the server's clock.
@@ -109,8 +110,9 @@ void proposeLockWrite(ApiContext& ctx, v1::KvOp op, Responder respond) {
   ctx.node.propose(std::move(cmd), [respond](StatusOr<node::ProposeResult> result) {
     if (!result.isOk()) return respond(errorResponse(result.status()));
     const store::TxnOutcome& outcome = result->outcome;
-    if (!outcome.ok && !outcome.errors.empty() && !outcome.errors[0].http_error.empty()) {
-      return respond(textResponse(500, outcome.errors[0].http_error));
+    if (!outcome.ok && !outcome.errors.empty() && !outcome.errors[0].unknown_session.empty()) {
+      return respond(
+          textResponse(500, "invalid session " + goQuote(outcome.errors[0].unknown_session)));
     }
     respond(jsonResponse(outcome.ok ? "true" : "false"));
   });

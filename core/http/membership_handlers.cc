@@ -325,11 +325,14 @@ void addClientMembershipRoutes(Router& router, AgentApiContext& ctx, ClientMembe
           respond(textResponse(500, "No Cairn server reachable: " + why));
         });
       });
-  add(router, "/v1/agent/join/", true, {"PUT", "GET"}, [](const HttpRequest&, Responder respond) {
-    respond(textResponse(500,
-                         "agent join is not supported on a client agent: give its servers with "
-                         "-retry-join (docs/agent.md, \"Client agents\")"));
-  });
+  static constexpr std::string_view kJoin = "/v1/agent/join/";
+  add(router, std::string(kJoin), true, {"PUT", "GET"},
+      [join = hooks.join](const HttpRequest& req, Responder respond) {
+        std::string address = suffixAfter(req, kJoin);
+        if (address.empty()) return respond(textResponse(400, "Missing address to join"));
+        if (!join) return respond(textResponse(500, "agent join is not supported here"));
+        join(address, std::move(respond));
+      });
   addLeaveRoute(router, hooks.leave);
 }
 

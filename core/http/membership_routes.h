@@ -41,10 +41,14 @@ struct ClientMembershipHooks {
   ForwardToServer forward;
   // Starts this agent's graceful leave and shutdown after the answer is sent. Null: 500.
   std::function<void()> leave;
+  // PUT /v1/agent/join/<address> (never empty): contacts the server(s) at `address` and adds
+  // those that answer to the ones this agent may use; answers 200 with an empty body, or 500
+  // with why (Consul's words). Null: 500.
+  std::function<void(const std::string& address, Responder respond)> join;
 };
 
 // A client agent's GET /v1/agent/members and PUT /v1/agent/force-leave/<node> (both forwarded),
-// PUT /v1/agent/leave, and PUT /v1/agent/join/<address> (500: clients join with -retry-join).
+// PUT /v1/agent/leave, and PUT /v1/agent/join/<address> (`hooks.join`).
 // `ctx.members` is the view listed when no server answers. `ctx` outlives the router.
 void addClientMembershipRoutes(Router& router, AgentApiContext& ctx, ClientMembershipHooks hooks);
 

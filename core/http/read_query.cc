@@ -8,8 +8,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/http/acl_resolver.h"
 #include "core/http/io_pool.h"
 #include "core/http/json_writer.h"
+#include "core/store/catalog_table.h"
 
 namespace cairn::http {
 
@@ -67,6 +69,21 @@ void addKeyPart(std::string& key, std::string_view part) {
 
 std::string_view rawParamName(std::string_view piece) { return piece.substr(0, piece.find('=')); }
 
+// Every change to the ACL tables: the longest common prefix of their watch keys.
+store::WatchTarget aclChanges() {
+  static const std::string prefix = [] {
+    std::string p = store::catalogWatchKey(store::CatalogIndex::kAclTokens);
+    for (auto table : {store::CatalogIndex::kAclPolicies, store::CatalogIndex::kAclRoles}) {
+      std::string key = store::catalogWatchKey(table);
+      size_t n = 0;
+      while (n < p.size() && n < key.size() && p[n] == key[n]) ++n;
+      p.resize(n);
+    }
+    return p;
+  }();
+  return {prefix, true};
+}
+
 }  // namespace
 
 // What every member of a group shares: the query and how to answer it. Immutable.
@@ -77,10 +94,21 @@ struct QuerySpec {
   QueryOptions opts;
   bool pretty;
   QueryFn query;
+  // ACLs on: the caller's token and what it stood for when the query started
+  // (AclResolver::fingerprint). A waiting query also wakes on every change to the ACL tables
+  // and answers once its token's fingerprint moved, so the ACL guard checks the answer against
+  // the token as it is now (403 when deleted, filtered by the narrower policy) without waiting
+  // for the data to change. Secrets stay in memory only, as in the request.
+  std::string acl_secret;
+  std::string acl_seen;
+
+  bool watchesAcl() const { return opts.blocking && ctx.acl != nullptr && !acl_seen.empty(); }
+  bool aclChanged() const { return watchesAcl() && ctx.acl->fingerprint(acl_secret) != acl_seen; }
 
   bool satisfied(const QueryAnswer& answer) const {
-    return opts.until_index_differs ? answer.index != opts.min_index
-                                    : answer.index > opts.min_index;
+    bool moved =
+        opts.until_index_differs ? answer.index != opts.min_index : answer.index > opts.min_index;
+    return moved || aclChanged();
   }
 
   // The final answer: the read headers and ?pretty applied.
@@ -97,6 +125,17 @@ struct QuerySpec {
 class BlockingQuery;
 using QueryPtr = std::shared_ptr<BlockingQuery>;
 
+// A group's hub entries: its target's and, with ACLs, the ACL tables'. Cancelled unlocked.
+struct GroupWatches {
+  store::WatchHub::WatchId target = 0;
+  store::WatchHub::WatchId acl = 0;
+
+  void cancel(store::WatchHub& hub) const {
+    if (target != 0) hub.cancel(target);
+    if (acl != 0) hub.cancel(acl);
+  }
+};
+
 // Blocking queries with one key, waiting on one WatchHub entry. Owned by the FanOut registry
 // while open and by its hub callback; a wake-up closes it and hands its members to one task.
 class WaitGroup : public std::enable_shared_from_this<WaitGroup> {
@@ -110,7 +149,8 @@ class WaitGroup : public std::enable_shared_from_this<WaitGroup> {
   // Guarded by FanOut::mu.
   std::vector<QueryPtr> members;
   store::WatchHub::WatchId watch_id = 0;
-  bool open = true;  // in the registry, taking members
+  store::WatchHub::WatchId acl_watch_id = 0;  // QuerySpec::watchesAcl
+  bool open = true;                           // in the registry, taking members
 };
 
 // One request served by serveRead. A blocking one (?index=N) that has to wait becomes a member of
@@ -176,9 +216,9 @@ class BlockingQuery : public std::enable_shared_from_this<BlockingQuery> {
 
   void expired();
   void cancelled();
-  // Leaves the group (under FanOut::mu). Returns a hub watch to cancel once unlocked, and keeps
-  // what must be destroyed unlocked in `keep`.
-  store::WatchHub::WatchId leaveLocked(std::shared_ptr<WaitGroup>& keep);
+  // Leaves the group (under FanOut::mu). Returns the hub watches to cancel once unlocked, and
+  // keeps what must be destroyed unlocked in `keep`.
+  GroupWatches leaveLocked(std::shared_ptr<WaitGroup>& keep);
 
   ApiContext& ctx_;
   const bool blocking_;
@@ -215,15 +255,17 @@ void runGroup(const std::shared_ptr<const QuerySpec>& spec, std::vector<QueryPtr
 void WaitGroup::woken() {
   std::vector<QueryPtr> taken;
   FanOut& fan_out = *spec->ctx.fan_out;
+  GroupWatches other;  // the entry that did not fire (cancelling the one that did is harmless)
   {
     std::lock_guard lock(fan_out.mu);
     open = false;
-    watch_id = 0;
+    other = {std::exchange(watch_id, 0), std::exchange(acl_watch_id, 0)};
     auto it = fan_out.groups.find(spec->key);
     if (it != fan_out.groups.end() && it->second.get() == this) fan_out.groups.erase(it);
     taken.swap(members);
     for (auto& member : taken) member->group_ = nullptr;
   }
+  other.cancel(spec->ctx.watches);
   if (taken.empty()) return;
   postWork([spec = spec, taken = std::move(taken)]() mutable { runGroup(spec, std::move(taken)); });
 }
@@ -248,22 +290,27 @@ bool BlockingQuery::wait(uint64_t seen) {
   }
   if (!created) return true;
   // Unlocked: watch() may call woken() at once, on this thread.
-  auto id = ctx_.watches.watch(spec_->target, seen, [created] { created->woken(); });
-  if (id == 0) return true;
+  GroupWatches watches;
+  watches.target = ctx_.watches.watch(spec_->target, seen, [created] { created->woken(); });
+  if (watches.target == 0) return true;
+  if (spec_->watchesAcl()) {
+    watches.acl = ctx_.watches.watch(aclChanges(), seen, [created] { created->woken(); });
+  }
   {
     std::lock_guard lock(fan_out.mu);
     if (created->open) {
-      created->watch_id = id;
+      created->watch_id = watches.target;
+      created->acl_watch_id = watches.acl;
       return true;
     }
   }
-  ctx_.watches.cancel(id);  // every member left before the watch was recorded
+  watches.cancel(ctx_.watches);  // woken, or every member left, before the watches were recorded
   return true;
 }
 
-store::WatchHub::WatchId BlockingQuery::leaveLocked(std::shared_ptr<WaitGroup>& keep) {
+GroupWatches BlockingQuery::leaveLocked(std::shared_ptr<WaitGroup>& keep) {
   WaitGroup* group = group_;
-  if (!group) return 0;
+  if (!group) return {};
   auto& members = group->members;
   auto self = std::move(members[slot_]);
   if (slot_ + 1 != members.size()) {
@@ -272,7 +319,7 @@ store::WatchHub::WatchId BlockingQuery::leaveLocked(std::shared_ptr<WaitGroup>& 
   }
   members.pop_back();
   group_ = nullptr;
-  if (!members.empty()) return 0;
+  if (!members.empty()) return {};
   // The last member left: close the group and drop its hub entry.
   FanOut& fan_out = fanOut();
   group->open = false;
@@ -281,13 +328,13 @@ store::WatchHub::WatchId BlockingQuery::leaveLocked(std::shared_ptr<WaitGroup>& 
     keep = std::move(it->second);
     fan_out.groups.erase(it);
   }
-  return std::exchange(group->watch_id, 0);
+  return {std::exchange(group->watch_id, 0), std::exchange(group->acl_watch_id, 0)};
 }
 
 void BlockingQuery::expired() {
   auto self = shared_from_this();  // leaving the group drops its reference
   std::shared_ptr<WaitGroup> keep;
-  store::WatchHub::WatchId watch = 0;
+  GroupWatches watch;
   bool was_waiting = false;
   {
     std::lock_guard lock(fanOut().mu);
@@ -295,7 +342,7 @@ void BlockingQuery::expired() {
     was_waiting = group_ != nullptr;
     watch = leaveLocked(keep);
   }
-  if (watch != 0) ctx_.watches.cancel(watch);
+  watch.cancel(ctx_.watches);
   // Not in a group: a round is running for it and will see the deadline.
   if (!was_waiting) return;
   postWork([self] {
@@ -307,13 +354,13 @@ void BlockingQuery::expired() {
 void BlockingQuery::cancelled() {
   auto self = shared_from_this();
   std::shared_ptr<WaitGroup> keep;
-  store::WatchHub::WatchId watch = 0;
+  GroupWatches watch;
   {
     std::lock_guard lock(fanOut().mu);
     cancelled_ = true;
     watch = leaveLocked(keep);
   }
-  if (watch != 0) ctx_.watches.cancel(watch);
+  watch.cancel(ctx_.watches);
   ctx_.timers.cancel(timer_id_);
 }
 
@@ -368,10 +415,20 @@ void applyPretty(const HttpRequest& request, HttpResponse& response) {
 void serveRead(ApiContext& ctx, const RequestPtr& request, const QueryOptions& opts,
                store::WatchTarget target, QueryFn query, Responder respond) {
   // Only what answering needs is kept, not the request: a waiting query must stay small.
-  auto spec = std::make_shared<const QuerySpec>(
-      QuerySpec{ctx, opts.blocking ? fanOutKey(*request, opts) : std::string(), std::move(target),
-                opts, request->query.has("pretty"), std::move(query)});
-  auto blocking = std::make_shared<BlockingQuery>(std::move(spec), respond);
+  QuerySpec spec{ctx,
+                 opts.blocking ? fanOutKey(*request, opts) : std::string(),
+                 std::move(target),
+                 opts,
+                 request->query.has("pretty"),
+                 std::move(query)};
+  if (opts.blocking && ctx.acl != nullptr && ctx.acl->enabled()) {
+    // After the ACL guard let the request in: a change between the two is caught by the guard's
+    // check of the answer, at the latest when the wait ends (acl_enforcer.cc).
+    spec.acl_secret = requestToken(*request);
+    spec.acl_seen = ctx.acl->fingerprint(spec.acl_secret);
+  }
+  auto blocking =
+      std::make_shared<BlockingQuery>(std::make_shared<const QuerySpec>(std::move(spec)), respond);
   blocking->arm();
   ctx.node.readBarrier(opts.mode, [blocking](Status status) {
     if (!status.isOk()) {

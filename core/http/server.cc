@@ -650,6 +650,8 @@ void HttpServer::Impl::onAccept(const boost::system::error_code& ec, tcp::socket
     }
     return accept();
   }
+  // HTTPS before its first certificate: nothing to handshake with, so the socket just closes.
+  if (options_.tls && !tlsContext()) return accept();
   boost::system::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
   if (open_.load() >= limit_) {
@@ -736,7 +738,7 @@ HttpServer::~HttpServer() {
 }
 
 Status HttpServer::start(const std::string& address, int port) {
-  if (impl_->options().tls) {
+  if (impl_->options().tls && !impl_->options().tls->cert_pem.empty()) {
     auto ctx = makeTlsContext(*impl_->options().tls);
     if (!ctx.isOk()) return ctx.status();
     impl_->setTlsContext(std::move(*ctx));
@@ -752,7 +754,7 @@ void HttpServer::stop() {
 int HttpServer::port() const { return impl_->port(); }
 
 Status HttpServer::setTls(const HttpTlsOptions& tls) {
-  if (!impl_->tlsContext()) return invalidArgument("not an HTTPS server");
+  if (!impl_->options().tls) return invalidArgument("not an HTTPS server");
   auto ctx = makeTlsContext(tls);
   if (!ctx.isOk()) return ctx.status();
   impl_->setTlsContext(std::move(*ctx));

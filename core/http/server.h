@@ -18,7 +18,8 @@
 //   - with `tls` (HTTPS): the TLS handshake must finish within header_timeout; with
 //     verify_incoming a client without a certificate signed by the CA fails the handshake.
 //     setTls() replaces the certificates for new handshakes (a reload); open connections keep
-//     theirs.
+//     theirs. With an empty cert_pem the server starts without one and closes every connection
+//     until setTls() gives it one (a certificate made after start, as the operator's webhook's).
 //
 // Threading: sockets, timers and handler calls run on an IoPool (its own, or one passed in).
 // Handlers are called on a pool thread and must not block it; they may answer from any thread.
@@ -75,7 +76,8 @@ class HttpServer {
   int port() const;
   // The connection limit in force (max_connections capped by the descriptor limit).
   size_t connectionLimit() const;
-  // HTTPS only: new handshakes use `tls` from now on. An error (bad PEM) changes nothing.
+  // HTTPS only (before or after start): new handshakes use `tls` from now on. An error (bad
+  // PEM) changes nothing.
   Status setTls(const HttpTlsOptions& tls);
 
   class Impl;  // server.cc only

@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <mutex>
 #include <random>
 
@@ -45,16 +46,25 @@ struct HeartbeatSender::State : std::enable_shared_from_this<State> {
   bool in_flight = false;                 // guarded by mu
   health::Scheduler::TaskId tick_id = 0;  // guarded by mu
   Stats stats;                            // guarded by mu
+  std::chrono::milliseconds interval;     // guarded by mu
 
   State(v1::ClientMember s, HeartbeatSenderOptions o, HeartbeatSenderDeps d)
-      : options(o), deps(std::move(d)), self(std::move(s)) {}
+      : options(o), deps(std::move(d)), self(std::move(s)), interval(o.interval) {}
 
   // Requires mu.
   void scheduleLocked() {
     std::weak_ptr<State> weak = weak_from_this();
-    tick_id = deps.scheduler->runAt(deps.scheduler->now() + options.interval, [weak] {
+    tick_id = deps.scheduler->runAt(deps.scheduler->now() + interval, [weak] {
       if (auto me = weak.lock()) me->tick();
     });
+  }
+
+  // Requires mu. A third of the servers' client_timeout, at least min_interval, never more than
+  // options.interval; the next tick (already scheduled) still uses the old interval.
+  void followClientTimeoutLocked(uint32_t client_timeout_ms) {
+    if (client_timeout_ms == 0) return;
+    auto third = std::chrono::milliseconds(client_timeout_ms / 3);
+    interval = std::min(std::max(third, options.min_interval), options.interval);
   }
 
   void tick() {
@@ -98,6 +108,7 @@ struct HeartbeatSender::State : std::enable_shared_from_this<State> {
       in_flight = false;
       if (s.isOk()) {
         ++stats.succeeded;
+        followClientTimeoutLocked(response->client_timeout_ms());
       } else {
         ++stats.failed;
       }
@@ -172,5 +183,10 @@ HeartbeatSender::Stats HeartbeatSender::stats() const {
 }
 
 const std::string& HeartbeatSender::incarnation() const { return state_->incarnation; }
+
+std::chrono::milliseconds HeartbeatSender::interval() const {
+  std::lock_guard lock(state_->mu);
+  return state_->interval;
+}
 
 }  // namespace cairn::membership

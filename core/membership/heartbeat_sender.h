@@ -32,9 +32,12 @@ class Channel;
 namespace cairn::membership {
 
 struct HeartbeatSenderOptions {
-  // Between the starts of two heartbeats. Keep it well under the servers' client_timeout
-  // (default 10 s): three missed heartbeats in a row should not yet fail the member.
+  // Between the starts of two heartbeats, at most. Each answer carries the server's
+  // client_timeout (default 10 s); the sender then heartbeats at a third of it when that is
+  // shorter (at least `min_interval` apart), so that two missed heartbeats in a row do not yet
+  // fail the member whatever the servers' timeout.
   std::chrono::milliseconds interval{2000};
+  std::chrono::milliseconds min_interval{200};
   // Deadline of one Heartbeat call; a slower answer counts as a failure.
   std::chrono::milliseconds timeout{1500};
   // Deadline of the Leave call (the leader answers once the leave is committed).
@@ -81,6 +84,8 @@ class HeartbeatSender {
   };
   Stats stats() const;
   const std::string& incarnation() const;
+  // Between two heartbeats now: options.interval, or less after the servers' client_timeout.
+  std::chrono::milliseconds interval() const;
 
  private:
   struct State;

@@ -225,6 +225,10 @@ void MembershipMonitor::start() {
   state_->scheduleLocked(state_->deps.scheduler->now());
 }
 
+std::chrono::milliseconds MembershipMonitor::clientTimeout() const {
+  return state_->options.liveness.client_timeout;
+}
+
 void MembershipMonitor::stop() {
   health::Scheduler::TaskId id = 0;
   {

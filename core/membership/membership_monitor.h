@@ -64,6 +64,8 @@ class MembershipMonitor {
 
   // The replicated view of every member record (for /v1/agent/members).
   std::vector<v1::MemberRecord> members() const;
+  // options.liveness.client_timeout (told to clients in every heartbeat answer).
+  std::chrono::milliseconds clientTimeout() const;
 
  private:
   struct State;

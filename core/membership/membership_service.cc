@@ -98,6 +98,7 @@ grpc::ServerUnaryReactor* MembershipService::Heartbeat(grpc::CallbackServerConte
     return reactor;
   }
   fillServers(*response);
+  response->set_client_timeout_ms(static_cast<uint32_t>(monitor_.load()->clientTimeout().count()));
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "core/store/query_apply.h"
+
 namespace cairn::store {
 namespace {
 
@@ -254,6 +256,7 @@ void invalidateSession(Tables& t, uint64_t index, const std::string& id, ApplyEf
     if (delay > 0) effects.lock_delays.push_back(LockDelay{key, delay});
   });
   t.catalog.removeSession(*s, index);
+  deleteSessionQueries(t, index, id);
   effects.sessions.push_back(SessionClock{id, "", true});
 }
 

@@ -28,6 +28,8 @@ const char* indexName(CatalogIndex table) {
       return "acl_policies_index";
     case CatalogIndex::kAclRoles:
       return "acl_roles_index";
+    case CatalogIndex::kPreparedQueries:
+      return "prepared_queries_index";
   }
   return "unknown_index";
 }

@@ -22,6 +22,9 @@
 //   R/<role name>                 role id         (roles by name)
 //   m/<node>                      MemberRecord (client agents; no catalog endpoint shows it)
 //   o/autopilot                   AutopilotConfig (autopilot_store.cc)
+//   q/<query id>                  PreparedQuery   (prepared queries: query_table.cc)
+//   Q/<query name, lowercase>     query id        (queries by name)
+//   b/<session id>\0<query id>    ""  (queries bound to a session)
 // Table indexes live in the meta family (see CatalogIndex); every write also records watch keys
 // (see catalogWatchKey) for the WatchHub.
 
@@ -32,10 +35,12 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cairn/v1/acl.pb.h"
 #include "cairn/v1/catalog.pb.h"
 #include "cairn/v1/operator.pb.h"
+#include "cairn/v1/query.pb.h"
 #include "core/storage/rocks_db.h"
 
 namespace cairn::store {
@@ -49,6 +54,7 @@ enum class CatalogIndex {
   kAclTokens,
   kAclPolicies,
   kAclRoles,
+  kPreparedQueries,
 };
 
 // The WatchHub key of a catalog table, or of one service's instances (ServiceWatch) or one node's
@@ -133,6 +139,15 @@ class CatalogTable {
   // The index PUT /v1/acl/bootstrap succeeded at; 0 before.
   uint64_t aclBootstrapIndex() { return metaIndex("acl_bootstrap_index"); }
   void setAclBootstrapIndex(uint64_t index) { bumpMeta("acl_bootstrap_index", index); }
+  // Prepared queries (query_table.cc). Names are unique case-insensitively; put keeps the by-name
+  // and by-session rows in step and bumps the table's index to the query's modify index.
+  std::optional<v1::PreparedQuery> preparedQuery(std::string_view id);
+  std::optional<v1::PreparedQuery> preparedQueryByName(std::string_view name);
+  void scanPreparedQueries(const std::function<void(const v1::PreparedQuery&)>& visit);
+  // IDs of the queries bound to `session`.
+  std::vector<std::string> sessionQueryIds(std::string_view session);
+  void putPreparedQuery(const v1::PreparedQuery& query);
+  void removePreparedQuery(const v1::PreparedQuery& query, uint64_t index);
   // Client-agent member records.
   std::optional<v1::MemberRecord> member(std::string_view name);
   void scanMembers(const std::function<void(const v1::MemberRecord&)>& visit);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cairn/v1/catalog.pb.h"
+#include "cairn/v1/query.pb.h"
 
 namespace cairn::store {
 
@@ -52,6 +53,16 @@ struct SessionList {
 
 struct EventList {
   std::vector<v1::UserEvent> events;  // oldest first
+  uint64_t index = 1;
+};
+
+struct QueryRead {
+  std::optional<v1::PreparedQuery> query;  // absent: not found
+  uint64_t index = 1;
+};
+
+struct QueryList {
+  std::vector<v1::PreparedQuery> queries;  // in ID order
   uint64_t index = 1;
 };
 

@@ -14,7 +14,7 @@ using v1::KvOp;
 struct OpResult {
   std::optional<std::string> error;
   std::vector<KvEntry> results;
-  std::string http_error;
+  std::string unknown_session;
 };
 
 OpResult fail(std::string what) { return OpResult{std::move(what), {}, {}}; }
@@ -58,7 +58,7 @@ OpResult doLock(Tables& t, uint64_t index, const KvOp& op) {
   if (!t.catalog.session(op.session())) {
     OpResult r = fail("failed to lock key " + goQuote(op.key()) + ": invalid session " +
                       goQuote(op.session()));
-    r.http_error = "invalid session " + goQuote(op.session());
+    r.unknown_session = op.session();
     return r;
   }
   std::optional<KvEntry> existing = t.kv.get(op.key());
@@ -208,7 +208,7 @@ TxnOutcome executeTxn(Tables& t, uint64_t index, const v1::Txn& txn) {
   for (int i = 0; i < txn.ops_size(); ++i) {
     OpResult r = executeKvOp(t, index, txn.ops(i).kv());
     if (r.error) {
-      outcome.errors.push_back({i, std::move(*r.error), std::move(r.http_error)});
+      outcome.errors.push_back({i, std::move(*r.error), std::move(r.unknown_session)});
     } else {
       for (auto& e : r.results) outcome.results.push_back(std::move(e));
     }

@@ -22,9 +22,9 @@ struct KvEntry {
 struct TxnError {
   int op_index = 0;
   std::string what;
-  // Set when a single-key HTTP write must answer 500 with this text instead of "false" (an
-  // acquire naming a session that does not exist: 'invalid session "<id>"').
-  std::string http_error;
+  // The session an acquire named when that session does not exist. Consul's single-key write
+  // treats that as an error of the request, not a lost race, so callers need the cause.
+  std::string unknown_session;
 };
 
 // The outcome of one transaction, as /v1/txn reports it. When ok, `results` holds one entry per

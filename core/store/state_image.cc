@@ -3,6 +3,7 @@
 #include <set>
 #include <string>
 
+#include "cairn/v1/query.pb.h"
 #include "core/base/gzip.h"
 
 namespace cairn::store {
@@ -104,9 +105,14 @@ bool validCatalogRow(const v1::ImageRow& row) {
       return parses<v1::AclPolicy>(row.value());
     case 'r':
       return parses<v1::AclRole>(row.value());
+    case 'q':
+      return parses<v1::PreparedQuery>(row.value());
+    case 'b':  // queries by session
+      return row.value().empty();
     case 'A':  // secret -> accessor, name -> ID
     case 'P':
     case 'R':
+    case 'Q':
       return !row.value().empty();
     default:
       return false;

@@ -10,6 +10,7 @@
 #include "core/store/acl_apply.h"
 #include "core/store/kv_table.h"
 #include "core/store/kv_txn.h"
+#include "core/store/query_apply.h"
 #include "core/store/state_image.h"
 #include "core/store/state_snapshot.h"
 
@@ -178,6 +179,10 @@ TxnOutcome StateStore::applyCommand(Tables& t, const LogEntry& entry, ApplyEffec
       return applyAclRoleDelete(t, entry.index, c.acl_role_delete());
     case v1::Command::kMemberUpdate:
       return applyMemberUpdate(t, entry.index, c.member_update(), effects);
+    case v1::Command::kPreparedQuerySet:
+      return applyPreparedQuerySet(t, entry.index, c.prepared_query_set());
+    case v1::Command::kPreparedQueryDelete:
+      return applyPreparedQueryDelete(t, entry.index, c.prepared_query_delete());
     default:
       return TxnOutcome{};  // Unknown or empty commands only advance the index.
   }

@@ -127,6 +127,13 @@ class StateStore {
   // The index bootstrap succeeded at, 0 before.
   uint64_t aclBootstrapIndex() const;
 
+  // Prepared-query reads (query_reads.cc); indexes are the queries table's.
+  QueryList preparedQueries() const;
+  QueryRead preparedQuery(std::string_view id) const;
+  // Consul's lookup for execute, explain and DNS: by ID, else by exact name (case-insensitive),
+  // else the template whose name is the longest prefix of `id_or_name`. Not rendered.
+  QueryRead resolvePreparedQuery(std::string_view id_or_name) const;
+
  private:
   class Snapshot;
   uint64_t listIndex(Snapshot& snap, std::string_view prefix, uint64_t max_modify) const;

@@ -454,6 +454,8 @@ class Cluster:
     raise AssertionError (with context) when their deadline passes.
     """
 
+    server_class = Server  # test_secure_faults.py uses servers reached over HTTPS with a token
+
     def __init__(self, size=3, name="cluster", config=None, extra_args=(), log_level="info"):
         self.name = name
         self.prefix = allocate_block()
@@ -482,7 +484,8 @@ class Cluster:
             merged = dict(self.config, **(config or {}))
             if join is None:
                 join = [s.rpc_address for s in self.members]
-            server = Server(f"s{slot}", ip or self.prefix + str(slot), self.root, join=join,
+            server = self.server_class(f"s{slot}", ip or self.prefix + str(slot), self.root,
+                                       join=join,
                             bootstrap_expect=bootstrap_expect, config=merged,
                             extra_args=self.extra_args, log_level=self.log_level, **kw)
             self.servers.append(server)

@@ -1,12 +1,18 @@
 """ACLs against a real agent (docs/security.md): bootstrap once, tokens/policies/roles over
 /v1/acl/*, the route x token matrix (every registered route with no token, a read token, a write
-token, a management token and a deleted token), filtered lists, python-consul with tokens, and
-ACLs off by default. Run with /usr/bin/python3."""
+token, a management token and a deleted token), filtered lists, python-consul with tokens,
+blocking queries re-checked when their token is deleted or its policy narrowed, DNS answers
+filtered by the DNS token (dig), and ACLs off by default. Run with /usr/bin/python3."""
+import concurrent.futures
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
+import time
+import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -72,6 +78,8 @@ ROUTES = [
     ("GET", "/v1/health/service/web", None, "read"),
     ("GET", "/v1/agent/self", None, "read"),
     ("GET", "/v1/agent/metrics", None, "read"),
+    # agent:read, as Consul; a bad level answers 400 after the ACL check, so the call returns.
+    ("GET", "/v1/agent/monitor?loglevel=nope", None, "read"),
     ("GET", "/metrics", None, "read"),
     ("GET", "/v1/agent/service/ghost", None, "read"),
     ("GET", "/v1/agent/health/service/id/ghost", None, "read"),
@@ -111,6 +119,8 @@ ROUTES = [
     ("PUT", "/v1/session/destroy/00000000-0000-0000-0000-00000000abcd", None, "write"),
     ("PUT", "/v1/session/renew/00000000-0000-0000-0000-00000000abcd", None, "write"),
     ("PUT", "/v1/event/fire/deploy", None, "write"),
+    # operator:write; the body is not JSON, so an allowed caller changes nothing (400).
+    ("PUT", "/v1/operator/autopilot/configuration", "{not json", "write"),
     ("PUT", "/v1/acl/token", {"Description": "made by the matrix"}, "write"),
     ("PUT", "/v1/acl/token/ghost", {}, "write"),
     ("DELETE", "/v1/acl/token/ghost", None, "write"),
@@ -123,11 +133,20 @@ ROUTES = [
     ("DELETE", "/v1/acl/role/ghost", None, "write"),
     ("GET", "/v1/snapshot", None, "management"),
     ("PUT", "/v1/snapshot", "not a snapshot", "management"),
+    # Prepared queries: query:write on the name to create; listing and executing are open (the
+    # answers are filtered).
+    ("POST", "/v1/query", {"Name": "matrix-query", "Service": {"Service": "x"}}, "write"),
+    ("GET", "/v1/query", None, "list"),
+    ("GET", "/v1/query/matrix-query/execute", None, "list"),
+    # Last, and only with the callers that must be refused: a caller allowed through would make
+    # the agent leave and stop.
+    ("PUT", "/v1/agent/leave", None, "write!"),
 ]
 
 # PUT /v1/acl/bootstrap is tested on its own (it is the one route an unknown token may call).
 # A route added to the agent but not to the enforcer's table needs a management token
-# (tests/unit/http/acl_test.cc); add it here too.
+# (tests/unit/http/acl_test.cc); add it here too (test_route_matrix_covers_every_registered_route
+# fails until it is). A level ending in "!" is called only by the callers it must refuse.
 LEVELS = ("open", "list", "read", "write", "management")
 ALLOWED = {  # which callers get past the guard, per level
     "none": {"open", "list"},
@@ -321,7 +340,11 @@ class Acl(AclAgent):
         for method, path, body, level in ROUTES:
             path = path.replace("NODE", self.node).replace("ROLE", role["ID"])
             path = path.replace("TOKEN", read["AccessorID"])
+            refused_only = level.endswith("!")
+            level = level.rstrip("!")
             for caller, secret in callers.items():
+                if refused_only and level in ALLOWED[caller]:
+                    continue
                 r = self.call(method, path, body, token=secret)
                 refused = r.status == 403 and (r.text().startswith("Permission denied")
                                                or r.text() == "ACL not found")
@@ -332,6 +355,27 @@ class Acl(AclAgent):
                 if caller == "deleted" and r.text() != "ACL not found":
                     failures.append(f"deleted token: {method} {path}: {r.status} {r.text()[:80]}")
         self.assertEqual(failures, [], "\n" + "\n".join(failures))
+
+    def test_route_matrix_covers_every_registered_route(self):
+        """Every route pattern registered in the sources (core/http, agent) is called by the
+        matrix, so a new route cannot be left out of it. Not in the matrix: the router's own
+        "/v1/" 404 check, PUT /v1/acl/bootstrap (test_bootstrap_only_once) and the fault
+        injection route (registered only with CAIRN_FAULT_INJECTION=1; management only)."""
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        skipped = {"/v1/", "/v1/acl/bootstrap", "/v1/cairn/debug/blocked-peers"}
+        registered = set()
+        for d in ("core/http", "agent"):
+            for name in os.listdir(os.path.join(root, d)):
+                if not name.endswith(".cc") or name in ("acl_enforcer.cc", "router.cc"):
+                    continue
+                with open(os.path.join(root, d, name)) as f:
+                    registered |= set(re.findall(r'"(/v1/[A-Za-z0-9/_-]*)"', f.read()))
+        self.assertIn("/v1/kv/", registered)  # the scan works
+        called = [path.split("?")[0] for _, path, _, _ in ROUTES]
+        missing = sorted(pattern for pattern in registered - skipped
+                         if not any(c == pattern or (pattern.endswith("/") and c.startswith(
+                             pattern) and c != pattern) for c in called))
+        self.assertEqual(missing, [], "registered routes the matrix does not call")
 
     def cli(self, *args, token=MANAGEMENT_SECRET):
         env = dict(os.environ)
@@ -391,6 +435,150 @@ class Acl(AclAgent):
         anonymous = consul.Consul(port=self.agent.http_port)
         with self.assertRaises(consul.ACLPermissionDenied):
             anonymous.kv.get("pyc/a")
+
+
+class AclBlocking(AclAgent):
+    """A blocking query is checked again when its token or policy changes: it answers at once
+    (403, or a list filtered by the narrower policy) instead of waiting for its data to change
+    and then serving it (docs/security.md, "Blocking queries")."""
+
+    WAIT_BOUND = 10.0  # seconds: "promptly", with room for a loaded machine
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.pool = concurrent.futures.ThreadPoolExecutor(4)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.pool.shutdown(wait=True)
+        super().tearDownClass()
+
+    def waiting_queries(self):
+        text = self.call("GET", "/metrics", token=MANAGEMENT_SECRET).text()
+        return int(re.search(r"\ncairn_http_blocking_queries (\d+)", text).group(1))
+
+    def start_blocking(self, path, secret):
+        """Starts GET path (with ?index at the current index and wait=60s) and waits until the
+        agent holds it; returns (future answer, the index it waits on)."""
+        before = self.waiting_queries()
+        index = self.call("GET", path, token=MANAGEMENT_SECRET).index()
+        sep = "&" if "?" in path else "?"
+        future = self.pool.submit(self.call, "GET", f"{path}{sep}index={index}&wait=60s",
+                                  None, secret)
+        harness.wait_until(lambda: future.done() or self.waiting_queries() > before, 10,
+                           "the blocking query to wait", 0.02)
+        if future.done():
+            self.fail(f"{path} answered at once: {future.result()!r}")
+        return future, index
+
+    def answered(self, future):
+        started = time.monotonic()
+        r = future.result(timeout=self.WAIT_BOUND)
+        return r, time.monotonic() - started
+
+    def test_deleted_token_ends_a_kv_wait_with_403(self):
+        self.ok("PUT", "/v1/kv/blk/a", "1")
+        t = self.token(self.policy("blk-read", 'key_prefix "blk/" { policy = "read" }')["Name"])
+        future, _ = self.start_blocking("/v1/kv/blk/a", t["SecretID"])
+        self.ok("DELETE", "/v1/acl/token/" + t["AccessorID"])
+        r, took = self.answered(future)
+        self.assertEqual((r.status, r.text()), (403, "ACL not found"), f"after {took:.2f}s")
+
+    def narrowed_while_waiting(self, path, name, rules, narrower):
+        """A token of policy `name` (`rules`) waits on `path`; the policy becomes `narrower`.
+        Returns (the answer, seconds it took after the change, the index waited on)."""
+        p = self.policy(name, rules)
+        t = self.token(name)
+        future, index = self.start_blocking(path, t["SecretID"])
+        self.ok("PUT", "/v1/acl/policy/" + p["ID"], {"Name": name, "Rules": narrower})
+        return self.answered(future) + (index,)
+
+    def test_narrowed_policy_filters_a_waiting_list(self):
+        for key in ("blkl/pub", "blkl/priv"):
+            self.ok("PUT", "/v1/kv/" + key, "x")
+        r, took, index = self.narrowed_while_waiting(
+            "/v1/kv/blkl/?recurse", "blkl", 'key_prefix "blkl/" { policy = "read" }',
+            'key "blkl/pub" { policy = "read" }')
+        self.assertEqual(r.status, 200, f"{r!r} after {took:.2f}s")
+        self.assertEqual([e["Key"] for e in r.json()], ["blkl/pub"])
+        self.assertEqual(r.headers.get("X-Consul-Results-Filtered-By-ACLs"), "true")
+        self.assertEqual(r.index(), index)  # the data did not change: the ACLs did
+
+    def test_catalog_wait_loses_its_permission(self):
+        r = self.call("PUT", "/v1/catalog/register", {"Node": "blk-node", "Address": "10.9.0.1",
+                                                      "Service": {"Service": "blk-svc"}},
+                      token=MANAGEMENT_SECRET)
+        self.assertEqual(r.status, 200, r.text())
+        r, took, _ = self.narrowed_while_waiting(
+            "/v1/health/service/blk-svc", "blk-cat",
+            'service "blk-svc" { policy = "read" }\nnode_prefix "" { policy = "read" }',
+            'node_prefix "" { policy = "read" }')
+        self.assertEqual(r.status, 403, f"{r!r} after {took:.2f}s")
+        self.assertIn("lacks permission 'service:read' on \"blk-svc\"", r.text())
+
+    def test_other_tokens_do_not_end_the_wait(self):
+        self.ok("PUT", "/v1/kv/blko/a", "1")
+        t = self.token(self.policy("blko", 'key_prefix "blko/" { policy = "read" }')["Name"])
+        future, index = self.start_blocking("/v1/kv/blko/a", t["SecretID"])
+        self.token("blko")  # another token of the same policy
+        self.ok("PUT", "/v1/kv/blko/a", "2")  # the answer must come from this write
+        r, _ = self.answered(future)
+        self.assertEqual(r.status, 200)
+        self.assertGreater(r.index(), index)
+
+
+DIG = shutil.which("dig")
+ANONYMOUS = "00000000-0000-0000-0000-000000000002"
+
+
+@unittest.skipIf(DIG is None, "dig (dnsutils) is not installed")
+class AclDns(AclAgent):
+    """DNS answers show what the DNS token may read: `tokens.default`, else the anonymous token
+    (here: the anonymous token; the default token is covered by tests/unit/http/acl_test.cc).
+    Nodes need node:read, services service:read and node:read of each instance's node; what
+    the token cannot read is NXDOMAIN."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        for node, address, service in (("dns-web", "10.4.0.1", "web"),
+                                       ("dns-db", "10.4.0.2", "db"),
+                                       ("hidden-web", "10.4.0.3", "web")):
+            r = cls.call("PUT", "/v1/catalog/register",
+                         {"Node": node, "Address": address, "Service": {"Service": service}},
+                         token=MANAGEMENT_SECRET)
+            assert r.status == 200, r.text()
+
+    def dig(self, name, rtype="A"):
+        out = subprocess.run([DIG, "@127.0.0.1", "-p", str(self.agent.dns_port), "+time=5",
+                              "+tries=2", name, rtype], capture_output=True, text=True,
+                             timeout=30)
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        status = re.search(r"status: (\w+)", out.stdout).group(1)
+        answers = sorted(re.findall(r"^[^;\s]\S*\s+\d+\s+IN\s+A\s+(\S+)$", out.stdout, re.M))
+        return status, answers
+
+    def anonymous_policies(self, *names):
+        self.ok("PUT", "/v1/acl/token/" + ANONYMOUS,
+                {"Description": "Anonymous Token", "Policies": [{"Name": n} for n in names]})
+
+    def test_dns_follows_the_anonymous_token(self):
+        # Default deny, no bootstrap yet: the anonymous token may read nothing.
+        self.assertEqual(self.dig("web.service.consul"), ("NXDOMAIN", []))
+        self.assertEqual(self.dig("dns-web.node.consul"), ("NXDOMAIN", []))
+        self.ok("PUT", "/v1/acl/bootstrap", token=None)
+        self.policy("dns", 'service "web" { policy = "read" }\n'
+                    'node_prefix "dns-" { policy = "read" }')
+        self.anonymous_policies("dns")
+        self.assertEqual(self.dig("web.service.consul"), ("NOERROR", ["10.4.0.1"]))
+        self.assertEqual(self.dig("db.service.consul"), ("NXDOMAIN", []))
+        self.assertEqual(self.dig("dns-db.node.consul"), ("NOERROR", ["10.4.0.2"]))
+        self.assertEqual(self.dig("hidden-web.node.consul"), ("NXDOMAIN", []))
+        self.assertEqual(self.dig("3.0.4.10.in-addr.arpa", "PTR")[0], "NXDOMAIN")
+        # Taking the policy away hides everything again, at once.
+        self.anonymous_policies()
+        self.assertEqual(self.dig("web.service.consul"), ("NXDOMAIN", []))
 
 
 class AclOff(AgentTestCase):

@@ -19,7 +19,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from cluster import ClientAgent, Cluster, wait_until  # noqa: E402
-from harness import BackgroundRequest, main  # noqa: E402
+from harness import BackgroundRequest, binary, main  # noqa: E402
 
 DIG = shutil.which("dig")
 
@@ -191,6 +191,47 @@ class ClusterWithClients(ClientsTestCase):
         self.assertIn(("c1", "node"), [(m["Name"], m["Tags"]["role"]) for m in members])
         self.assertEqual(self.c1.get("/v1/agent/nonexistent").status, 404)
         self.assertEqual(self.c1.get("/v1/status/leader").json(), self.cluster.leader().rpc_address)
+
+    def test_join_gives_a_client_without_servers_its_cluster(self):
+        """A client started without -retry-join knows no server; `cairn join <server>` against
+        it answers as Consul's does and the client then serves KV and is a member."""
+        c3 = ClientAgent("c3", self.cluster.prefix + "110", self.cluster.root)
+        self.cluster.servers.append(c3)
+        c3.spawn()
+        def serving():
+            c3.check_alive()
+            try:
+                return c3.get("/v1/agent/self").status == 200
+            except OSError:
+                return False
+        wait_until(serving, 30, "c3 to serve its local API", interval=0.05)
+        http = ["-http-addr", f"{c3.ip}:{c3.http_port}"]
+
+        def join(*addresses):
+            return subprocess.run([binary(), "join"] + http + list(addresses),
+                                  capture_output=True, text=True, timeout=60)
+        # A dead address (nothing listens on port 1) and a name that does not resolve.
+        out = join(f"{c3.ip}:1")
+        self.assertEqual(out.returncode, 1, out)
+        self.assertIn("Failed to join", out.stderr)
+        self.assertIn("Failed to join any nodes.", out.stderr)
+        r = c3.put("/v1/agent/join/no-such-host.invalid")
+        self.assertEqual(r.status, 500)
+        self.assertTrue(r.text().startswith("1 error occurred:\n\t* Failed to resolve "
+                                            "no-such-host.invalid"), r.text())
+        self.assertEqual(c3.put("/v1/agent/join/").status, 400)
+        server = self.cluster.members[1]
+        out = join(server.rpc_address)
+        self.assertEqual(out.returncode, 0, out)
+        self.assertEqual(out.stdout, "Successfully joined cluster by contacting 1 nodes.\n")
+        self.assertEqual(c3.put(f"/v1/kv/{self.p}k", b"via-join").body, b"true")
+        self.assertEqual(self.cluster.members[0].get(f"/v1/kv/{self.p}k?raw").body, b"via-join")
+        wait_until(lambda: any(m["Name"] == "c3" and m["Status"] == 1
+                               for m in server.get("/v1/agent/members").json()), 30,
+                   "the servers to list c3 alive")
+        # Joining a server the client already knows is a no-op that succeeds (Consul: the same).
+        self.assertEqual(self.c1.put(f"/v1/agent/join/{server.rpc_address}").status, 200)
+        c3.kill()
 
 
 class ClientFailover(unittest.TestCase):

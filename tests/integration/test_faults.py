@@ -476,13 +476,17 @@ class FaultRun:
         self.rng = random.Random(seed)
         self.history = History()
         self.keys = [f"faults/k{i}" for i in range(profile.keys)]
-        self.cluster = Cluster(profile.servers, name=f"faults{profile.servers}",
-                               config={"leave_on_terminate": True},
-                               log_level=os.environ.get("CAIRN_FAULTS_LOG_LEVEL", "info"))
+        self.cluster = self.make_cluster(profile)
         self.stop = threading.Event()
         self.clients = []
         self.served = []  # appended by clients (list.append is atomic)
         self.nemesis = Nemesis(self.cluster, self.rng, log)
+
+    def make_cluster(self, profile):
+        """The cluster under test, not started (test_secure_faults.py: TLS and ACLs)."""
+        return Cluster(profile.servers, name=f"faults{profile.servers}",
+                       config={"leave_on_terminate": True},
+                       log_level=os.environ.get("CAIRN_FAULTS_LOG_LEVEL", "info"))
 
     def run(self):
         """Returns a RunReport; raises AssertionError when the cluster does not recover."""
@@ -693,11 +697,13 @@ def lost_writes(ops, final):
 class FaultTests(unittest.TestCase):
     """One test per profile of the mode; each prints its run summary."""
 
+    run_class = FaultRun  # test_secure_faults.py runs the same on a TLS + ACL cluster
+
     def run_profile(self, profile):
         seed = SEED + profile.servers
         log = lambda line: sys.stderr.write(f"[faults{profile.servers}] {line}\n")  # noqa: E731
         log(f"mode {MODE}, seed {seed} (CAIRN_FAULTS_SEED={SEED} reproduces the choices)")
-        run = FaultRun(profile, seed, log)
+        run = self.run_class(profile, seed, log)
         report = None
         try:
             report = run.run()

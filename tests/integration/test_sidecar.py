@@ -4,7 +4,8 @@ Covers: registration from annotations visible from every server over HTTP (and D
 installed), the HTTP check passing against the app, KV through the sidecar's local API, a bad
 annotation reported as a critical check, an annotation change applied, /live /ready /metrics,
 SIGTERM (critical first, then deregistered), and a kill -9 + restart that registers the same
-instance again without duplicates. Run with /usr/bin/python3."""
+instance again without duplicates; and, without a cluster, the TLS flags refused at start (a
+certificate without its key, an unreadable file). Run with /usr/bin/python3."""
 import http.server
 import json
 import os
@@ -12,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import unittest
 import urllib.request
@@ -262,6 +264,39 @@ class SidecarTest(unittest.TestCase):
         for server in self.cluster.members:
             entries = health(server, "rst")
             self.assertEqual([e["Service"]["ID"] for e in entries], ["rst-1-rst"])
+
+
+class SidecarTlsFlagsTest(unittest.TestCase):
+    """The TLS flags are the CLI's (core/client/client_flags.h): resolved, with the environment
+    defaults, before anything starts, so a mistake stops the sidecar at once with why."""
+
+    def run_sidecar(self, *args, env=None):
+        if not os.path.exists(sidecar_binary()):
+            self.skipTest(f"cairn-sidecar not found at {sidecar_binary()}")
+        base = {k: v for k, v in os.environ.items()
+                if not k.startswith(("CAIRN_", "CONSUL_")) or k == "CAIRN_SIDECAR_BIN"}
+        base.update({"POD_NAME": "tls-1", "POD_NAMESPACE": "shop", "POD_IP": "127.0.0.1"})
+        base.update(env or {})
+        with tempfile.TemporaryDirectory() as data_dir:
+            return subprocess.run([sidecar_binary(), "-data-dir", data_dir,
+                                   "-retry-join", "127.0.0.1:1", "-probe-port", "-1"]
+                                  + list(args), capture_output=True, text=True, timeout=60,
+                                  env=base)
+
+    def test_a_certificate_without_its_key_is_refused(self):
+        with tempfile.NamedTemporaryFile() as cert:
+            out = self.run_sidecar("-client-cert", cert.name)
+            self.assertEqual(out.returncode, 1, out)
+            self.assertIn("a client certificate needs its key", out.stderr)
+            # The same through the environment, as the CLI reads it.
+            out = self.run_sidecar(env={"CONSUL_CLIENT_CERT": cert.name})
+            self.assertEqual(out.returncode, 1, out)
+            self.assertIn("a client certificate needs its key", out.stderr)
+
+    def test_an_unreadable_ca_file_is_refused(self):
+        out = self.run_sidecar("-ca-file", "/nonexistent/ca.pem")
+        self.assertEqual(out.returncode, 1, out)
+        self.assertIn("cannot read /nonexistent/ca.pem", out.stderr)
 
 
 if __name__ == "__main__":

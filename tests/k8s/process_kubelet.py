@@ -533,6 +533,7 @@ class PodWorker:
         self.lock = threading.Lock()
         self.thread = threading.Thread(target=self.run, daemon=True, name=f"pod-{self.name}")
         self.last_status = None
+        self.held = threading.Event()  # hold(): the container stays down until release()
 
     @property
     def container(self):
@@ -547,6 +548,9 @@ class PodWorker:
         self.write_status()  # Pending, with the pod IP (a CNI assigns it before containers run)
         try:
             while not self.terminate.is_set() and not self.kubelet.stop_event.is_set():
+                if self.held.is_set():
+                    self.stay_down()
+                    continue
                 try:
                     argv, env, cwd = self.prepare()
                 except PodNotReady as e:
@@ -574,6 +578,29 @@ class PodWorker:
             if self.terminate.is_set():
                 self.finish_deletion()
 
+    def hold(self):
+        """SIGKILLs the container, as a machine that lost power, and keeps it down until
+        release(): the pod stays (not Ready, same IP and volumes), nothing restarts it."""
+        self.held.set()
+        with self.lock:
+            proc = self.proc
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log(f"{self.ns}/{self.name}: held down")
+
+    def release(self):
+        self.held.clear()
+        log(f"{self.ns}/{self.name}: released")
+
+    def stay_down(self):
+        self.ready = False
+        self.waiting = "ContainerHeld"
+        self.write_status()
+        while self.held.is_set() and not self.terminate.is_set() and \
+                not self.kubelet.stop_event.is_set():
+            self.terminate.wait(0.1)  # released by the test, or the pod deleted
+
     def start(self, argv, env, cwd):
         os.makedirs(self.dir, exist_ok=True)
         n = self.restarts
@@ -596,6 +623,9 @@ class PodWorker:
         failures, successes = 0, 0
         next_probe = time.monotonic() + float((probe or {}).get("initialDelaySeconds", 0))
         while not self.terminate.is_set() and not self.kubelet.stop_event.is_set():
+            if self.held.is_set() and self.proc.poll() is None:
+                self.proc.kill()  # held while it was starting
+                self.proc.wait()
             if self.proc.poll() is not None:
                 log(f"{self.ns}/{self.name}: container exited with {self.proc.returncode}")
                 return
@@ -793,12 +823,23 @@ class PodWorker:
             if m and m.group(2) == "0.0.0.0":
                 a = m.group(1) + self.ip  # inside a pod, "all interfaces" is the pod's IP
             elif m and m.group(1) in ("-retry-join=", "--retry-join="):
-                ips = self.kubelet.dns.resolve(m.group(2))
+                ips = self.resolve_join(m.group(2))
                 if ips:
                     out.extend(m.group(1) + ip for ip in ips)
                     continue
             out.append(a)
         return out
+
+    def resolve_join(self, name, patience=10.0):
+        """The addresses of a cluster name given to -retry-join. A Service created just before
+        the pod may not be in the informers yet (CoreDNS lags the same way, and a retrying DNS
+        client rides it out), so an empty answer is asked again for a while."""
+        deadline = time.monotonic() + patience
+        while True:
+            ips = self.kubelet.dns.resolve(name)
+            if ips is None or ips or time.monotonic() >= deadline or self.terminate.is_set():
+                return ips
+            time.sleep(0.1)
 
     # -- status --
     def write_status(self):
@@ -817,7 +858,11 @@ class PodWorker:
                                    "ready": ready, "started": self.waiting is None,
                                    "restartCount": self.restarts, "state": state}],
         }
-        key = json.dumps([status["phase"], ready, self.restarts, self.waiting])
+        self.send_status(status, json.dumps([status["phase"], ready, self.restarts,
+                                             self.waiting]))
+
+    def send_status(self, status, key):
+        """Patches the pod's status, unless `key` says it is what was sent last."""
         if key == self.last_status:
             return
         try:
@@ -834,6 +879,9 @@ class PodNotReady(Exception):
 
 class ProcessKubelet(ControlLoop):
     """Runs every pod of the API server (all are on this one node) as PodWorkers."""
+
+    # What runs a pod: PodWorker runs its first container; workloads.PodOfContainers all of them.
+    worker_class = PodWorker
 
     def __init__(self, api, pods, pvcs, configmaps, dns, root, binaries, stop):
         super().__init__("kubelet", (pods, pvcs, configmaps), stop)
@@ -920,7 +968,7 @@ class ProcessKubelet(ControlLoop):
             if worker is None:
                 if (pod.get("spec") or {}).get("nodeName") not in (None, NODE_NAME):
                     continue
-                worker = PodWorker(self, pod, self.ip_for(*key))
+                worker = self.worker_class(self, pod, self.ip_for(*key))
                 self.workers[key] = worker
                 worker.thread.start()
             else:
@@ -1018,6 +1066,17 @@ class Harness:
         self.controller.wake.set()
         self.kubelet.thread.join(timeout=10)
         self.kubelet.shutdown()
+
+    def hold(self, ns, name):
+        """Kills a pod's container and keeps it down until release() (a server that is gone
+        but whose pod is not: lost quorum, a dead machine). The pod must be running here."""
+        self.kubelet.worker(ns, name).hold()
+
+    def release(self, ns, name):
+        """Lets a held pod's container start again (it counts as a restart)."""
+        worker = self.kubelet.worker(ns, name)
+        if worker is not None:
+            worker.release()
 
     def pod_process(self, ns, name):
         """The running container process of a pod (subprocess.Popen), or None."""

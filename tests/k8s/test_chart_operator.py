@@ -2,8 +2,9 @@
 """The chart's operator, run as the chart runs it, against the fake API server.
 
 deploy/crds/ and deploy/manifests/ (the chart's default render) are applied with the real
-kubectl; cairn-operator starts with the flags of the rendered Deployment (only -metrics-addr
-moved to a free loopback port, and a kubeconfig instead of the in-cluster one). It must take the
+kubectl; cairn-operator starts with the flags of the rendered Deployment (only its metrics and webhook
+endpoints moved to free loopback ports, the injector settings read from the chart's ConfigMap,
+and a kubeconfig instead of the in-cluster one). It must take the
 Lease the chart names and turn the chart's CairnCluster into a 3-server StatefulSet of the
 chart's image. Every request it made is then checked against the chart's RBAC, as the API
 server would authorize it: the fake allows everything, so this is where least privilege is
@@ -74,12 +75,21 @@ def grants(objects):
     return out
 
 
-def allowed(grants_, namespace, group, resource, verb):
+def resource_name(request):
+    """The object's name in a resource request's path, or None (a list, a create)."""
+    parts = request["path"].strip("/").split("/")
+    rest = parts[2:] if parts[0] == "api" else parts[3:]
+    if len(rest) > 2 and rest[0] == "namespaces":
+        rest = rest[2:]
+    return rest[1] if len(rest) > 1 else None
+
+
+def allowed(grants_, namespace, group, resource, verb, name=None):
     for scope, rule in grants_:
         if scope is not None and scope != namespace:
             continue
         if (group in rule["apiGroups"] and resource in rule["resources"] and verb in rule["verbs"]
-                and "resourceNames" not in rule):
+                and ("resourceNames" not in rule or name in rule["resourceNames"])):
             return True
     return False
 
@@ -102,9 +112,26 @@ class ChartOperator(unittest.TestCase):
         deployment = next(o for o in cls.objects if o["kind"] == "Deployment")
         container = deployment["spec"]["template"]["spec"]["containers"][0]
         cls.port = free_port()
-        args = [a if not a.startswith("-metrics-addr=") else f"-metrics-addr=127.0.0.1:{cls.port}"
-                for a in container["args"]]
-        cls.proc = subprocess.Popen([cls.binary, "-kubeconfig", cls.kubectl.kubeconfig, *args])
+        cls.proc = subprocess.Popen([cls.binary, "-kubeconfig", cls.kubectl.kubeconfig,
+                                     *cls.local_args(container["args"])])
+
+    @classmethod
+    def local_args(cls, args):
+        """The Deployment's args for a process on this machine: its endpoints on free loopback
+        ports instead of the pod's 0.0.0.0:9600 and :9443, the injector settings written from
+        the chart's ConfigMap where the pod would have it mounted."""
+        configmap = next(o for o in cls.objects if o["kind"] == "ConfigMap"
+                         and o["metadata"]["name"].endswith("-injector"))
+        injector = os.path.join(cls.kubectl.dir, "injector.json")
+        with open(injector, "w") as f:
+            f.write(configmap["data"]["injector.json"])
+        local = {"-metrics-addr": f"127.0.0.1:{cls.port}", "-webhook-bind": "127.0.0.1",
+                 "-webhook-port": str(free_port()), "-injector-config": injector}
+        out = []
+        for a in args:
+            flag = a.split("=", 1)[0]
+            out.append(f"{flag}={local[flag]}" if flag in local else a)
+        return out
 
     @classmethod
     def tearDownClass(cls):
@@ -122,15 +149,21 @@ class ChartOperator(unittest.TestCase):
         # Watched through the fake's request log only: a kubectl get now would add requests
         # the operator did not make.
         def operator_requests():
-            made = [attributes(r) for r in self.fake_requests()[self.seen_before:]]
-            done = ("cairn", "cairn.io", "cairnclusters/status", "patch") in made
-            return set(made) - {None} if done else None
+            requests = self.fake_requests()[self.seen_before:]
+            named = {(attributes(r), resource_name(r)) for r in requests} - {(None, None)}
+            made = {a for a, _ in named}
+            done = (("cairn", "cairn.io", "cairnclusters/status", "patch") in made
+                    and (None, "admissionregistration.k8s.io", "mutatingwebhookconfigurations",
+                         "update") in made)
+            return named if done else None
 
-        made = wait_for("the operator's first status", operator_requests)
+        named = wait_for("the operator's first status and caBundle", operator_requests)
+        made = {a for a, _ in named if a}
         self.assertIn(("cairn", "coordination.k8s.io", "leases", "get"), made)
         self.assertIn(("cairn", "apps", "statefulsets", "patch"), made)
+        self.assertIn(("cairn", "", "secrets", "create"), made)
         rbac = grants(self.objects)
-        denied = sorted(str(a) for a in made if not allowed(rbac, *a))
+        denied = sorted(str((a, n)) for a, n in named if a and not allowed(rbac, *a, n))
         self.assertEqual(denied, [], "requests the chart's RBAC would forbid")
         print(f"{len(made)} kinds of request, all granted: " + ", ".join(
             sorted(f"{v} {r}" for _, _, r, v in made)), file=sys.stderr)
@@ -150,6 +183,10 @@ class ChartOperator(unittest.TestCase):
         self.assertFalse(allowed(rbac, "cairn", "", "secrets", "list"))
         # The Lease Role holds in the release namespace only.
         self.assertFalse(allowed(rbac, "other", "coordination.k8s.io", "leases", "get"))
+        # The webhook configuration: only the chart's own, by name.
+        hooks = ("admissionregistration.k8s.io", "mutatingwebhookconfigurations", "update")
+        self.assertTrue(allowed(rbac, None, *hooks, "cairn-injector"))
+        self.assertFalse(allowed(rbac, None, *hooks, "someone-elses"))
 
 
 if __name__ == "__main__":

@@ -186,6 +186,34 @@ class HelmChart(unittest.TestCase):
         self.assertIn("kube-system",
                       hook["namespaceSelector"]["matchExpressions"][0]["values"])
 
+    def test_the_operator_serves_the_webhook_the_chart_configures(self):
+        # Every case with injection on: the operator's -webhook-* flags name the Service,
+        # namespace and MutatingWebhookConfiguration the chart renders, on the port the Service
+        # targets, with the injector settings where the ConfigMap is mounted.
+        for case in CASES:
+            hooks = [o for o in self.objects[case] if o["kind"] == "MutatingWebhookConfiguration"]
+            pod = self.find(case, "Deployment")["spec"]["template"]["spec"]
+            container = pod["containers"][0]
+            flags = dict(a.split("=", 1) for a in container["args"] if a.startswith("-"))
+            with self.subTest(case=case):
+                if not hooks:
+                    self.assertNotIn("-webhook-service", flags)
+                    continue
+                service = hooks[0]["webhooks"][0]["clientConfig"]["service"]
+                self.assertEqual(flags["-webhook-service"], service["name"])
+                self.assertEqual(flags["-webhook-namespace"], service["namespace"])
+                self.assertEqual(flags["-webhook-config"], hooks[0]["metadata"]["name"])
+                svc = self.find(case, "Service", service["name"])
+                self.assertEqual(svc["spec"]["ports"][0]["port"], service["port"])
+                target = svc["spec"]["ports"][0]["targetPort"]
+                port = next(p for p in container["ports"] if p["name"] == target)
+                self.assertEqual(flags["-webhook-port"], str(port["containerPort"]))
+                mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+                config = next(v for v in pod["volumes"] if v["name"] == "injector-config")
+                self.find(case, "ConfigMap", config["configMap"]["name"])
+                self.assertEqual(flags["-injector-config"],
+                                 mounts["injector-config"] + "/injector.json")
+
     def test_operator_rbac_is_exactly_what_it_uses(self):
         # operator/operator_process.cc and leader_election.cc: keep in step with them.
         rules = {(g, r): sorted(rule["verbs"])

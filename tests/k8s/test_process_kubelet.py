@@ -9,7 +9,8 @@ Cairn, so that what the harness promises is checked directly:
     0.0.0.0 as the pod IP, -retry-join=<headless service> resolved to the pods' IPs;
   * the PVC as a directory that survives the pod's deletion and recreation, and goes with the
     PVC; a recreated PVC of the same name is empty;
-  * readiness from the pod's own httpGet probe, in both directions; restarts with restartCount.
+  * readiness from the pod's own httpGet probe, in both directions; restarts with restartCount;
+    a container held down (hold/release) stays down, not Ready, until released.
 """
 
 import json
@@ -216,11 +217,26 @@ class ProcessKubeletTest(unittest.TestCase):
         self.wait("a restart", lambda: self.pod(1)["status"]["containerStatuses"][0][
             "restartCount"] == 1 and self.started(1, 1))
 
+        # Held down: the process is killed and not restarted (the pod stays, not Ready) until
+        # released; then it starts again on the same PVC.
+        self.set_ready(1)
+        self.wait("web-1 Ready", lambda: pod_ready(self.pod(1)))
+        proc = self.harness.pod_process(NS, "web-1")
+        self.harness.hold(NS, "web-1")
+        self.assertIsNotNone(proc.poll(), "hold() kills the container")
+        self.wait("web-1 held", lambda: self.pod(1)["status"]["containerStatuses"][0].get(
+            "state", {}).get("waiting", {}).get("reason") == "ContainerHeld")
+        self.assertFalse(pod_ready(self.pod(1)))
+        self.assertFalse(self.started(1, 2), "a held container does not restart")
+        self.harness.release(NS, "web-1")
+        self.wait("web-1 started again", lambda: self.started(1, 2))
+        self.wait("web-1 Ready again", lambda: pod_ready(self.pod(1)))
+
         # Deleting the pod keeps its PVC's data; deleting the PVC (then the pod) empties it.
         uid = self.pod(1)["metadata"]["uid"]
         self.api.delete(f"/api/v1/namespaces/{NS}/pods/web-1")
         self.wait("web-1 recreated", lambda: self.pod(1) and self.pod(1)["metadata"]["uid"] != uid
-                  and self.started(1, 2))
+                  and self.started(1, 3))
         old_dir = self.data_dir(1)
         self.api.delete(f"/api/v1/namespaces/{NS}/persistentvolumeclaims/data-web-1")
         pvc = self.api.get(f"/api/v1/namespaces/{NS}/persistentvolumeclaims/data-web-1")

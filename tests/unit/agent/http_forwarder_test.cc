@@ -1,7 +1,7 @@
 // HttpForwarder against two fake servers (cairn.v1.ClientRpc on 127.0.0.1:0): a read whose server
 // dies is answered by the next server; a write whose server dies after receiving it answers
 // "outcome unknown" and reaches no other server; a write while the first server is down goes to
-// the next one.
+// the next one; failovers reuse one channel per server.
 #include "agent/client/http_forwarder.h"
 
 #include <grpcpp/grpcpp.h>
@@ -138,10 +138,7 @@ TEST_F(HttpForwarderTest, AWriteWhileTheFirstServerIsDownGoesToTheNext) {
 
 // A request with a fallback (a client's /v1/agent/members) gives up after its own time and hands
 // over why instead of answering 500; while a server answers, the fallback is never used.
-// DISABLED for the same known gRPC 1.51 double free as the test below: once in about six runs
-// under ASan the process hung at exit (ASan and LSan deadlocked after it), and a hung unit test
-// would hold CI for its whole timeout. Passes when run alone with --gtest_also_run_disabled_tests.
-TEST_F(HttpForwarderTest, DISABLED_AFallbackReplacesTheAnswerWhenNoServerAnswers) {
+TEST_F(HttpForwarderTest, AFallbackReplacesTheAnswerWhenNoServerAnswers) {
   connect({});  // no server known
   HttpForwarder::Options patient;
   patient.read_retry_for = 1h;  // an answer within the test's deadline comes from the fallback's
@@ -169,13 +166,10 @@ TEST_F(HttpForwarderTest, DISABLED_AFallbackReplacesTheAnswerWhenNoServerAnswers
   EXPECT_EQ(answer.get().body, "from b");
 }
 
-// KNOWN CRASH, disabled so that the suite stays green: the only server is down, so every retry
-// of the read opens a fresh channel (ServerConnection::reportFailure) about every 20 ms. Under
-// ASan this aborts with a double free inside gRPC 1.51 (grpc_cq_internal_unref on one of gRPC's
-// own threads) in nearly every run; it happens without the fallback too (a read retried for
-// read_retry_for against dead servers). Releasing replaced channels on a thread of our own did
-// not help. Run with --gtest_also_run_disabled_tests to reproduce; docs/agent.md, "Client agents".
-TEST_F(HttpForwarderTest, DISABLED_RetriesAgainstADeadServerThenTheFallback) {
+// The only server is down: the read is retried (with growing pauses) until the fallback's time is
+// up, on the one channel kept for that address. Creating a channel per retry instead aborted
+// gRPC 1.51 under ASan (a double free in grpc_cq_internal_unref); see ServerConnection.
+TEST_F(HttpForwarderTest, RetriesAgainstADeadServerThenTheFallback) {
   std::string gone;
   {
     FakeServer a("a", false);
@@ -192,7 +186,32 @@ TEST_F(HttpForwarderTest, DISABLED_RetriesAgainstADeadServerThenTheFallback) {
                         {500ms, [why](const std::string& w) { why->set_value(w); }});
     ASSERT_EQ(fallen_back.wait_for(20s), std::future_status::ready);
     EXPECT_NE(fallen_back.get().find(gone), std::string::npos);
+    EXPECT_EQ(connection_->channelsCreated(), 1u);
   }
+}
+
+// Failing over between two servers, back and forth, uses the two channels made the first time.
+TEST_F(HttpForwarderTest, FailoversReuseOneChannelPerServer) {
+  FakeServer b("b", false);
+  std::string gone;
+  {
+    FakeServer a("a", false);
+    gone = a.address();
+  }
+  connect({gone, b.address()});
+  for (int i = 0; i < 5; ++i) {
+    auto answer = send("GET");
+    ASSERT_EQ(answer.wait_for(20s), std::future_status::ready);
+    EXPECT_EQ(answer.get().body, "from b");
+    // Back to the dead server, as a heartbeat failure would do.
+    auto target = connection_->target();
+    ASSERT_TRUE(target);
+    connection_->reportFailure(*target);
+  }
+  EXPECT_EQ(connection_->channelsCreated(), 2u);
+  // A server that leaves the list gives its channel back once unused.
+  connection_->setServers({b.address()});
+  EXPECT_EQ(connection_->releaseRetired(), 1u);
 }
 
 }  // namespace

@@ -350,11 +350,53 @@ TEST_F(DnsResolverTest, OutOfDomainIsRefused) {
   EXPECT_EQ(ask(".", kTypeNs).header.rcode, kRcodeRefused);
 }
 
-TEST_F(DnsResolverTest, PreparedQueriesAndMeshNamesDoNotExist) {
+TEST_F(DnsResolverTest, UnknownPreparedQueriesAndMeshNamesDoNotExist) {
   expectNegative(ask("web.query.consul.", kTypeA), kRcodeNxDomain);
   expectNegative(ask("_web._tcp.query.consul.", kTypeSrv), kRcodeNxDomain);
   expectNegative(ask("web.connect.consul.", kTypeA), kRcodeNxDomain);
   expectNegative(ask("web.ingress.consul.", kTypeA), kRcodeNxDomain);
+}
+
+TEST_F(DnsResolverTest, PreparedQueryAnswersItsInstancesWithItsTtl) {
+  DnsQueryAnswer answer;
+  answer.service = "web";
+  answer.ttl = 7;
+  answer.instances = {instance("node1", "10.0.0.1", 80), instance("node2", "10.0.0.2", 81)};
+  catalog_.addQuery("my-web", answer);
+  Message a = ask("my-web.query.consul.", kTypeA);
+  EXPECT_EQ(a.header.rcode, kRcodeNoError);
+  EXPECT_EQ(addresses(a), (std::set<std::string>{"10.0.0.1", "10.0.0.2"}));
+  for (const ResourceRecord& rr : a.answers) EXPECT_EQ(rr.ttl, 7u);
+  EXPECT_EQ(addresses(ask("MY-WEB.query.dc1.consul.", kTypeA)).size(), 2u);
+  Message srv = ask("my-web.query.consul.", kTypeSrv);
+  ASSERT_EQ(srv.answers.size(), 2u);
+  std::set<uint16_t> ports;
+  for (const ResourceRecord& rr : srv.answers) {
+    EXPECT_EQ(rr.ttl, 7u);
+    ports.insert(std::get<SrvData>(rr.data).port);
+  }
+  EXPECT_EQ(ports, (std::set<uint16_t>{80, 81}));
+  EXPECT_EQ(srv.additional.size(), 2u);  // the targets' addresses
+  expectNegative(ask("my-web.query.dc2.consul.", kTypeA), kRcodeNxDomain);
+}
+
+TEST_F(DnsResolverTest, PreparedQueryDefaultsToTheServiceTtlAndNearNodeComesFirst) {
+  config_.service_ttl = 30;
+  DnsQueryAnswer answer;
+  answer.service = "web";
+  for (int i = 0; i < 6; ++i) {
+    answer.instances.push_back(instance("n" + std::to_string(i), "10.9.0." + std::to_string(i), 1));
+  }
+  answer.near_node = "N4";
+  catalog_.addQuery("near.dotted", answer);
+  for (int round = 0; round < 5; ++round) {
+    Message m = ask("near.dotted.query.consul.", kTypeA);  // dots join into one query name
+    ASSERT_FALSE(m.answers.empty());
+    EXPECT_EQ(ipText(m.answers[0]), "10.9.0.4");
+    EXPECT_EQ(m.answers[0].ttl, 30u);
+  }
+  catalog_.addQuery("empty", DnsQueryAnswer{"web", std::nullopt, {}, ""});
+  expectNegative(ask("empty.query.consul.", kTypeA), kRcodeNxDomain);
 }
 
 TEST_F(DnsResolverTest, CustomDomainAndDatacenter) {

@@ -25,6 +25,12 @@ class FakeCatalog final : public DnsCatalog {
     instances_.emplace_back(std::move(service), std::move(instance));
   }
 
+  // A prepared query answering `answer` for `name` (exact, case-insensitive).
+  void addQuery(std::string name, DnsQueryAnswer answer) {
+    std::lock_guard lock(mu_);
+    queries_.emplace_back(std::move(name), std::move(answer));
+  }
+
   std::optional<DnsNode> node(std::string_view name) const override {
     std::lock_guard lock(mu_);
     for (const DnsNode& n : nodes_) {
@@ -60,9 +66,17 @@ class FakeCatalog final : public DnsCatalog {
     }
     return out;
   }
+  std::optional<DnsQueryAnswer> preparedQuery(std::string_view name) const override {
+    std::lock_guard lock(mu_);
+    for (const auto& [n, answer] : queries_) {
+      if (equalsIgnoreCase(n, name)) return answer;
+    }
+    return std::nullopt;
+  }
 
  private:
   mutable std::mutex mu_;
+  std::vector<std::pair<std::string, DnsQueryAnswer>> queries_;
   std::vector<DnsNode> nodes_;
   std::vector<DnsNode> servers_;
   std::vector<std::pair<std::string, DnsServiceInstance>> instances_;

@@ -264,6 +264,50 @@ TEST_F(AclGuardTest, ListsAreFilteredAndMarked) {
   EXPECT_TRUE(all.headers.empty());
 }
 
+TEST_F(AclGuardTest, DnsUsesTheDefaultTokenElseAnonymous) {
+  tokenWith("p-dns", "service_prefix \"\" { policy = \"read\" }", "dns-secret");
+  AclResolver anonymous(*store_, settings_);
+  EXPECT_FALSE(anonymous.dnsAuthorizer()->allowed(Resource::kService, "web", Access::kRead));
+  settings_.default_token = "dns-secret";
+  AclResolver with_default(*store_, settings_);
+  EXPECT_TRUE(with_default.dnsAuthorizer()->allowed(Resource::kService, "web", Access::kRead));
+  EXPECT_FALSE(with_default.dnsAuthorizer()->allowed(Resource::kNode, "n", Access::kRead));
+  v1::Command del;
+  del.mutable_acl_token_delete()->set_accessor_id("accessor-dns-secret");
+  applyCommand(del);
+  // A configured token that is gone may read nothing (not even what the default policy allows).
+  settings_.default_policy = acl::DefaultPolicy::kAllow;
+  AclResolver gone(*store_, settings_);
+  EXPECT_FALSE(gone.dnsAuthorizer()->allowed(Resource::kService, "web", Access::kRead));
+  settings_.enabled = false;
+  AclResolver off(*store_, settings_);
+  EXPECT_TRUE(off.dnsAuthorizer()->isManagement());
+}
+
+TEST_F(AclGuardTest, FingerprintsMoveWithTheTokenAndItsPolicies) {
+  tokenWith("p", "key \"a\" { policy = \"read\" }", "s");
+  tokenWith("q", "key \"b\" { policy = \"read\" }", "t");
+  AclResolver resolver(*store_, settings_);
+  std::string before = resolver.fingerprint("s");
+  EXPECT_EQ(resolver.fingerprint("mgmt-secret"), "management");
+  v1::Command other;  // another policy changes: no move
+  other.mutable_acl_policy_set()->mutable_policy()->set_id("q");
+  other.mutable_acl_policy_set()->mutable_policy()->set_name("q");
+  other.mutable_acl_policy_set()->mutable_policy()->set_rules("key \"c\" { policy = \"read\" }");
+  applyCommand(other);
+  EXPECT_EQ(resolver.fingerprint("s"), before);
+  v1::Command mine = other;
+  mine.mutable_acl_policy_set()->mutable_policy()->set_id("p");
+  mine.mutable_acl_policy_set()->mutable_policy()->set_name("p");
+  applyCommand(mine);
+  std::string changed = resolver.fingerprint("s");
+  EXPECT_NE(changed, before);
+  v1::Command del;
+  del.mutable_acl_token_delete()->set_accessor_id("accessor-s");
+  applyCommand(del);
+  EXPECT_EQ(resolver.fingerprint("s"), "none");
+}
+
 TEST_F(AclGuardTest, DefaultAllowStillProtectsAcls) {
   settings_.default_policy = acl::DefaultPolicy::kAllow;
   AclResolver resolver(*store_, settings_);

@@ -10,6 +10,8 @@
 #include <regex>
 #include <thread>
 
+#include "core/http/acl_enforcer.h"
+#include "core/http/acl_resolver.h"
 #include "core/http/handlers.h"
 #include "tests/unit/http/applying_node.h"
 #include "tests/unit/http/route_call.h"
@@ -85,8 +87,10 @@ class BlockingQueryTest : public store::testing::StoreFixture {
   }
 
   // Starts GET path?query; the answer arrives in the returned waiter.
-  std::shared_ptr<Waiter> get(std::string path, std::string query) {
-    auto req = std::make_shared<HttpRequest>(request(std::move(path), std::move(query)));
+  std::shared_ptr<Waiter> get(std::string path, std::string query,
+                              std::map<std::string, std::string> headers = {}) {
+    auto req = std::make_shared<HttpRequest>(
+        request(std::move(path), std::move(query), std::move(headers)));
     auto waiter = std::make_shared<Waiter>();
     waiter->respond.emplace(
         [answer = waiter->answer](HttpResponse r) { answer->set_value(std::move(r)); });
@@ -198,6 +202,115 @@ TEST_F(BlockingQueryTest, ACancelledWaiterIsReleasedAtOnce) {
   auto plain = get("/v1/kv/fan/key", "");
   EXPECT_EQ(plain->future.get().status, 200);
   EXPECT_FALSE(plain->respond->cancel());
+}
+
+// Blocking queries under ACLs: a waiting query is checked again when its token or its policies
+// change (docs/security.md, "Blocking queries").
+class AclBlockingQueryTest : public BlockingQueryTest {
+ protected:
+  void SetUp() override {
+    BlockingQueryTest::SetUp();
+    AclSettings settings;
+    settings.enabled = true;
+    settings.default_policy = acl::DefaultPolicy::kDeny;
+    resolver_ = std::make_unique<AclResolver>(*store_, settings);
+    ctx_->acl = resolver_.get();
+    router_.setGuard(aclGuard(*resolver_, *store_, "node-1"));
+    policy("p-app", R"(key_prefix "app/" { policy = "read" })");
+    token("reader", "reader-secret", "p-app");
+    set("app/a", "1");
+    set("app/b", "2");
+    index_ = std::to_string(store_->appliedIndex());
+  }
+
+  void apply(const v1::Command& cmd) {
+    store::LogEntry entry{store_->appliedIndex() + 1, &cmd};
+    ASSERT_TRUE(store_->apply(std::span(&entry, 1), false).at(0).ok);
+  }
+  void policy(const std::string& id, const std::string& rules) {
+    v1::Command p;
+    v1::AclPolicy* policy = p.mutable_acl_policy_set()->mutable_policy();
+    policy->set_id(id);
+    policy->set_name(id);
+    policy->set_rules(rules);
+    p.mutable_acl_policy_set()->set_create(!store_->aclPolicy(id).row.has_value());
+    apply(p);
+  }
+  void token(const std::string& accessor, const std::string& secret, const std::string& policy) {
+    v1::Command t;
+    v1::AclToken* token = t.mutable_acl_token_set()->mutable_token();
+    token->set_accessor_id(accessor);
+    token->set_secret_id(secret);
+    token->add_policies()->set_id(policy);
+    t.mutable_acl_token_set()->set_create(true);
+    apply(t);
+  }
+  std::shared_ptr<Waiter> blockingGet(std::string path, std::string query = "") {
+    return get(std::move(path), query + "index=" + index_ + "&wait=60s",
+               {{"x-consul-token", "reader-secret"}});
+  }
+
+  std::unique_ptr<AclResolver> resolver_;
+  std::string index_;
+};
+
+TEST_F(AclBlockingQueryTest, ADeletedTokenEndsTheWaitWith403) {
+  auto waiter = blockingGet("/v1/kv/app/a");
+  ASSERT_TRUE(eventually([&] { return heldQueries() == 1; }));
+  v1::Command del;
+  del.mutable_acl_token_delete()->set_accessor_id("reader");
+  apply(del);
+  ASSERT_EQ(waiter->future.wait_for(10s), std::future_status::ready);
+  HttpResponse r = waiter->future.get();
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(r.body, "ACL not found");
+  EXPECT_TRUE(eventually([&] { return heldQueries() == 0 && hub_.waiting() == 0; }));
+}
+
+TEST_F(AclBlockingQueryTest, APolicyThatLosesThePermissionEndsTheWaitWith403) {
+  auto waiter = blockingGet("/v1/kv/app/a");
+  ASSERT_TRUE(eventually([&] { return heldQueries() == 1; }));
+  policy("p-app", R"(key_prefix "app/" { policy = "deny" })");
+  ASSERT_EQ(waiter->future.wait_for(10s), std::future_status::ready);
+  HttpResponse r = waiter->future.get();
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(r.body,
+            "Permission denied: token with AccessorID 'reader' lacks permission 'key:read' on "
+            "\"app/a\"");
+}
+
+TEST_F(AclBlockingQueryTest, ANarrowerPolicyFiltersTheListAtOnce) {
+  auto waiter = blockingGet("/v1/kv/app/", "recurse&");
+  ASSERT_TRUE(eventually([&] { return heldQueries() == 1; }));
+  policy("p-app", R"(key "app/a" { policy = "read" })");
+  ASSERT_EQ(waiter->future.wait_for(10s), std::future_status::ready);
+  HttpResponse r = waiter->future.get();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("\"app/a\""), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("\"app/b\""), std::string::npos) << r.body;
+  EXPECT_EQ(testing::headerValue(r, "X-Consul-Results-Filtered-By-ACLs"), "true");
+  EXPECT_EQ(testing::headerValue(r, "X-Consul-Index"), index_);  // the data did not change
+}
+
+TEST_F(AclBlockingQueryTest, OtherTokensChangingKeepItWaiting) {
+  auto waiter = blockingGet("/v1/kv/app/a");
+  ASSERT_TRUE(eventually([&] { return heldQueries() == 1; }));
+  policy("p-other", R"(key_prefix "" { policy = "write" })");
+  token("other", "other-secret", "p-other");
+  set("app/a", "changed");  // answered by this, not by the ACL changes before it
+  ASSERT_EQ(waiter->future.wait_for(10s), std::future_status::ready);
+  HttpResponse r = waiter->future.get();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(testing::headerValue(r, "X-Consul-Index"), std::to_string(store_->appliedIndex()));
+}
+
+TEST_F(AclBlockingQueryTest, ACancelledWaiterReleasesBothWatches) {
+  auto waiter = blockingGet("/v1/kv/app/a");
+  ASSERT_TRUE(eventually([&] { return heldQueries() == 1; }));
+  EXPECT_EQ(hub_.waiting(), 2u);  // the key and the ACL tables
+  EXPECT_TRUE(waiter->respond->cancel());
+  EXPECT_EQ(heldQueries(), 0);
+  EXPECT_EQ(hub_.waiting(), 0u);
 }
 
 }  // namespace

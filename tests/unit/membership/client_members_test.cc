@@ -42,6 +42,10 @@ class ClientMembersTest : public ::testing::Test {
       respond(*server_answer_);
     };
     hooks.leave = [this] { ++leaves_; };
+    hooks.join = [this](const std::string& address, Responder respond) {
+      joined_.push_back(address);
+      respond(jsonResponse(""));
+    };
     addClientMembershipRoutes(router_, *ctx_, hooks);
   }
 
@@ -67,6 +71,7 @@ class ClientMembersTest : public ::testing::Test {
   std::optional<HttpResponse> server_answer_;  // null: no server answers
   std::vector<HttpRequest> forwarded_;
   int leaves_ = 0;
+  std::vector<std::string> joined_;
 };
 
 constexpr char kServerList[] =
@@ -144,7 +149,7 @@ TEST_F(ClientMembersTest, WithoutServersItListsItsOwnViewInTheServersFormat) {
   EXPECT_EQ(names(members("wan=1")), (std::vector<std::string>{"127.0.0.1:8300.dc1"}));
 }
 
-TEST_F(ClientMembersTest, ForceLeaveGoesToAServerAndJoinAndLeaveAreLocal) {
+TEST_F(ClientMembersTest, ForceLeaveGoesToAServerJoinAndLeaveUseTheHooks) {
   server_answer_ = jsonResponse("");
   HttpResponse r = callRoute(router_, "PUT", "/v1/agent/force-leave/c2", "prune");
   EXPECT_EQ(r.status, 200);
@@ -155,9 +160,24 @@ TEST_F(ClientMembersTest, ForceLeaveGoesToAServerAndJoinAndLeaveAreLocal) {
   r = callRoute(router_, "PUT", "/v1/agent/force-leave/c2");
   EXPECT_EQ(r.status, 500);
   EXPECT_NE(r.body.find("No Cairn server reachable: no server known"), std::string::npos);
-  EXPECT_EQ(callRoute(router_, "PUT", "/v1/agent/join/127.0.0.1").status, 500);
+  EXPECT_EQ(callRoute(router_, "PUT", "/v1/agent/join/127.0.0.1:8300").status, 200);
+  EXPECT_EQ(joined_, (std::vector<std::string>{"127.0.0.1:8300"}));
+  r = callRoute(router_, "PUT", "/v1/agent/join/");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body, "Missing address to join");
   EXPECT_EQ(callRoute(router_, "PUT", "/v1/agent/leave").status, 200);
   EXPECT_EQ(leaves_, 1);
+}
+
+TEST(ClientMembershipRoutes, JoinWithoutAHookAnswers500) {
+  AgentInfo info;
+  metrics::Metrics metrics{"0.1.0", "test"};
+  ClientMembers members;
+  SerialWorker worker;
+  AgentApiContext ctx{info, metrics, members, worker, nullptr};
+  Router router;
+  addClientMembershipRoutes(router, ctx, {});
+  EXPECT_EQ(callRoute(router, "PUT", "/v1/agent/join/127.0.0.1").status, 500);
 }
 
 }  // namespace

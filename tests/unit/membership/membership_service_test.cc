@@ -96,7 +96,7 @@ class FakeNode final : public node::Node {
 // One server: its own state store (the follower's is not replicated: tests read the leader's).
 struct TestServer {
   TestServer(const std::filesystem::path& dir, bool leader, health::ManualScheduler& sched,
-             std::function<int64_t()> wall) {
+             std::function<int64_t()> wall, std::chrono::milliseconds client_timeout = 10s) {
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir.parent_path());
     auto opened = storage::RocksDb::open(dir.string());
@@ -105,7 +105,7 @@ struct TestServer {
     store = std::make_unique<store::StateStore>(*db, hub);
     node = std::make_unique<FakeNode>(*store, leader);
     MembershipMonitorOptions o;
-    o.liveness.client_timeout = 10s;
+    o.liveness.client_timeout = client_timeout;
     monitor = std::make_unique<MembershipMonitor>(
         o, MembershipMonitorDeps{node.get(), store.get(), &sched, std::move(wall)});
     service.attach(node.get(), monitor.get());
@@ -241,6 +241,27 @@ TEST_F(MembershipServiceTest, HeartbeatMakesTheMemberAliveAndReturnsTheServers) 
   ASSERT_EQ(last_reply_->servers_size(), 1);
   EXPECT_EQ(last_reply_->servers(0).rpc_address(), leader_->address);
   EXPECT_EQ(last_reply_->leader_rpc_address(), leader_->address);
+  // client_timeout 10 s: a third is above the default 2 s interval, which stays.
+  EXPECT_EQ(last_reply_->client_timeout_ms(), 10000u);
+  EXPECT_EQ(sender_->interval(), 2s);
+}
+
+// A short client_timeout on the servers makes the client heartbeat at a third of it, and never
+// more often than every 200 ms.
+TEST_F(MembershipServiceTest, TheHeartbeatIntervalFollowsTheServersClientTimeout) {
+  for (auto [timeout, expected] : {std::pair{1500ms, 500ms}, std::pair{300ms, 200ms}}) {
+    sender_.reset();
+    leader_.reset();
+    leader_ = std::make_unique<TestServer>(
+        base_ / ("short-" + std::to_string(timeout.count())), true, server_sched_,
+        [this] { return wall_ms_.load(); }, timeout);
+    leader_->node->leader_address = leader_->address;
+    leader_->node->target_ = leader_->node.get();
+    channel_ = grpc::CreateChannel(leader_->address, grpc::InsecureChannelCredentials());
+    startSender("c1", channel_);
+    ASSERT_TRUE(waitFor([&] { return sender_->stats().succeeded >= 1; }));
+    EXPECT_EQ(sender_->interval(), expected) << timeout.count();
+  }
 }
 
 TEST_F(MembershipServiceTest, SilenceFailsTheMemberAndInvalidatesItsSessionsThenItComesBack) {

@@ -317,6 +317,60 @@ std::vector<Case> cases() {
        ActionKind::kNone, "", -1, "WaitingForHealthy"},
       {"even size: allowed", [] { return healthy(3, 4); }, ActionKind::kScaleStatefulSet, "", 4,
        "ScalingUp"},
+      {"upgrade: a restarted operator goes on with the next follower, not an upgraded one",
+       [] {
+         auto s = healthy(3, 3);
+         s.statefulset->update_revision = "r2";
+         pod(s, "c-2")->revision = "r2";
+         return s;
+       },
+       ActionKind::kDeletePod, "c-1", -1, "RollingUpgrade"},
+      {"upgrade: the restarted server was killed again while catching up: wait",
+       [] {
+         auto s = healthy(3, 3);
+         s.statefulset->update_revision = "r2";
+         pod(s, "c-2")->revision = "r2";
+         member(s, "c-2")->healthy = false;
+         s.raft.healthy = false;
+         return s;
+       },
+       ActionKind::kNone, "", -1, "WaitingForHealthy", "True"},
+      {"lost quorum with a leader still in place: a scale-up is held",
+       [] {
+         auto s = healthy(3, 5);
+         member(s, "c-1")->healthy = false;
+         member(s, "c-2")->healthy = false;
+         s.raft.healthy = false;
+         return s;
+       },
+       ActionKind::kHold, "", -1, "Held", "True"},
+      {"lost quorum with a leader still in place: an upgrade step is held",
+       [] {
+         auto s = healthy(3, 3);
+         s.statefulset->update_revision = "r2";
+         member(s, "c-1")->healthy = false;
+         member(s, "c-2")->healthy = false;
+         s.raft.healthy = false;
+         return s;
+       },
+       ActionKind::kHold, "", -1, "Held", "True"},
+      {"lost quorum with a leader still in place: a scale-down is held",
+       [] {
+         auto s = healthy(5, 3);
+         for (const char* n : {"c-2", "c-3", "c-4"}) member(s, n)->healthy = false;
+         s.raft.healthy = false;
+         return s;
+       },
+       ActionKind::kHold, "", -1, "Held", "True"},
+      {"a minority down is not a hold: wait for it",
+       [] {
+         auto s = healthy(5, 5);
+         member(s, "c-3")->healthy = false;
+         member(s, "c-4")->healthy = false;
+         s.raft.healthy = false;
+         return s;
+       },
+       ActionKind::kNone, "", -1, "WaitingForHealthy", "True"},
   };
 }
 
@@ -372,6 +426,82 @@ TEST(Reconciler, HoldingLeavesTheStatefulSetAlone) {
   EXPECT_TRUE(d.events[0].warning);
   EXPECT_EQ(d.events[0].reason, "QuorumLost");
   EXPECT_EQ(condition(d, "Available", "status"), "False");
+}
+
+// A spec change made while the cluster has no quorum: held, and the status says what and why.
+TEST(Reconciler, HoldNamesTheHeldChangeAndWhy) {
+  auto s = healthy(3, 5);
+  leader(s, "");
+  s.raft.healthy = false;
+  for (auto& m : s.raft.members) m.healthy = false;
+  Decision d = reconcile(s);
+  EXPECT_EQ(d.action.kind, ActionKind::kHold);
+  std::string progressing = condition(d, "Progressing", "message");
+  EXPECT_NE(progressing.find("scaling from 3 to 5 servers"), std::string::npos) << progressing;
+  EXPECT_NE(progressing.find("no leader"), std::string::npos) << progressing;
+  EXPECT_EQ(condition(d, "Progressing", "status"), "False");
+  EXPECT_EQ(condition(d, "Degraded", "reason"), "QuorumLost");
+  EXPECT_EQ(condition(d, "Available", "reason"), "NoLeader");
+  // The leader still in place but without a healthy majority: the same hold, another reason.
+  leader(s, "c-0");
+  member(s, "c-0")->healthy = true;
+  Decision at_risk = reconcile(s);
+  EXPECT_EQ(at_risk.action.kind, ActionKind::kHold);
+  EXPECT_FALSE(appliesStatefulSet(at_risk));
+  EXPECT_EQ(condition(at_risk, "Degraded", "reason"), "QuorumAtRisk");
+  std::string why = condition(at_risk, "Progressing", "message");
+  EXPECT_NE(why.find("only 1 of 3 voters are healthy, 2 are needed"), std::string::npos) << why;
+}
+
+TEST(Reconciler, HoldWarnsOnceThenOncePerHeldSpecGeneration) {
+  auto s = healthy(3, 3);
+  leader(s, "");
+  Decision first = reconcile(s);
+  ASSERT_EQ(first.events.size(), 1u);
+  EXPECT_EQ(first.events[0].reason, "QuorumLost");
+  s.cluster.status = first.status;
+  EXPECT_TRUE(reconcile(s).events.empty()) << "no Event on every pass of a hold";
+  // A new generation changes the image while held: its own Warning, naming the change.
+  s.cluster.generation = 3;
+  s.cluster.spec.image = "cairn:0.2.0";
+  Decision changed = reconcile(s);
+  ASSERT_EQ(changed.events.size(), 1u);
+  EXPECT_EQ(changed.events[0].reason, "ChangeHeld");
+  EXPECT_NE(changed.events[0].message.find("cairn:0.1.0 -> cairn:0.2.0"), std::string::npos)
+      << changed.events[0].message;
+  EXPECT_FALSE(appliesStatefulSet(changed)) << "the new template waits too";
+  s.cluster.status = changed.status;
+  EXPECT_TRUE(reconcile(s).events.empty());
+}
+
+// A spec.config change alone makes a new pod template (its config-hash annotation); the
+// StatefulSet then reports a new update revision and the servers roll as for an image change.
+TEST(Reconciler, ConfigurationChangeRollsTheServers) {
+  auto templateOf = [](const Decision& d) {
+    for (const value& o : d.apply) {
+      if (o.at("kind").as_string() == "StatefulSet") return o.at("spec").at("template");
+    }
+    return value::null();
+  };
+  auto s = healthy(3, 3);
+  value before = templateOf(reconcile(s));
+  s.cluster.spec.config = value::parse(R"({"log_level": "DEBUG"})");
+  Decision d = reconcile(s);
+  value after = templateOf(d);
+  ASSERT_FALSE(after.is_null());
+  EXPECT_NE(before.serialize(), after.serialize());
+  EXPECT_EQ(after.at("metadata").at("annotations").at("cairn.io/config-hash").as_string(),
+            configHash(s.cluster.spec));
+  // Resources are in the template itself.
+  s.cluster.spec.resources = value::parse(R"({"limits": {"memory": "1Gi"}})");
+  EXPECT_NE(templateOf(reconcile(s)).serialize(), after.serialize());
+  // The StatefulSet has the new revision: a follower restarts first, the leader last.
+  s.statefulset->update_revision = "r2";
+  Decision step = reconcile(s);
+  EXPECT_EQ(step.action.kind, ActionKind::kDeletePod);
+  EXPECT_EQ(step.action.target, "c-2");
+  for (auto& p : s.pods) p.revision = p.name == "c-0" ? "r1" : "r2";
+  EXPECT_EQ(reconcile(s).action.kind, ActionKind::kTransferLeadership);
 }
 
 TEST(Reconciler, InvalidSpecAppliesNothingAndSaysWhy) {

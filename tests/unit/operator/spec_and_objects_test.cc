@@ -93,13 +93,16 @@ TEST(Observe, ClusterKeepsABadSpecAsAStatus) {
 TEST(Observe, StatefulSetAndPods) {
   auto sts = observeStatefulSet(value::parse(R"({
     "metadata": {"annotations": {"cairn.io/bootstrap-expect": "3"}},
-    "spec": {"replicas": 4, "template": {"spec": {"containers": [{"image": "cairn:2"}]}}},
+    "spec": {"replicas": 4, "template": {
+      "metadata": {"annotations": {"cairn.io/config-hash": "h1"}},
+      "spec": {"containers": [{"image": "cairn:2"}]}}},
     "status": {"currentRevision": "a", "updateRevision": "b"}})"));
   ASSERT_TRUE(sts.isOk());
   EXPECT_EQ(sts->replicas, 4);
   EXPECT_EQ(sts->bootstrap_expect, 3);
   EXPECT_EQ(sts->update_revision, "b");
   EXPECT_EQ(sts->image, "cairn:2");
+  EXPECT_EQ(sts->config_hash, "h1");
   auto p = observePod(value::parse(R"({
     "metadata": {"name": "c-12", "labels": {"controller-revision-hash": "b"},
                  "deletionTimestamp": "2026-01-01T00:00:00Z"},
@@ -221,6 +224,8 @@ TEST(DesiredObjects, ConfigChangesMakeANewTemplateScalingDoesNot) {
   EXPECT_EQ(a.stateful_set.at("spec").at("template").serialize(),
             b.stateful_set.at("spec").at("template").serialize());
   EXPECT_NE(hash(a), hash(c));
+  EXPECT_NE(hash(c).find(configHash(cluster(R"({"config": {"log_level": "DEBUG"}})").spec)),
+            std::string::npos);
   std::string config = c.config_map.at("data").at("server.json").as_string();
   EXPECT_NE(config.find("\"log_level\":\"DEBUG\""), std::string::npos);
   EXPECT_NE(config.find("\"leave_on_terminate\":false"), std::string::npos);
@@ -229,6 +234,13 @@ TEST(DesiredObjects, ConfigChangesMakeANewTemplateScalingDoesNot) {
 TEST(DesiredObjects, DisruptionBudgetKeepsQuorum) {
   std::vector<int> want = {0, 0, 0, 1, 1, 1, 1, 1, 1, 1};  // index: servers
   for (int n = 1; n <= kMaxServers; ++n) EXPECT_EQ(maxUnavailable(n), want[n]) << n;
+  // Half-way through a scale-up from 1 to 3, the 2 servers running cannot lose one.
+  auto budget = [](const DesiredObjects& d) {
+    return d.pdb.at("spec").at("maxUnavailable").as_integer();
+  };
+  EXPECT_EQ(budget(desiredObjects(cluster(R"({"servers": 3})"), 2, 1)), 0);
+  EXPECT_EQ(budget(desiredObjects(cluster(R"({"servers": 3})"), 3, 1)), 1);
+  EXPECT_EQ(budget(desiredObjects(cluster(R"({"servers": 1})"), 3, 3)), 0);
 }
 
 }  // namespace

@@ -142,7 +142,7 @@ TEST_F(CatalogTest, LocksFollowSessionsAndInvalidationReleasesThem) {
   ASSERT_TRUE(createSession("s2", "n1", {}).ok);
   TxnOutcome bad = lock("k", "nope");
   ASSERT_FALSE(bad.ok);
-  EXPECT_EQ(bad.errors[0].http_error, "invalid session \"nope\"");
+  EXPECT_EQ(bad.errors[0].unknown_session, "nope");
   ASSERT_TRUE(lock("k", "s1").ok);
   EXPECT_FALSE(lock("k", "s2").ok);  // held by another session
   EXPECT_EQ(store_->get("k").entry.lock_index, 1u);

@@ -66,6 +66,9 @@ app.kubernetes.io/component: server
 {{- if and .Values.injection.enabled (eq .Values.injection.failurePolicy "Fail") (empty .Values.injection.namespaceSelector) -}}
 {{- fail "injection.failurePolicy: Fail needs injection.namespaceSelector: with an empty selector every pod creation in the cluster would depend on the webhook" -}}
 {{- end -}}
+{{- if and .Values.injection.enabled (eq (int .Values.injection.port) 9600) -}}
+{{- fail "injection.port: 9600 is the operator's metrics and probe port; choose another" -}}
+{{- end -}}
 {{- if and (not .Values.operator.leaderElection) (gt (int .Values.operator.replicas) 1) -}}
 {{- fail "operator.leaderElection: false with operator.replicas > 1 would let several operators change the same cluster at once; use one replica or leave leader election on" -}}
 {{- end -}}
