@@ -5,6 +5,7 @@
 
 #include "core/base/logging.h"
 #include "core/base/random.h"
+#include "core/http/body_stream.h"
 
 namespace cairn::agent {
 namespace {
@@ -69,6 +70,9 @@ std::shared_ptr<http::HttpRequest> requestOf(const v1::HttpEnvelope& e) {
 }
 
 v1::HttpReply replyOf(http::HttpResponse r) {
+  // A streamed answer (GET /v1/agent/monitor) cannot cross a unary call: its producer is told
+  // at once (a monitor's log sink goes away) and the reply has no body.
+  if (r.stream) r.stream->close();
   v1::HttpReply out;
   out.set_status(r.status);
   out.set_content_type(std::move(r.content_type));

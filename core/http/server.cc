@@ -438,11 +438,13 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     keep_alive_ = false;
     setDeadline(server_->options().io_timeout);
     stream_writing_ = true;  // the head first
-    std::weak_ptr<Session> weak = this->weak_from_this();
-    stream_->attach([weak] {
-      if (auto self = weak.lock()) {
-        asio::post(self->executor(), [self] { self->pumpStream(); });
-      }
+    // The producer wakes the session from its own thread (a monitor: whichever thread logs,
+    // under the log's lock). It must not own the session there: the last owner would destroy
+    // it on that thread. So the wake-up holds the strand and a weak pointer only.
+    stream_->attach([weak = this->weak_from_this(), ex = executor()] {
+      asio::post(ex, [weak] {
+        if (auto self = weak.lock()) self->pumpStream();
+      });
     });
     asio::async_write(
         socket_, asio::buffer(out_head_),

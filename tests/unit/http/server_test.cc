@@ -126,6 +126,11 @@ class Deferred {
     std::unique_lock lock(mu_);
     ASSERT_TRUE(cv_.wait_for(lock, 10s, [&] { return pending_.size() >= n; }));
   }
+  // Whether `n` entries arrived within `d` (for loops that act between waits).
+  bool arrivedWithin(size_t n, std::chrono::milliseconds d) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, d, [&] { return pending_.size() >= n; });
+  }
   size_t count() {
     std::lock_guard lock(mu_);
     return pending_.size();
@@ -163,11 +168,11 @@ class ServerTest : public ::testing::Test {
                         stream->onClose([this] { closed_.add(Responder([](HttpResponse) {})); });
                         HttpResponse r = textResponse(200, "");
                         r.stream = stream;
-                        streams_.add(Responder([](HttpResponse) {}));
                         {
                           std::lock_guard lock(stream_mu_);
                           stream_ = stream;
                         }
+                        streams_.add(Responder([](HttpResponse) {}));  // after: lastStream() set
                         respond(std::move(r));
                       }});
     router_.add(Route{"/small",
@@ -365,6 +370,50 @@ TEST_F(ServerTest, AClientThatClosesEndsItsStream) {
   closed_.waitFor(1);  // the producer learns at once, without writing anything
   EXPECT_TRUE(lastStream()->closed());
   EXPECT_FALSE(lastStream()->write("nobody reads this"));
+}
+
+TEST_F(ServerTest, AClientLeavingMidStreamEndsIt) {
+  HttpServer& server = start();
+  {
+    Client c(server.port());
+    c.send(get("/stream"));
+    ASSERT_TRUE(c.readUntil("\r\n\r\n"));
+    streams_.waitFor(1);
+    ASSERT_TRUE(lastStream()->write("first\n"));
+    ASSERT_TRUE(c.readUntil("6\r\nfirst\n\r\n"));
+  }
+  closed_.waitFor(1);
+  EXPECT_FALSE(lastStream()->write("after the client left"));
+  // The server still serves.
+  Client next(server.port());
+  next.send(get("/echo"));
+  EXPECT_EQ(next.read().status, 200);
+}
+
+// A client that stops reading: once the socket buffers are full, a write makes no progress for
+// io_timeout and the connection closes; the producer is told, nothing piles up without bound.
+TEST_F(ServerTest, AClientThatStopsReadingIsClosedAfterIoTimeout) {
+  HttpServerOptions o;
+  o.io_timeout = 200ms;
+  HttpServer& server = start(o);
+  Client c(server.port());
+  c.send(get("/stream"));
+  streams_.waitFor(1);
+  std::shared_ptr<BodyStream> stream = lastStream();
+  const std::string piece(64 * 1024, 'x');
+  auto give_up = std::chrono::steady_clock::now() + 20s;
+  size_t refused = 0;
+  while (!closed_.arrivedWithin(1, 5ms)) {
+    ASSERT_LT(std::chrono::steady_clock::now(), give_up) << "the stream was never closed";
+    while (stream->write(piece)) {
+    }
+    ++refused;  // the stream's buffer is full: the piece was dropped, not queued
+  }
+  EXPECT_GT(refused, 0u);
+  EXPECT_TRUE(stream->closed());
+  Client next(server.port());
+  next.send(get("/echo"));
+  EXPECT_EQ(next.read().status, 200);
 }
 
 TEST_F(ServerTest, ConnectionsOverTheLimitGet503) {
