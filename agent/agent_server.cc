@@ -1,7 +1,6 @@
 #include "agent/agent_server.h"
 
 #include <sys/resource.h>
-#include <unistd.h>
 
 #define _TURN_OFF_PLATFORM_STRING
 #include <pplx/threadpool.h>
@@ -9,7 +8,6 @@
 #include <algorithm>
 #include <atomic>
 #include <csignal>
-#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <future>
@@ -135,10 +133,11 @@ int runAgent(const config::AgentConfig& config) {
   reload_hook->set(nullptr);
   agent->stop();
   // Requests still in flight on the I/O pool's threads (blocking queries, replies being sent)
-  // reference the agent's parts, so running their destructors now would race with those
-  // threads. Every acknowledged write is already synced to RocksDB, so the process leaves here.
-  std::fflush(nullptr);
-  _exit(0);
+  // reference the agent's parts: the pool's threads are joined before the parts are destroyed.
+  http::sharedIoPool().stop();
+  agent.reset();
+  LOG_INFO("agent", "stopped");
+  return 0;
 }
 
 }  // namespace cairn::agent

@@ -10,8 +10,8 @@ class RunningAgent {
  public:
   virtual ~RunningAgent() = default;
   // Stops serving, in reverse start-up order. Idempotent. Requests still in flight on the I/O
-  // pool may reference the agent's parts, so the process leaves without destroying it (see
-  // runAgent in agent_server.cc).
+  // pool may reference the agent's parts, so the owner joins the pool's threads after stop() and
+  // before destroying the agent (see runAgent in agent_server.cc).
   virtual void stop() = 0;
   // Re-reads the config files (SIGHUP, PUT /v1/agent/reload): the service and check definitions
   // and log_level take effect; other keys need a restart (docs/configuration.md).

@@ -2,7 +2,6 @@
 
 #include <malloc.h>
 #include <signal.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -152,9 +151,12 @@ int run(std::vector<std::string> args) {
   int sig = signals.wait();
   LOG_INFO("sidecar", "caught signal " << sig << ", draining");
   (*sidecar)->drainAndStop();
-  std::fflush(nullptr);
-  // As the agent: handlers still in flight reference the parts, so leave without destructors.
-  _exit(0);
+  // As the agent: handlers still in flight reference the parts, so the I/O pool's threads are
+  // joined before the parts are destroyed.
+  http::sharedIoPool().stop();
+  sidecar->reset();
+  LOG_INFO("sidecar", "stopped");
+  return 0;
 }
 
 }  // namespace
