@@ -1,6 +1,7 @@
 #include "core/health/async_prober_factory.h"
 
 #include "core/base/logging.h"
+#include "core/base/tsan.h"
 #include "core/health/grpc_prober.h"
 #include "core/health/http_prober.h"
 #include "core/health/script_prober.h"
@@ -23,7 +24,10 @@ AsyncProberFactory::AsyncProberFactory()
       grpc_thread_([this] {
         void* tag = nullptr;
         bool ok = false;
-        while (cq_.Next(&tag, &ok)) static_cast<GrpcCompletion*>(tag)->complete(ok);
+        while (cq_.Next(&tag, &ok)) {
+          tsanAcquire(tag);  // handed over through gRPC, which TSan cannot see into
+          static_cast<GrpcCompletion*>(tag)->complete(ok);
+        }
       }) {}
 
 AsyncProberFactory::~AsyncProberFactory() {

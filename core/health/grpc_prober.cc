@@ -5,6 +5,7 @@
 
 #include <mutex>
 
+#include "core/base/tsan.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
 namespace cairn::health {
@@ -77,7 +78,9 @@ class GrpcProber final : public Prober {
     call->target = def_.grpc;
     call->self = call;
     call->reader = stub_->AsyncCheck(&call->context, call->request, &cq_);
-    call->reader->Finish(&call->response, &call->status, static_cast<GrpcCompletion*>(call.get()));
+    auto* tag = static_cast<GrpcCompletion*>(call.get());
+    tsanRelease(tag);  // the drain thread takes the call from gRPC's queue (core/base/tsan.h)
+    call->reader->Finish(&call->response, &call->status, tag);
   }
 
   void cancel() override {

@@ -14,6 +14,7 @@
 #include "core/http/acl_resolver.h"
 #include "core/http/handlers.h"
 #include "tests/unit/http/applying_node.h"
+#include "tests/unit/http/drain_pool.h"
 #include "tests/unit/http/route_call.h"
 #include "tests/unit/store/store_fixture.h"
 
@@ -88,6 +89,11 @@ class BlockingQueryTest : public store::testing::StoreFixture {
     ctx_ = std::make_unique<ApiContext>(
         ApiContext{*node_, *store_, hub_, timers_, slow_work_, metrics_, AgentInfo{}});
     addKvRoutes(router_, *ctx_);
+  }
+  // A pool task may still hold an answered query, whose destructor reads ctx_ (and the store).
+  void TearDown() override {
+    testing::drainSharedIoPool();
+    StoreFixture::TearDown();
   }
 
   // Starts GET path?query; the answer arrives in the returned waiter.

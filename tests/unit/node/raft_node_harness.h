@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <future>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -86,8 +87,14 @@ class Network {
     auto it = nodes_.find(address);
     return it == nodes_.end() ? nullptr : it->second;
   }
+  // Held across every delivery into a service and by a transport's stop(): a stopped transport
+  // returns only once no sender is still inside its service, as a gRPC server's Shutdown waits
+  // for the calls it runs; the node behind it may then be destroyed. Recursive: a reply may be
+  // delivered from inside a delivery.
+  std::recursive_mutex& delivering() { return delivering_; }
 
  private:
+  std::recursive_mutex delivering_;
   std::mutex mu_;
   std::map<std::string, LoopbackTransport*> nodes_;
 };
@@ -98,7 +105,10 @@ inline Status LoopbackTransport::start(const std::string&, transport::PeerServic
   return Status::ok();
 }
 
-inline void LoopbackTransport::stop() { net_.remove(address_); }
+inline void LoopbackTransport::stop() {
+  std::lock_guard lock(net_.delivering());
+  net_.remove(address_);
+}
 
 inline transport::PeerService* LoopbackTransport::reachable(const std::string& address) const {
   if (blocks(address)) return nullptr;
@@ -116,6 +126,7 @@ inline void LoopbackTransport::send(std::vector<raft::Message> messages) {
       if (it != peers_.end()) by_peer[it->second].push_back(std::move(m));
     }
   }
+  std::lock_guard lock(net_.delivering());
   for (auto& [address, batch] : by_peer) {
     if (auto* service = reachable(address)) service->onRaftMessages(std::move(batch));
   }
@@ -123,15 +134,23 @@ inline void LoopbackTransport::send(std::vector<raft::Message> messages) {
 
 inline void LoopbackTransport::forward(const std::string& address, v1::ForwardRequest request,
                                        Deadline, transport::Done<v1::ForwardResponse> done) {
+  std::unique_lock lock(net_.delivering());
   auto* service = reachable(address);
-  if (!service) return done(unavailable("unreachable " + address));
+  if (!service) {
+    lock.unlock();
+    return done(unavailable("unreachable " + address));
+  }
   service->onForward(std::move(request), [done](v1::ForwardResponse r) { done(std::move(r)); });
 }
 
 inline void LoopbackTransport::leave(const std::string& address, v1::LeaveRequest request, Deadline,
                                      transport::Done<v1::MembershipResponse> done) {
+  std::unique_lock lock(net_.delivering());
   auto* service = reachable(address);
-  if (!service) return done(unavailable("unreachable " + address));
+  if (!service) {
+    lock.unlock();
+    return done(unavailable("unreachable " + address));
+  }
   service->onLeave(std::move(request), [done](v1::MembershipResponse r) { done(std::move(r)); });
 }
 
