@@ -138,9 +138,8 @@ int runSnapshotRestore(const std::vector<std::string>& args, CliIo& io) {
 
 int runSnapshot(const std::vector<std::string>& args, CliIo& io) {
   using Command = int (*)(const std::vector<std::string>&, CliIo&);
-  static const std::map<std::string, Command> kCommands = {{"save", runSnapshotSave},
-                                                           {"restore", runSnapshotRestore},
-                                                           {"inspect", runSnapshotInspect}};
+  static const std::map<std::string, Command> kCommands = {
+      {"save", runSnapshotSave}, {"restore", runSnapshotRestore}, {"inspect", runSnapshotInspect}};
   if (args.empty()) {
     io.err << kUsage;
     return 1;
