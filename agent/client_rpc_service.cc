@@ -6,6 +6,7 @@
 #include "agent/client_rpc_acl.h"
 #include "core/base/logging.h"
 #include "core/base/random.h"
+#include "core/http/body_stream.h"
 
 namespace cairn::agent {
 namespace {
@@ -65,6 +66,7 @@ std::shared_ptr<http::HttpRequest> requestOf(const v1::HttpEnvelope& e) {
   req->query = http::QueryParams::parse(e.raw_query());
   for (const auto& h : e.headers()) req->headers[h.name()] = h.value();
   req->body = e.body();
+  req->agent_node = e.agent_node();
   return req;
 }
 
@@ -85,6 +87,9 @@ grpc::Status denied(const std::string& message) {
 }
 
 v1::HttpReply replyOf(http::HttpResponse r) {
+  // A streamed answer (GET /v1/agent/monitor) cannot cross a unary call: its producer is told
+  // at once (a monitor's log sink goes away) and the reply has no body.
+  if (r.stream) r.stream->close();
   v1::HttpReply out;
   out.set_status(r.status);
   out.set_content_type(std::move(r.content_type));

@@ -211,6 +211,7 @@ Status ServerAgent::startInterfaces() {
       std::make_unique<ServerHealthMonitor>(ctx_->node, *state_, timers_, health_options);
   server_health_->start();
   membership_->start();
+  remote_exec_ = RemoteExec::startFor(config_, http_->httpPort(), info_.node_name);
   return Status::ok();
 }
 
@@ -221,6 +222,7 @@ Status ServerAgent::reload() {
 void ServerAgent::stop() {
   if (stopped_) return;
   stopped_ = true;
+  remote_exec_.reset();  // kills the jobs still running
   if (local_agent_) local_agent_->stop();
   // The reaper's timers call into the Raft node, which ServerNode owns and the members below
   // outlive: stop them first (this also runs when start() failed half-way).

@@ -11,6 +11,7 @@
 #include "agent/config_registrations.h"
 #include "agent/data_dir.h"
 #include "agent/node_catalog_port.h"
+#include "agent/remote_exec.h"
 #include "agent/running_agent.h"
 #include "agent/server_health_monitor.h"
 #include "agent/server_node.h"
@@ -81,6 +82,7 @@ class ServerAgent final : public RunningAgent {
   std::unique_ptr<dns::AclDnsCatalog> acl_dns_catalog_;  // ACLs on: the DNS token's view
   std::unique_ptr<dns::DnsServer> dns_server_;
   std::unique_ptr<ServerHealthMonitor> server_health_;
+  std::unique_ptr<RemoteExec> remote_exec_;  // null unless disable_remote_exec is false
   bool stopped_ = false;
 };
 

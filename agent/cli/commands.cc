@@ -15,6 +15,7 @@ Available commands are:
     agent       Runs a Cairn agent
     catalog     Interact with the catalog
     event       Fire a new event
+    exec        Executes a command on Cairn nodes
     force-leave Forces a member of the cluster to enter the "left" state
     info        Provides debugging information for operators
     join        Tell Cairn agent to join cluster
@@ -23,6 +24,7 @@ Available commands are:
     lock        Execute a command holding a lock
     maint       Controls node or service maintenance mode
     members     Lists the members of a Cairn cluster
+    monitor     Stream logs from a Cairn agent
     operator    Provides cluster-level tools for Cairn operators
     reload      Triggers the agent to reload configuration files
     services    Interact with services
@@ -153,6 +155,8 @@ int runCli(const std::vector<std::string>& args, CliIo& io, const AgentRunner& r
   if (command == "info") return runInfo(rest, io);
   if (command == "validate") return runValidate(rest, io);
   if (command == "tls") return runTls(rest, io);
+  if (command == "monitor") return runMonitor(rest, io);
+  if (command == "exec") return runExec(rest, io);
   if (command == "template") return runTemplate(rest, io);
   io.err << "Unknown command: " << command << "\n\n" << kUsage;
   return 1;

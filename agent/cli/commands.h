@@ -55,6 +55,10 @@ int runMaint(const std::vector<std::string>& args, CliIo& io);
 int runInfo(const std::vector<std::string>& args, CliIo& io);
 int runValidate(const std::vector<std::string>& args, CliIo& io);
 int runOperatorAutopilot(const std::vector<std::string>& args, CliIo& io);
+// Part 2 of the toolbox: monitor.cc, exec.cc (remote execution), snapshot_inspect.cc.
+int runMonitor(const std::vector<std::string>& args, CliIo& io);
+int runExec(const std::vector<std::string>& args, CliIo& io);
+int runSnapshotInspect(const std::vector<std::string>& args, CliIo& io);
 // `cairn tls ca create`, `cairn tls cert create` (tls.cc).
 int runTls(const std::vector<std::string>& args, CliIo& io);
 // `cairn template` (template.cc, template_runner.cc; docs/template.md).

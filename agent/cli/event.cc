@@ -6,6 +6,7 @@
 #include <cpprest/json.h>
 
 #include "agent/cli/commands.h"
+#include "agent/cli/event_filters.h"
 
 namespace cairn::cli {
 namespace {
@@ -35,8 +36,15 @@ void defineFlags(FlagSet& fs, EventFlags& f) {
 // Consul's client-side checks, with its texts; empty when the flags are usable.
 std::string validate(const EventFlags& f) {
   if (f.name.empty()) return "Event name must be specified";
+  return eventFilterProblem(f.node, f.service, f.tag);
+}
+
+}  // namespace
+
+std::string eventFilterProblem(const std::string& node, const std::string& service,
+                               const std::string& tag) {
   const std::pair<const std::string*, const char*> filters[] = {
-      {&f.node, "node"}, {&f.service, "service"}, {&f.tag, "tag"}};
+      {&node, "node"}, {&service, "service"}, {&tag, "tag"}};
   for (const auto& [pattern, what] : filters) {
     if (pattern->empty()) continue;
     try {
@@ -45,12 +53,9 @@ std::string validate(const EventFlags& f) {
       return std::string("Failed to compile ") + what + " filter regexp: " + e.what();
     }
   }
-  if (!f.tag.empty() && f.service.empty())
-    return "Cannot provide tag filter without service filter.";
+  if (!tag.empty() && service.empty()) return "Cannot provide tag filter without service filter.";
   return "";
 }
-
-}  // namespace
 
 int runEvent(const std::vector<std::string>& args, CliIo& io) {
   FlagSet fs;

@@ -25,6 +25,7 @@ constexpr char kUsage[] = R"(Usage: cairn snapshot <subcommand> [options] [args]
       $ cairn snapshot restore backup.snap
 
 Subcommands:
+    inspect    Displays information about a snapshot file
     restore    Restores a snapshot into the cluster
     save       Saves a snapshot of the cluster's state
 )";
@@ -137,8 +138,8 @@ int runSnapshotRestore(const std::vector<std::string>& args, CliIo& io) {
 
 int runSnapshot(const std::vector<std::string>& args, CliIo& io) {
   using Command = int (*)(const std::vector<std::string>&, CliIo&);
-  static const std::map<std::string, Command> kCommands = {{"save", runSnapshotSave},
-                                                           {"restore", runSnapshotRestore}};
+  static const std::map<std::string, Command> kCommands = {
+      {"save", runSnapshotSave}, {"restore", runSnapshotRestore}, {"inspect", runSnapshotInspect}};
   if (args.empty()) {
     io.err << kUsage;
     return 1;

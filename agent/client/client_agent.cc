@@ -175,6 +175,7 @@ Status ClientAgent::startInterfaces() {
   writePidFile(config_.pid_file);
   local_agent_->start();
   startHeartbeats();
+  remote_exec_ = RemoteExec::startFor(config_, http_->httpPort(), info_.node_name);
   return Status::ok();
 }
 
@@ -344,6 +345,7 @@ void ClientAgent::leaveOrStopHeartbeats() {
 void ClientAgent::stop() {
   if (stopped_) return;
   stopped_ = true;
+  remote_exec_.reset();  // kills the jobs still running
   leaveOrStopHeartbeats();
   if (local_agent_) local_agent_->stop();
   {

@@ -20,6 +20,7 @@
 #include "agent/client/remote_catalog_port.h"
 #include "agent/client/server_connection.h"
 #include "agent/data_dir.h"
+#include "agent/remote_exec.h"
 #include "agent/running_agent.h"
 #include "core/base/timer_queue.h"
 #include "core/config/agent_config.h"
@@ -117,6 +118,7 @@ class ClientAgent final : public RunningAgent {
   http::Router router_;
   std::unique_ptr<HttpEdge> http_;  // HTTP and HTTPS
   std::unique_ptr<dns::DnsServer> dns_server_;
+  std::unique_ptr<RemoteExec> remote_exec_;  // null unless disable_remote_exec is false
 
   std::mutex resolver_mu_;
   std::condition_variable resolver_cv_;

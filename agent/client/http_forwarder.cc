@@ -54,6 +54,7 @@ v1::HttpEnvelope envelopeOf(const http::HttpRequest& request, const std::string&
   e.set_method(request.method);
   e.set_path(request.path);
   e.set_raw_query(request.raw_query);
+  e.set_agent_node(node_name);
   for (const auto& [name, value] : request.headers) {
     if (kHopByHop.count(name) != 0) continue;
     auto* h = e.add_headers();

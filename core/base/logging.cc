@@ -5,18 +5,48 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <map>
+#include <mutex>
+
+#include "core/base/json_escape.h"
 
 namespace cairn {
 namespace {
 
 std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};
+// min(g_level, every sink's level): what logEnabled() lets through.
+std::atomic<int> g_threshold{static_cast<int>(LogLevel::kInfo)};
 
-const char* levelName(LogLevel level) {
-  static constexpr const char* kNames[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR"};
-  return kNames[static_cast<int>(level)];
+struct SinkEntry {
+  LogLevel level;
+  LogSink sink;
+};
+
+struct SinkRegistry {
+  std::mutex mu;
+  std::map<uint64_t, SinkEntry> sinks;
+  uint64_t next_id = 1;
+  std::atomic<bool> any{false};
+};
+
+SinkRegistry& sinks() {
+  static auto* registry = new SinkRegistry();  // never destroyed: logging may run at exit
+  return *registry;
+}
+
+// Called with the registry's lock held (or before any sink exists).
+void updateThreshold(const SinkRegistry& r) {
+  int threshold = g_level.load();
+  for (const auto& [id, entry] : r.sinks) threshold = std::min(threshold, int(entry.level));
+  g_threshold = threshold;
 }
 
 }  // namespace
+
+const char* logLevelName(LogLevel level) {
+  static constexpr const char* kNames[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR"};
+  return kNames[static_cast<int>(level)];
+}
 
 bool parseLogLevel(std::string_view name, LogLevel& out) {
   std::string lower(name);
@@ -37,10 +67,39 @@ bool parseLogLevel(std::string_view name, LogLevel& out) {
   return true;
 }
 
-void setLogLevel(LogLevel level) { g_level = static_cast<int>(level); }
+void setLogLevel(LogLevel level) {
+  SinkRegistry& r = sinks();
+  std::lock_guard lock(r.mu);
+  g_level = static_cast<int>(level);
+  updateThreshold(r);
+}
 
 bool logEnabled(LogLevel level) {
-  return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed);
+  return static_cast<int>(level) >= g_threshold.load(std::memory_order_relaxed);
+}
+
+std::string formatLogLine(const LogRecord& r) {
+  std::string out;
+  out.reserve(r.timestamp.size() + r.component.size() + r.message.size() + 12);
+  out.append(r.timestamp).append(" [").append(logLevelName(r.level)).append("] ");
+  out.append(r.component).append(": ").append(r.message);
+  return out;
+}
+
+std::string formatLogJson(const LogRecord& r) {
+  std::string level = logLevelName(r.level);
+  std::transform(level.begin(), level.end(), level.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  std::string out = "{\"@level\":";
+  appendJsonString(out, level);
+  out += ",\"@message\":";
+  appendJsonString(out, r.message);
+  out += ",\"@module\":";
+  appendJsonString(out, r.component);
+  out += ",\"@timestamp\":";
+  appendJsonString(out, r.timestamp);
+  out += "}";
+  return out;
 }
 
 void logLine(LogLevel level, std::string_view component, const std::string& message) {
@@ -50,10 +109,39 @@ void logLine(LogLevel level, std::string_view component, const std::string& mess
       std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000);
   std::tm tm{};
   gmtime_r(&secs, &tm);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::fprintf(stderr, "%s.%03dZ [%s] %.*s: %s\n", stamp, millis, levelName(level),
-               static_cast<int>(component.size()), component.data(), message.c_str());
+  char stamp[40];
+  size_t n = std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(stamp + n, sizeof stamp - n, ".%03dZ", millis);
+  LogRecord record{level, stamp, component, message};
+  if (static_cast<int>(level) >= g_level.load(std::memory_order_relaxed)) {
+    std::string line = formatLogLine(record);
+    line.push_back('\n');
+    std::fwrite(line.data(), 1, line.size(), stderr);
+  }
+  SinkRegistry& r = sinks();
+  if (!r.any.load(std::memory_order_relaxed)) return;
+  std::lock_guard lock(r.mu);
+  for (const auto& [id, entry] : r.sinks) {
+    if (level >= entry.level) entry.sink(record);
+  }
+}
+
+uint64_t addLogSink(LogLevel level, LogSink sink) {
+  SinkRegistry& r = sinks();
+  std::lock_guard lock(r.mu);
+  uint64_t id = r.next_id++;
+  r.sinks.emplace(id, SinkEntry{level, std::move(sink)});
+  r.any = true;
+  updateThreshold(r);
+  return id;
+}
+
+void removeLogSink(uint64_t id) {
+  SinkRegistry& r = sinks();
+  std::lock_guard lock(r.mu);
+  r.sinks.erase(id);
+  r.any = !r.sinks.empty();
+  updateThreshold(r);
 }
 
 }  // namespace cairn

@@ -151,25 +151,29 @@ StatusOr<ApiClient> ApiClient::create(const HttpOptions& options, const EnvLooku
                    std::move(*tls));
 }
 
+web::http::client::http_client_config ApiClient::clientConfig() const {
+  web::http::client::http_client_config config;
+  config.set_timeout(timeout_);
+  if (base_url_.starts_with("https://")) {
+    config.set_validate_certificates(tls_.verify);
+    config.set_ssl_context_callback([tls = tls_](boost::asio::ssl::context& ctx) {
+      if (!tls.ca_file.empty()) ctx.load_verify_file(tls.ca_file);
+      if (!tls.client_cert.empty()) {
+        ctx.use_certificate_chain_file(tls.client_cert);
+        ctx.use_private_key_file(tls.client_key, boost::asio::ssl::context::pem);
+      }
+    });
+  }
+  return config;
+}
+
 StatusOr<HttpResponse> ApiClient::send(const std::string& method, const std::string& path,
                                        Query query, const std::string& body, bool read) const {
   if (!datacenter_.empty()) query.emplace_back("dc", datacenter_);
   if (read && stale_) query.emplace_back("stale", "");
   std::string target = pathAndQuery(path, query);
   try {
-    web::http::client::http_client_config config;
-    config.set_timeout(timeout_);
-    if (base_url_.starts_with("https://")) {
-      config.set_validate_certificates(tls_.verify);
-      config.set_ssl_context_callback([tls = tls_](boost::asio::ssl::context& ctx) {
-        if (!tls.ca_file.empty()) ctx.load_verify_file(tls.ca_file);
-        if (!tls.client_cert.empty()) {
-          ctx.use_certificate_chain_file(tls.client_cert);
-          ctx.use_private_key_file(tls.client_key, boost::asio::ssl::context::pem);
-        }
-      });
-    }
-    web::http::client::http_client client(web::uri(base_url_), config);
+    web::http::client::http_client client(web::uri(base_url_), clientConfig());
     web::http::http_request request(method);
     request.set_request_uri(web::uri(target));
     if (!token_.empty()) request.headers().add("X-Consul-Token", token_);
@@ -187,6 +191,47 @@ StatusOr<HttpResponse> ApiClient::send(const std::string& method, const std::str
     return out;
   } catch (const std::exception& e) {
     return unavailable(goMethodName(method) + " " + goQuote(base_url_ + target) + ": " + e.what());
+  }
+}
+
+StatusOr<HttpResponse> ApiClient::stream(
+    const std::string& path, Query query,
+    const std::function<bool(std::string_view piece)>& on_data) const {
+  if (!datacenter_.empty()) query.emplace_back("dc", datacenter_);
+  std::string target = pathAndQuery(path, query);
+  try {
+    web::http::client::http_client client(web::uri(base_url_), clientConfig());
+    web::http::http_request request("GET");
+    request.set_request_uri(web::uri(target));
+    if (!token_.empty()) request.headers().add("X-Consul-Token", token_);
+    auto token = cancellation_ ? cancellation_->state_->source.get_token()
+                               : pplx::cancellation_token::none();
+    web::http::http_response response = client.request(request, token).get();
+    HttpResponse out{response.status_code(), ""};
+    if (out.status != 200) {
+      std::vector<unsigned char> bytes = response.extract_vector().get();
+      out.body.assign(bytes.begin(), bytes.end());
+      return out;
+    }
+    // Wait for one byte, then take whatever else has arrived: a read of a fixed size would wait
+    // for that many bytes, and a quiet log may send one line a minute.
+    auto body = response.body().streambuf();
+    std::string piece;
+    for (;;) {
+      auto c = body.bumpc().get();
+      if (c == decltype(body)::traits::eof()) break;
+      piece.assign(1, static_cast<char>(c));
+      size_t more = body.in_avail();
+      if (more > 0) {
+        std::vector<uint8_t> rest(more);
+        size_t n = body.getn(rest.data(), more).get();
+        piece.append(rest.begin(), rest.begin() + static_cast<std::ptrdiff_t>(n));
+      }
+      if (!on_data(piece)) break;
+    }
+    return out;
+  } catch (const std::exception& e) {
+    return unavailable("Get " + goQuote(base_url_ + target) + ": " + e.what());
   }
 }
 

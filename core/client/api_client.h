@@ -15,6 +15,10 @@
 
 #include "core/base/status.h"
 
+namespace web::http::client {
+class http_client_config;
+}
+
 namespace cairn::client {
 
 // Looks up an environment variable; unset and empty are both nullopt.
@@ -83,6 +87,13 @@ class ApiClient {
   // are errors ("Get \"<url>\": <reason>"); any HTTP status is a response.
   StatusOr<HttpResponse> send(const std::string& method, const std::string& path, Query query,
                               const std::string& body = "", bool read = false) const;
+  // A GET whose body arrives over time (GET /v1/agent/monitor): once the head is in, every piece
+  // of the body goes to `on_data` as it arrives, until the server ends it, `on_data` returns
+  // false, or the cancellation fires (then the answer is an error). A status other than 200 is
+  // returned with its whole body and nothing given to `on_data`. The client's timeout bounds the
+  // wait for the head and for each piece, so give it a long one (withTimeout).
+  StatusOr<HttpResponse> stream(const std::string& path, Query query,
+                                const std::function<bool(std::string_view piece)>& on_data) const;
   const std::string& baseUrl() const { return base_url_; }
   // A copy whose requests fail (as transport errors) when no answer came within `timeout`
   // (default 60 s). Blocking reads need a timeout above their wait time.
@@ -99,6 +110,7 @@ class ApiClient {
   }
 
  private:
+  web::http::client::http_client_config clientConfig() const;
   ApiClient(std::string base_url, std::string token, std::string datacenter, bool stale,
             ClientTls tls)
       : base_url_(std::move(base_url)),

@@ -48,6 +48,9 @@ struct AgentConfig {
   // Local agent (core/local, docs/agent.md). Script checks registered over HTTP run only when
   // enabled (Consul: enable_script_checks, -enable-script-checks).
   bool enable_script_checks = false;
+  // `cairn exec` jobs run on this agent only when false (Consul: disable_remote_exec; default
+  // true, as in Consul: agent/remote_exec.h).
+  bool disable_remote_exec = true;
   // Output-only check changes reach the catalog at most this often (Consul: check_update_interval,
   // default 5m; 0 syncs every change).
   int64_t check_update_interval_ns = 300'000'000'000;

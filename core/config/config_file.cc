@@ -234,6 +234,7 @@ const std::unordered_map<std::string_view, Setter>& setters() {
         {"leave_on_terminate", readLeaveOnTerminate},
         {"session_ttl_min", duration(&C::session_ttl_min_ns)},
         {"enable_script_checks", field(&C::enable_script_checks)},
+        {"disable_remote_exec", field(&C::disable_remote_exec)},
         {"check_update_interval", duration(&C::check_update_interval_ns)},
         {"client_timeout", duration(&C::client_timeout_ns)},  // Cairn's own (docs/agent.md)
         {"domain", field(&C::dns_domain)},

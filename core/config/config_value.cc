@@ -2,40 +2,10 @@
 
 #include <cstdio>
 
+#include "core/base/json_escape.h"
+
 namespace cairn::config {
 namespace {
-
-void appendJsonString(const std::string& s, std::string& out) {
-  out += '"';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-}
 
 void appendJson(const ConfigValue& v, std::string& out) {
   switch (v.kind()) {
@@ -47,7 +17,7 @@ void appendJson(const ConfigValue& v, std::string& out) {
       out += v.text();
       return;
     case ConfigValue::Kind::kString:
-      appendJsonString(v.text(), out);
+      appendJsonString(out, v.text());
       return;
     case ConfigValue::Kind::kList: {
       out += '[';
@@ -65,7 +35,7 @@ void appendJson(const ConfigValue& v, std::string& out) {
       const char* sep = "";
       for (const auto& [key, member] : v.members()) {
         out += sep;
-        appendJsonString(key, out);
+        appendJsonString(out, key);
         out += ':';
         appendJson(member, out);
         sep = ",";

@@ -54,7 +54,7 @@ const std::vector<ConsulKey>& consulKeys() {
       {"disable_coordinates", KeyKind::kValue, Support::kIgnored},
       {"disable_http_unprintable_char_filter", KeyKind::kValue, Support::kIgnored},
       {"disable_keyring_file", KeyKind::kValue, Support::kIgnored},
-      {"disable_remote_exec", KeyKind::kValue, Support::kIgnored},
+      {"disable_remote_exec", KeyKind::kValue, Support::kImplemented},
       {"discard_check_output", KeyKind::kValue, Support::kIgnored},
       {"discovery_max_stale", KeyKind::kValue, Support::kIgnored},
       {"enable_agent_tls_for_checks", KeyKind::kValue, Support::kIgnored},

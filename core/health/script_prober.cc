@@ -24,8 +24,9 @@ using boost::system::error_code;
 
 constexpr auto kReapPollInterval = std::chrono::milliseconds(50);
 
-// Spawns argv with stdout/stderr on `out_fd`; returns the pid or -errno.
-pid_t spawn(const std::vector<std::string>& args, int out_fd) {
+}  // namespace
+
+pid_t spawnInProcessGroup(const std::vector<std::string>& args, int out_fd) {
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -54,6 +55,8 @@ pid_t spawn(const std::vector<std::string>& args, int out_fd) {
   posix_spawnattr_destroy(&attr);
   return rc == 0 ? pid : -rc;
 }
+
+namespace {
 
 // One run of the script. Every member is touched on the io thread only.
 class ScriptAttempt : public std::enable_shared_from_this<ScriptAttempt> {
@@ -115,7 +118,7 @@ void ScriptAttempt::run() {
   if (::pipe2(fds, O_CLOEXEC) != 0) {
     return report(CheckStatus::kCritical, std::string("pipe: ") + std::strerror(errno), true);
   }
-  pid_t pid = spawn(def_->script_args, fds[1]);
+  pid_t pid = spawnInProcessGroup(def_->script_args, fds[1]);
   ::close(fds[1]);
   if (pid < 0) {
     ::close(fds[0]);

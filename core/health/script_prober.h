@@ -7,8 +7,12 @@
 // and the result is critical "Timed out (<timeout>) running check" plus the output, reported
 // without flap damping, as Consul does; so is a failure to spawn.
 
+#include <sys/types.h>
+
 #include <boost/asio/io_context.hpp>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "core/health/prober.h"
 
@@ -18,5 +22,10 @@ namespace cairn::health {
 // by one thread). A process still running when `io` is destroyed is killed and reaped.
 std::shared_ptr<Prober> makeScriptProber(boost::asio::io_context& io,
                                          const CheckDefinition& definition);
+
+// Spawns argv (PATH lookup) in a process group of its own, stdin from /dev/null, stdout and
+// stderr on `out_fd`, no other descriptor inherited; the pid, or -errno. Also used by the agent's
+// remote execution (agent/remote_exec.h).
+pid_t spawnInProcessGroup(const std::vector<std::string>& args, int out_fd);
 
 }  // namespace cairn::health

@@ -208,6 +208,10 @@ const std::map<std::string_view, Rule>& table() {
        [](auto, const auto&, auto n, const auto&) {
          return needs({need(Resource::kAgent, std::string(n), Access::kRead)});
        }},
+      {"/v1/agent/monitor",
+       [](auto, const auto&, auto n, const auto&) {
+         return needs({need(Resource::kAgent, std::string(n), Access::kRead)});
+       }},
       {"/metrics",
        [](auto, const auto&, auto n, const auto&) {
          return needs({need(Resource::kAgent, std::string(n), Access::kRead)});
@@ -240,9 +244,8 @@ const std::map<std::string_view, Rule>& table() {
       {"/v1/agent/service/register",
        [](auto, const auto& r, auto, const auto&) { return agentServiceRegister(r); }},
       {"/v1/agent/join/",
-       [](auto, const auto&, auto n, const auto&) {
-         return needs({need(Resource::kAgent, std::string(n), Access::kWrite)});
-       }},
+       [](auto, const auto&, auto n,
+          const auto&) { return needs({need(Resource::kAgent, std::string(n), Access::kWrite)}); }},
       {"/v1/agent/force-leave/",
        [](auto, const auto&, auto,
           const auto&) { return needs({need(Resource::kOperator, "", Access::kWrite)}); }},

@@ -18,7 +18,10 @@ namespace cairn::http {
 // PUT /v1/agent/reload (its error is answered 500); without it the route only resyncs.
 void addAgentRoutes(Router& router, AgentApiContext& ctx, local::LocalAgent& agent,
                     std::function<Status()> reload = nullptr);
-// GET /v1/agent/self, /v1/agent/metrics and /metrics (status_handlers.cc).
+// GET /v1/agent/self, /v1/agent/metrics and /metrics (status_handlers.cc), and
+// /v1/agent/monitor.
 void addAgentSelfRoutes(Router& router, AgentApiContext& ctx);
+// GET /v1/agent/monitor: the agent's log streamed (monitor_handlers.cc; needs the HTTP edge).
+void addMonitorRoute(Router& router);
 
 }  // namespace cairn::http

@@ -3,7 +3,8 @@
 // Departure from Consul: events travel through the Raft log (EventFire) instead of gossip, so
 // every server holds the same last kEventsKept events in the same order. An agent lists the
 // events whose filters match itself (its node name, its services and their tags), as a Consul
-// agent only keeps the events addressed to it. Filters are ECMAScript regular expressions
+// agent only keeps the events addressed to it; a list a client agent forwarded is given for that
+// client (HttpRequest::agent_node). Filters are ECMAScript regular expressions
 // (std::regex) searched anywhere in the name, close to Go's regexp.MatchString.
 #include <regex>
 
@@ -33,13 +34,13 @@ bool searches(const std::string& pattern, const std::string& text) {
   return re.isOk() && std::regex_search(text, *re);
 }
 
-// Whether a Consul agent named ctx.agent.node_name would keep `event` (serf's filter rules).
-bool addressedHere(ApiContext& ctx, const v1::UserEvent& event) {
-  if (!event.node_filter().empty() && !searches(event.node_filter(), ctx.agent.node_name)) {
+// Whether a Consul agent named `node` would keep `event` (serf's filter rules).
+bool addressedHere(ApiContext& ctx, const std::string& node, const v1::UserEvent& event) {
+  if (!event.node_filter().empty() && !searches(event.node_filter(), node)) {
     return false;
   }
   if (event.service_filter().empty()) return true;
-  store::NodeServices local = ctx.store.nodeServices(ctx.agent.node_name);
+  store::NodeServices local = ctx.store.nodeServices(node);
   for (const auto& s : local.services) {
     if (!searches(event.service_filter(), s.service())) continue;
     if (event.tag_filter().empty()) return true;
@@ -90,11 +91,14 @@ void eventFire(ApiContext& ctx, RequestPtr req, Responder respond) {
   });
 }
 
-QueryAnswer listEvents(ApiContext& ctx, const std::string& name) {
+// The events the agent `node` keeps (this server, or the client agent that forwarded the list).
+QueryAnswer listEvents(ApiContext& ctx, const std::string& node, const std::string& name) {
   std::vector<v1::UserEvent> events;
   store::EventList all = ctx.store.events();
   for (auto& e : all.events) {
-    if ((name.empty() || e.name() == name) && addressedHere(ctx, e)) events.push_back(std::move(e));
+    if ((name.empty() || e.name() == name) && addressedHere(ctx, node, e)) {
+      events.push_back(std::move(e));
+    }
   }
   uint64_t index = events.empty() ? 1 : uuidToIndex(events.back().id());
   return QueryAnswer{index == 0 ? 1 : index, jsonResponse(eventsJson(events))};
@@ -107,7 +111,8 @@ void eventList(ApiContext& ctx, RequestPtr req, Responder respond) {
   store::WatchTarget target{store::catalogWatchKey(store::CatalogIndex::kEvents), false};
   serveRead(
       ctx, req, *opts, std::move(target),
-      [&ctx, name = req->query.get("name").value_or("")] { return listEvents(ctx, name); },
+      [&ctx, node = req->agent_node.empty() ? ctx.agent.node_name : req->agent_node,
+       name = req->query.get("name").value_or("")] { return listEvents(ctx, node, name); },
       std::move(respond));
 }
 

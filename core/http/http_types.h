@@ -18,6 +18,8 @@ class Authorizer;
 
 namespace cairn::http {
 
+class BodyStream;  // body_stream.h
+
 struct HttpRequest {
   std::string method;  // upper case
   std::string path;    // percent-decoded
@@ -26,6 +28,9 @@ struct HttpRequest {
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string body;
   std::string route;  // the matched route template, for metrics
+  // A request a client agent forwarded (agent/client/http_forwarder.h): that agent's node name,
+  // for answers given from an agent's point of view (the events it keeps). Empty otherwise.
+  std::string agent_node;
   // What the caller may do (docs/security.md): set by the ACL guard in Router::dispatch, before
   // the handler runs, when ACLs are enabled; null when they are not (everything is allowed).
   // Handlers filter lists with it. Written once before the handler runs, read-only after.
@@ -38,6 +43,9 @@ struct HttpResponse {
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // A body sent in pieces after the head (body_stream.h); `body` is then ignored. Only the HTTP
+  // edge streams: other transports (in-process, forwarded) close the stream and send no body.
+  std::shared_ptr<BodyStream> stream;
 
   void setHeader(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));

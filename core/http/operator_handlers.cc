@@ -4,12 +4,14 @@
 // requests to the leader (leader_forward.h), as Consul forwards their RPCs. One Cairn route,
 // /v1/operator/raft/self-health, is answered by each server about itself (a readiness probe).
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 #include <map>
 #include <memory>
 #include <mutex>
 
 #include "core/http/handlers.h"
+#include "core/http/json_reader.h"
 #include "core/http/json_writer.h"
 #include "core/http/leader_forward.h"
 #include "core/http/read_query.h"
@@ -242,20 +244,94 @@ void raftSelfHealth(ApiContext& ctx, RequestPtr req, Responder respond) {
   respondJson(*req, respond, w.take(), h.ready ? 200 : 503);
 }
 
-// Consul's defaults; this agent has no autopilot configuration to change yet.
-std::string autopilotConfigurationJson() {
+// The replicated configuration (Consul's defaults until set), in Consul's shape. Cairn stores
+// and serves it; its own server health rules do not read it yet (docs/consul-api.md §9).
+std::string autopilotConfigurationJson(const v1::AutopilotConfig& c) {
   JsonWriter w;
   w.beginObject();
-  w.key("CleanupDeadServers").boolean(true);
-  w.key("LastContactThreshold").string("200ms");
-  w.key("MaxTrailingLogs").number(uint64_t{250});
-  w.key("MinQuorum").number(uint64_t{0});
-  w.key("ServerStabilizationTime").string("10s");
-  w.key("RedundancyZoneTag").string("");
-  w.key("DisableUpgradeMigration").boolean(false);
-  w.key("UpgradeVersionTag").string("");
+  w.key("CleanupDeadServers").boolean(c.cleanup_dead_servers());
+  w.key("LastContactThreshold")
+      .string(formatGoDuration(std::chrono::nanoseconds(c.last_contact_threshold_ns())));
+  w.key("MaxTrailingLogs").number(c.max_trailing_logs());
+  w.key("MinQuorum").number(c.min_quorum());
+  w.key("ServerStabilizationTime")
+      .string(formatGoDuration(std::chrono::nanoseconds(c.server_stabilization_time_ns())));
+  w.key("RedundancyZoneTag").string(c.redundancy_zone_tag());
+  w.key("DisableUpgradeMigration").boolean(c.disable_upgrade_migration());
+  w.key("UpgradeVersionTag").string(c.upgrade_version_tag());
+  w.key("CreateIndex").number(c.create_index());
+  w.key("ModifyIndex").number(c.modify_index());
   w.endObject();
   return w.take();
+}
+
+// PUT's body over the current configuration: fields it leaves out keep their value (Consul's
+// CLI sends every field; a partial body from a script changes only what it names).
+StatusOr<v1::AutopilotConfig> decodeAutopilotConfig(const std::string& body,
+                                                    v1::AutopilotConfig c) {
+  auto json = parseJson(body);
+  if (!json.isOk() || !json->is_object()) {
+    return invalidArgument(
+        "Error parsing autopilot config: " +
+        (json.isOk() ? std::string("not a JSON object") : json.status().message()));
+  }
+  bool cleanup = c.cleanup_dead_servers(), no_migration = c.disable_upgrade_migration();
+  int64_t contact = c.last_contact_threshold_ns(), stabilization = c.server_stabilization_time_ns();
+  std::string zone = c.redundancy_zone_tag(), version_tag = c.upgrade_version_tag();
+  CAIRN_RETURN_IF_ERROR(decodeBool(*json, "CleanupDeadServers", &cleanup));
+  CAIRN_RETURN_IF_ERROR(decodeBool(*json, "DisableUpgradeMigration", &no_migration));
+  CAIRN_RETURN_IF_ERROR(decodeDuration(*json, "LastContactThreshold", &contact));
+  CAIRN_RETURN_IF_ERROR(decodeDuration(*json, "ServerStabilizationTime", &stabilization));
+  CAIRN_RETURN_IF_ERROR(decodeString(*json, "RedundancyZoneTag", &zone));
+  CAIRN_RETURN_IF_ERROR(decodeString(*json, "UpgradeVersionTag", &version_tag));
+  auto trailing = uintField(*json, "MaxTrailingLogs");
+  auto quorum = uintField(*json, "MinQuorum");
+  if (!trailing.isOk()) return trailing.status();
+  if (!quorum.isOk()) return quorum.status();
+  if (contact < 0 || stabilization < 0) return invalidArgument("durations must not be negative");
+  c.set_cleanup_dead_servers(cleanup);
+  c.set_disable_upgrade_migration(no_migration);
+  c.set_last_contact_threshold_ns(contact);
+  c.set_server_stabilization_time_ns(stabilization);
+  c.set_redundancy_zone_tag(zone);
+  c.set_upgrade_version_tag(version_tag);
+  if (*trailing) c.set_max_trailing_logs(**trailing);
+  if (*quorum) c.set_min_quorum(**quorum);
+  return c;
+}
+
+// PUT /v1/operator/autopilot/configuration[?cas=<ModifyIndex>]: "true", or "false" when the
+// configuration changed since the ModifyIndex given.
+void setAutopilotConfiguration(ApiContext& ctx, RequestPtr req, Responder respond) {
+  v1::Command cmd;
+  v1::AutopilotSetConfig* set = cmd.mutable_autopilot_set_config();
+  if (auto cas = req->query.get("cas")) {
+    char* end = nullptr;
+    uint64_t index = std::strtoull(cas->c_str(), &end, 10);
+    if (cas->empty() || *end != '\0') {
+      return respond(textResponse(400, "Error parsing cas value: " + *cas));
+    }
+    set->set_cas(true);
+    set->set_cas_index(index);
+  }
+  auto config = decodeAutopilotConfig(req->body, ctx.store.autopilotConfig());
+  if (!config.isOk()) return respond(textResponse(400, config.status().message()));
+  config->clear_create_index();
+  config->clear_modify_index();
+  *set->mutable_config() = std::move(*config);
+  ctx.node.propose(std::move(cmd), [respond](StatusOr<node::ProposeResult> result) {
+    if (!result.isOk()) return respond(errorResponse(result.status()));
+    const store::TxnOutcome& outcome = result->outcome;
+    if (!outcome.ok && !outcome.errors.empty() &&
+        outcome.errors[0].what == store::kAutopilotCasMismatch) {
+      return respond(jsonResponse("false"));
+    }
+    if (!outcome.ok) {
+      return respond(
+          textResponse(400, outcome.errors.empty() ? "rejected" : outcome.errors[0].what));
+    }
+    respond(jsonResponse("true"));
+  });
 }
 
 using OperatorHandler = std::function<void(ApiContext&, RequestPtr, Responder)>;
@@ -297,13 +373,20 @@ void addOperatorRoutes(Router& router, ApiContext& ctx) {
                  autopilotHealth(c, std::move(req), std::move(respond), *stability);
                },
                false));
-  addRoute(router, ctx, "/v1/operator/autopilot/configuration", "GET",
-           [](ApiContext& c, RequestPtr req, Responder respond) {
-             if (Status s = checkDatacenter(c, req->query); !s.isOk()) {
-               return respond(errorResponse(s));
-             }
-             respondJson(*req, respond, autopilotConfigurationJson());
-           });
+  // GET from this server's replica; PUT through the log (a follower forwards the proposal).
+  router.add(Route{"/v1/operator/autopilot/configuration",
+                   false,
+                   {"GET", "PUT"},
+                   [&ctx](RequestPtr req, Responder respond) {
+                     if (Status s = checkDatacenter(ctx, req->query); !s.isOk()) {
+                       return respond(errorResponse(s));
+                     }
+                     if (req->method == "PUT") {
+                       return setAutopilotConfiguration(ctx, std::move(req), std::move(respond));
+                     }
+                     respondJson(*req, respond,
+                                 autopilotConfigurationJson(ctx.store.autopilotConfig()));
+                   }});
 }
 
 }  // namespace cairn::http

@@ -392,6 +392,9 @@ std::string fanOutKey(const HttpRequest& request, const QueryOptions& opts) {
     auto it = request.headers.find(header);
     addKeyPart(key, it == request.headers.end() ? std::string_view() : it->second);
   }
+  // The client agent a forwarded request came through: /v1/event/list answers for that agent,
+  // so a server's and a client's watches of one index must not share an answer.
+  addKeyPart(key, request.agent_node);
   return key;
 }
 

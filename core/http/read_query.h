@@ -34,7 +34,8 @@ void serveRead(ApiContext& ctx, const RequestPtr& request, const QueryOptions& o
 // The fan-out key of a blocking query: requests with equal keys get the same answer, so waiters
 // that share a key share one watch and one rendered answer per wake-up. Method, decoded path,
 // query parameters (raw, sorted by name; `wait` left out since it changes only the deadline),
-// consistency mode, target index and the ACL token (X-Consul-Token, Authorization).
+// consistency mode, target index, the ACL token (X-Consul-Token, Authorization) and the client
+// agent that forwarded the request (HttpRequest::agent_node).
 std::string fanOutKey(const HttpRequest& request, const QueryOptions& opts);
 
 // Adds the index and leadership headers of a read answered at `index`.

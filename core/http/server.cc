@@ -15,6 +15,7 @@
 #include <unordered_map>
 
 #include "core/base/logging.h"
+#include "core/http/body_stream.h"
 #include "core/http/request_reader.h"
 #include "core/http/wire.h"
 
@@ -232,6 +233,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
       handling_.reset();
       handling.cancel();
     }
+    if (stream_) stream_->close();  // its producer stops (a monitor's log sink goes away)
     boost::system::error_code ignored;
     rawSocket(socket_).shutdown(tcp::socket::shutdown_both, ignored);
     rawSocket(socket_).close(ignored);
@@ -398,12 +400,20 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   }
 
   void send(HttpResponse r, bool then_linger) {
-    if (closed_) return;
+    if (closed_) {
+      if (r.stream) r.stream->close();  // its producer must stop too
+      return;
+    }
     handling_.reset();
     if (watching_peer_) {  // the only operation pending while a request is handled
       boost::system::error_code ignored;
       rawSocket(socket_).cancel(ignored);
       watching_peer_ = false;
+    }
+    if (r.stream && !head_only_ && !then_linger) return startStream(std::move(r));
+    if (r.stream) {  // HEAD: the head alone; nobody will read the pieces
+      r.stream->close();
+      r.stream.reset();
     }
     bool keep = keep_alive_ && !then_linger && !server_->stopping();
     keep_alive_ = keep;
@@ -415,6 +425,75 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
         socket_, buffers,
         [self = this->shared_from_this(), then_linger](
             const boost::system::error_code& ec, size_t) { self->onWritten(ec, then_linger); });
+  }
+
+  // ---- a streamed body (body_stream.h) ----
+  // The head goes out at once; then every piece the producer writes, as one chunk per write
+  // round. The connection closes after the body (no keep-alive), so no request follows. While
+  // nothing is queued the session holds only two pending operations: a read that notices the
+  // client leaving and the producer's wake-up.
+  void startStream(HttpResponse r) {
+    out_head_ = responseHead(r, false, server_->extraHeaders());  // chunked: r.stream is set
+    stream_ = std::move(r.stream);
+    keep_alive_ = false;
+    setDeadline(server_->options().io_timeout);
+    stream_writing_ = true;  // the head first
+    // The producer wakes the session from its own thread (a monitor: whichever thread logs,
+    // under the log's lock). It must not own the session there: the last owner would destroy
+    // it on that thread. So the wake-up holds the strand and a weak pointer only.
+    stream_->attach([weak = this->weak_from_this(), ex = executor()] {
+      asio::post(ex, [weak] {
+        if (auto self = weak.lock()) self->pumpStream();
+      });
+    });
+    asio::async_write(
+        socket_, asio::buffer(out_head_),
+        [self = this->shared_from_this()](const boost::system::error_code& ec, size_t) {
+          self->onStreamWritten(ec, false);
+        });
+    watchStreamPeer();
+  }
+
+  void pumpStream() {
+    if (closed_ || stream_writing_) return;
+    BodyStream::Taken taken = stream_->take();
+    if (taken.data.empty() && !taken.finished) {
+      clearDeadline();  // idle until the producer writes again
+      return;
+    }
+    out_body_.clear();
+    if (!taken.data.empty()) out_body_ = chunkFrame(taken.data);
+    if (taken.finished) out_body_ += chunkFrame("");
+    stream_writing_ = true;
+    setDeadline(server_->options().io_timeout);
+    asio::async_write(
+        socket_, asio::buffer(out_body_),
+        [self = this->shared_from_this(), last = taken.finished](
+            const boost::system::error_code& ec, size_t) { self->onStreamWritten(ec, last); });
+  }
+
+  void onStreamWritten(const boost::system::error_code& ec, bool last) {
+    stream_writing_ = false;
+    if (ec || closed_) return closeNow();
+    if (last) {  // the peer watch's read sees the client close, or the deadline ends it
+      stream_->close();
+      boost::system::error_code ignored;
+      rawSocket(socket_).shutdown(tcp::socket::shutdown_send, ignored);
+      return setDeadline(linger_time_);
+    }
+    pumpStream();
+  }
+
+  // Reads (and drops) whatever the client sends: EOF or an error means it left.
+  void watchStreamPeer() {
+    if (!discard_) discard_ = std::make_unique<std::array<char, 4096>>();
+    socket_.async_read_some(
+        asio::buffer(*discard_),
+        [self = this->shared_from_this()](const boost::system::error_code& ec, size_t) {
+          if (self->closed_ || ec == asio::error::operation_aborted) return;
+          if (ec) return self->closeNow();
+          self->watchStreamPeer();
+        });
   }
 
   void onWritten(const boost::system::error_code& ec, bool then_linger) {
@@ -512,6 +591,8 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   bool watching_peer_ = false;
   std::string out_head_;
   std::string out_body_;
+  std::shared_ptr<BodyStream> stream_;  // a streamed answer being sent
+  bool stream_writing_ = false;
   std::unique_ptr<std::array<char, 4096>> discard_;
   size_t lingered_ = 0;
   std::chrono::milliseconds linger_time_ = kLingerTime;

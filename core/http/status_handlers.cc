@@ -193,6 +193,7 @@ void addAgentSelfRoutes(Router& router, AgentApiContext& ctx) {
     if (req.query.get("format") == "prometheus") return prometheusText(ctx);
     return jsonResponse(consulMetricsJson(ctx.metrics.collect()));
   });
+  addMonitorRoute(router);
 }
 
 }  // namespace cairn::http

@@ -1,6 +1,7 @@
 #include "core/http/wire.h"
 
 #include <algorithm>
+#include <cstdio>
 
 namespace cairn::http {
 
@@ -119,7 +120,11 @@ std::string responseHead(const HttpResponse& response, bool keep_alive, std::str
   out.append("HTTP/1.1 ").append(std::to_string(status)).append(" ");
   out.append(reasonPhrase(status)).append("\r\n");
   if (!breaksFraming(response.content_type)) addLine(out, "Content-Type", response.content_type);
-  addLine(out, "Content-Length", std::to_string(response.body.size()));
+  if (response.stream) {
+    addLine(out, "Transfer-Encoding", "chunked");
+  } else {
+    addLine(out, "Content-Length", std::to_string(response.body.size()));
+  }
   if (!keep_alive) addLine(out, "Connection", "close");
   out.append(extra);
   for (const auto& [name, value] : response.headers) {
@@ -130,6 +135,15 @@ std::string responseHead(const HttpResponse& response, bool keep_alive, std::str
     addLine(out, name, value);
   }
   out.append("\r\n");
+  return out;
+}
+
+std::string chunkFrame(std::string_view data) {
+  char size[20];
+  int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+  std::string out;
+  out.reserve(n + data.size() + 2);
+  out.append(size, n).append(data).append("\r\n");
   return out;
 }
 

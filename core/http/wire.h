@@ -33,10 +33,13 @@ std::string tooLargeText(uint64_t size, size_t max);
 // "OK", "Not Found", ...; "Unknown" for codes we never send.
 std::string_view reasonPhrase(int status);
 
-// The status line and header block of `response` (ending in the blank line). Content-Length is
+// The status line and header block of `response` (ending in the blank line). A streamed response
+// (response.stream) is framed with chunked transfer encoding; otherwise Content-Length is
 // always the body size, so it stays right for HEAD answers whose body the caller drops. Headers
 // whose name or value could break the framing (CR, LF, NUL) are dropped. `extra` is a block of
 // complete "Name: value\r\n" lines added to every response.
 std::string responseHead(const HttpResponse& response, bool keep_alive, std::string_view extra);
+// One piece of a chunked body ("<hex size>\r\n<data>\r\n"); the empty piece ends the body.
+std::string chunkFrame(std::string_view data);
 
 }  // namespace cairn::http

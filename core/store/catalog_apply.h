@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cairn/v1/catalog.pb.h"
@@ -56,6 +57,10 @@ TxnOutcome applySessionDestroy(Tables& t, uint64_t index, const v1::SessionDestr
 // Fails with kSessionNotFound when the session does not exist.
 TxnOutcome applySessionRenew(Tables& t, const v1::SessionRenew& cmd, ApplyEffects& effects);
 TxnOutcome applyEventFire(Tables& t, uint64_t index, const v1::EventFire& cmd);
+// Autopilot configuration (autopilot_store.cc). A failed ?cas= answers kAutopilotCasMismatch.
+inline constexpr std::string_view kAutopilotCasMismatch = "autopilot configuration CAS mismatch";
+TxnOutcome applyAutopilotSetConfig(Tables& t, uint64_t index, const v1::AutopilotSetConfig& cmd);
+v1::AutopilotConfig defaultAutopilotConfig();
 // Writes or removes a client member record and, when asked, deregisters its node (a leave).
 TxnOutcome applyMemberUpdate(Tables& t, uint64_t index, const v1::MemberUpdate& cmd,
                              ApplyEffects& effects);

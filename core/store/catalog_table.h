@@ -21,6 +21,7 @@
 //   r/<role id>                   AclRole
 //   R/<role name>                 role id         (roles by name)
 //   m/<node>                      MemberRecord (client agents; no catalog endpoint shows it)
+//   o/autopilot                   AutopilotConfig (autopilot_store.cc)
 //   q/<query id>                  PreparedQuery   (prepared queries: query_table.cc)
 //   Q/<query name, lowercase>     query id        (queries by name)
 //   b/<session id>\0<query id>    ""  (queries bound to a session)
@@ -38,6 +39,7 @@
 
 #include "cairn/v1/acl.pb.h"
 #include "cairn/v1/catalog.pb.h"
+#include "cairn/v1/operator.pb.h"
 #include "cairn/v1/query.pb.h"
 #include "core/storage/rocks_db.h"
 
@@ -105,6 +107,10 @@ class CatalogTable {
   void removeSession(const v1::StoredSession& session, uint64_t index);
   void scanHeldKeys(std::string_view session, const std::function<void(const std::string&)>& visit);
   void setHeld(std::string_view session, std::string_view key, bool held);
+
+  // The autopilot configuration (autopilot_store.cc); nullopt until first set.
+  std::optional<v1::AutopilotConfig> autopilotConfig();
+  void putAutopilotConfig(const v1::AutopilotConfig& config);
 
   // User events, oldest first.
   void scanEvents(const std::function<void(const v1::UserEvent&)>& visit);

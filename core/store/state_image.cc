@@ -93,6 +93,8 @@ bool validCatalogRow(const v1::ImageRow& row) {
       return key.size() == 10 && parses<v1::UserEvent>(row.value());
     case 'm':
       return parses<v1::MemberRecord>(row.value());
+    case 'o':  // operator settings: o/autopilot
+      return key == "o/autopilot" && parses<v1::AutopilotConfig>(row.value());
     case 'S':
     case 'N':
     case 'l':

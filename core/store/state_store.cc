@@ -161,6 +161,8 @@ TxnOutcome StateStore::applyCommand(Tables& t, const LogEntry& entry, ApplyEffec
       return applySessionRenew(t, c.session_renew(), effects);
     case v1::Command::kEventFire:
       return applyEventFire(t, entry.index, c.event_fire());
+    case v1::Command::kAutopilotSetConfig:
+      return applyAutopilotSetConfig(t, entry.index, c.autopilot_set_config());
     case v1::Command::kAclBootstrap:
       return applyAclBootstrap(t, entry.index, c.acl_bootstrap());
     case v1::Command::kAclTokenSet:

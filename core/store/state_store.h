@@ -108,6 +108,8 @@ class StateStore {
   SessionList session(std::string_view id) const;
   SessionList nodeSessions(std::string_view node) const;
   EventList events() const;
+  // The replicated autopilot configuration, Consul's defaults until set (autopilot_store.cc).
+  v1::AutopilotConfig autopilotConfig() const;
   // Client-agent member records (every status), by lowercase name.
   std::vector<v1::MemberRecord> members() const;
   // Every service instance, for anti-entropy and the DNS PTR lookups (no index).

@@ -78,6 +78,8 @@ ROUTES = [
     ("GET", "/v1/health/service/web", None, "read"),
     ("GET", "/v1/agent/self", None, "read"),
     ("GET", "/v1/agent/metrics", None, "read"),
+    # agent:read, as Consul; a bad level answers 400 after the ACL check, so the call returns.
+    ("GET", "/v1/agent/monitor?loglevel=nope", None, "read"),
     ("GET", "/metrics", None, "read"),
     ("GET", "/v1/agent/service/ghost", None, "read"),
     ("GET", "/v1/agent/health/service/id/ghost", None, "read"),
@@ -117,6 +119,8 @@ ROUTES = [
     ("PUT", "/v1/session/destroy/00000000-0000-0000-0000-00000000abcd", None, "write"),
     ("PUT", "/v1/session/renew/00000000-0000-0000-0000-00000000abcd", None, "write"),
     ("PUT", "/v1/event/fire/deploy", None, "write"),
+    # operator:write; the body is not JSON, so an allowed caller changes nothing (400).
+    ("PUT", "/v1/operator/autopilot/configuration", "{not json", "write"),
     ("PUT", "/v1/acl/token", {"Description": "made by the matrix"}, "write"),
     ("PUT", "/v1/acl/token/ghost", {}, "write"),
     ("DELETE", "/v1/acl/token/ghost", None, "write"),

@@ -6,6 +6,7 @@
 
 #include "core/base/gzip.h"
 #include "core/http/handlers.h"
+#include "core/http/json_reader.h"
 #include "core/store/state_image.h"
 #include "tests/unit/http/route_call.h"
 #include "tests/unit/store/store_fixture.h"
@@ -245,7 +246,38 @@ TEST_F(OperatorHandlersTest, AutopilotConfigurationDefaults) {
   EXPECT_EQ(r.body,
             R"({"CleanupDeadServers":true,"LastContactThreshold":"200ms","MaxTrailingLogs":250,)"
             R"("MinQuorum":0,"ServerStabilizationTime":"10s","RedundancyZoneTag":"",)"
-            R"("DisableUpgradeMigration":false,"UpgradeVersionTag":""})");
+            R"("DisableUpgradeMigration":false,"UpgradeVersionTag":"",)"
+            R"("CreateIndex":0,"ModifyIndex":0})");
+}
+
+TEST_F(OperatorHandlersTest, AutopilotConfigurationSetThroughTheLogWithCas) {
+  HttpResponse r = call("PUT", "/v1/operator/autopilot/configuration", "",
+                        R"({"CleanupDeadServers":false,"LastContactThreshold":"1s"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, "true");
+  ASSERT_EQ(node_->proposed.size(), 1u);
+  EXPECT_TRUE(node_->proposed[0].has_autopilot_set_config());
+  auto conf = parseJson(call("GET", "/v1/operator/autopilot/configuration").body);
+  ASSERT_TRUE(conf.isOk());
+  EXPECT_FALSE(conf->at("CleanupDeadServers").as_bool());
+  EXPECT_EQ(conf->at("LastContactThreshold").as_string(), "1s");
+  EXPECT_EQ(conf->at("MaxTrailingLogs").as_integer(), 250);  // left out: unchanged
+  uint64_t index = conf->at("ModifyIndex").as_number().to_uint64();
+  ASSERT_GT(index, 0u);
+  // A stale ModifyIndex: false, nothing changes.
+  r = call("PUT", "/v1/operator/autopilot/configuration", "cas=" + std::to_string(index - 1),
+           R"({"MaxTrailingLogs":7})");
+  EXPECT_EQ(r.body, "false");
+  r = call("PUT", "/v1/operator/autopilot/configuration", "cas=" + std::to_string(index),
+           R"({"MaxTrailingLogs":7})");
+  EXPECT_EQ(r.body, "true");
+  conf = parseJson(call("GET", "/v1/operator/autopilot/configuration").body);
+  EXPECT_EQ(conf->at("MaxTrailingLogs").as_integer(), 7);
+  EXPECT_EQ(call("PUT", "/v1/operator/autopilot/configuration", "", "[1]").status, 400);
+  EXPECT_EQ(
+      call("PUT", "/v1/operator/autopilot/configuration", "", R"({"LastContactThreshold":true})")
+          .status,
+      400);
 }
 
 TEST_F(OperatorHandlersTest, SnapshotGetServesAGzippedImageWithReadHeaders) {

@@ -67,6 +67,10 @@ TEST(FanOutKeyTest, DiffersWhenTheAnswerCouldDiffer) {
   QueryOptions differs = *parseQueryOptions(events.query);
   differs.until_index_differs = true;
   EXPECT_NE(fanOutKey(events, differs), keyOf(events));
+  // A list a client agent forwarded is that agent's (its events): never the server's answer.
+  auto forwarded = events;
+  forwarded.agent_node = "c1";
+  EXPECT_NE(keyOf(forwarded), keyOf(events));
 }
 
 // One request's answer, collected from whichever thread sends it.

@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/http/body_stream.h"
+
 namespace cairn::http {
 namespace {
 
@@ -75,6 +77,15 @@ class Client {
     return r;
   }
 
+  // Reads until the bytes received contain `needle` (false on EOF or timeout first).
+  bool readUntil(std::string_view needle) {
+    while (buf_.find(needle) == std::string::npos) {
+      if (!fill()) return false;
+    }
+    return true;
+  }
+  const std::string& received() const { return buf_; }
+
   // True when the server closes the connection (EOF or reset) before the read timeout.
   bool closedByServer() {
     for (;;) {
@@ -115,6 +126,11 @@ class Deferred {
     std::unique_lock lock(mu_);
     ASSERT_TRUE(cv_.wait_for(lock, 10s, [&] { return pending_.size() >= n; }));
   }
+  // Whether `n` entries arrived within `d` (for loops that act between waits).
+  bool arrivedWithin(size_t n, std::chrono::milliseconds d) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, d, [&] { return pending_.size() >= n; });
+  }
   size_t count() {
     std::lock_guard lock(mu_);
     return pending_.size();
@@ -147,6 +163,18 @@ class ServerTest : public ::testing::Test {
                         respond.onCancel([this] { cancels_.add(Responder([](HttpResponse) {})); });
                         deferred_.add(std::move(respond));
                       }});
+    router_.add(Route{"/stream", false, {"GET"}, [this](RequestPtr, Responder respond) {
+                        auto stream = std::make_shared<BodyStream>();
+                        stream->onClose([this] { closed_.add(Responder([](HttpResponse) {})); });
+                        HttpResponse r = textResponse(200, "");
+                        r.stream = stream;
+                        {
+                          std::lock_guard lock(stream_mu_);
+                          stream_ = stream;
+                        }
+                        streams_.add(Responder([](HttpResponse) {}));  // after: lastStream() set
+                        respond(std::move(r));
+                      }});
     router_.add(Route{"/small",
                       false,
                       {"PUT"},
@@ -172,6 +200,15 @@ class ServerTest : public ::testing::Test {
   metrics::Metrics metrics_{"test", "test"};
   Deferred deferred_;
   Deferred cancels_;  // one entry per request of /waits cancelled by the server
+  Deferred streams_;  // one entry per /stream request
+  Deferred closed_;   // one entry per closed stream
+  std::mutex stream_mu_;
+  std::shared_ptr<BodyStream> stream_;  // the last /stream answer's body
+
+  std::shared_ptr<BodyStream> lastStream() {
+    std::lock_guard lock(stream_mu_);
+    return stream_;
+  }
   std::optional<HttpServer> server_;
 };
 
@@ -300,6 +337,83 @@ TEST_F(ServerTest, PipelinedBytesBehindAWaitingRequestDoNotCancelIt) {
   EXPECT_EQ(c.read().body, "late");
   EXPECT_EQ(c.read().body, "/echo/next|");
   EXPECT_EQ(cancels_.count(), 0u);
+}
+
+TEST_F(ServerTest, AStreamedBodyArrivesInChunksAndEnds) {
+  HttpServerOptions o;
+  o.io_timeout = 100ms;  // an idle stream has no deadline: it outlives this
+  Client c(start(o).port());
+  c.send(get("/stream"));
+  ASSERT_TRUE(c.readUntil("\r\n\r\n"));
+  EXPECT_NE(c.received().find("Transfer-Encoding: chunked\r\n"), std::string::npos);
+  EXPECT_EQ(c.received().find("Content-Length"), std::string::npos);
+  streams_.waitFor(1);
+  std::shared_ptr<BodyStream> stream = lastStream();
+  std::this_thread::sleep_for(300ms);  // idle for several io timeouts: the stream stays open
+  ASSERT_TRUE(stream->write("line one\n"));
+  ASSERT_TRUE(c.readUntil("9\r\nline one\n\r\n"));
+  ASSERT_TRUE(stream->write("two\n"));
+  stream->finish();
+  ASSERT_TRUE(c.readUntil("4\r\ntwo\n\r\n0\r\n\r\n"));
+  EXPECT_TRUE(c.closedByServer());
+  closed_.waitFor(1);
+  EXPECT_FALSE(stream->write("late"));
+}
+
+TEST_F(ServerTest, AClientThatClosesEndsItsStream) {
+  HttpServer& server = start();
+  {
+    Client c(server.port());
+    c.send(get("/stream"));
+    ASSERT_TRUE(c.readUntil("\r\n\r\n"));
+  }
+  closed_.waitFor(1);  // the producer learns at once, without writing anything
+  EXPECT_TRUE(lastStream()->closed());
+  EXPECT_FALSE(lastStream()->write("nobody reads this"));
+}
+
+TEST_F(ServerTest, AClientLeavingMidStreamEndsIt) {
+  HttpServer& server = start();
+  {
+    Client c(server.port());
+    c.send(get("/stream"));
+    ASSERT_TRUE(c.readUntil("\r\n\r\n"));
+    streams_.waitFor(1);
+    ASSERT_TRUE(lastStream()->write("first\n"));
+    ASSERT_TRUE(c.readUntil("6\r\nfirst\n\r\n"));
+  }
+  closed_.waitFor(1);
+  EXPECT_FALSE(lastStream()->write("after the client left"));
+  // The server still serves.
+  Client next(server.port());
+  next.send(get("/echo"));
+  EXPECT_EQ(next.read().status, 200);
+}
+
+// A client that stops reading: once the socket buffers are full, a write makes no progress for
+// io_timeout and the connection closes; the producer is told, nothing piles up without bound.
+TEST_F(ServerTest, AClientThatStopsReadingIsClosedAfterIoTimeout) {
+  HttpServerOptions o;
+  o.io_timeout = 200ms;
+  HttpServer& server = start(o);
+  Client c(server.port());
+  c.send(get("/stream"));
+  streams_.waitFor(1);
+  std::shared_ptr<BodyStream> stream = lastStream();
+  const std::string piece(64 * 1024, 'x');
+  auto give_up = std::chrono::steady_clock::now() + 20s;
+  size_t refused = 0;
+  while (!closed_.arrivedWithin(1, 5ms)) {
+    ASSERT_LT(std::chrono::steady_clock::now(), give_up) << "the stream was never closed";
+    while (stream->write(piece)) {
+    }
+    ++refused;  // the stream's buffer is full: the piece was dropped, not queued
+  }
+  EXPECT_GT(refused, 0u);
+  EXPECT_TRUE(stream->closed());
+  Client next(server.port());
+  next.send(get("/echo"));
+  EXPECT_EQ(next.read().status, 200);
 }
 
 TEST_F(ServerTest, ConnectionsOverTheLimitGet503) {

@@ -5,13 +5,21 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/write.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "cairn/v1/agent_rpc.grpc.pb.h"
 #include "core/client/api_client.h"
+#include "core/http/body_stream.h"
 #include "core/http/router.h"
 #include "core/http/server.h"
 #include "core/metrics/metrics.h"
@@ -288,6 +296,45 @@ class HttpsTest : public ::testing::Test {
         {"GET"},
         [](http::RequestPtr, http::Responder respond) { respond(http::textResponse(200, "pong")); },
         http::Router::kDefaultMaxBody});
+    // A streamed answer (GET /v1/agent/monitor's kind): "one\n" at once, the rest from the test.
+    router_.add(http::Route{"/v1/stream",
+                            false,
+                            {"GET"},
+                            [this](http::RequestPtr, http::Responder respond) {
+                              auto stream = std::make_shared<http::BodyStream>();
+                              stream->write("one\n");
+                              stream->onClose([this] {
+                                std::lock_guard lock(mu_);
+                                ++closed_;
+                                cv_.notify_all();
+                              });
+                              {
+                                std::lock_guard lock(mu_);
+                                stream_ = stream;
+                              }
+                              http::HttpResponse r;
+                              r.content_type = "text/plain";
+                              r.stream = std::move(stream);
+                              respond(std::move(r));
+                            },
+                            http::Router::kDefaultMaxBody});
+  }
+  // The API client for `ca`'s server (no client certificate).
+  client::ApiClient api(const PemPair& ca) {
+    client::HttpOptions o;
+    o.http_addr = "https://127.0.0.1:" + std::to_string(server_->port());
+    o.ca_file = dir_.write("trust-" + std::to_string(n_++) + ".pem", ca.cert);
+    auto api = client::ApiClient::create(o, [](const std::string&) { return std::nullopt; });
+    EXPECT_TRUE(api.isOk());
+    return api->withTimeout(10s);
+  }
+  std::shared_ptr<http::BodyStream> lastStream() {
+    std::lock_guard lock(mu_);
+    return stream_;
+  }
+  bool closedWithin(int n, std::chrono::seconds d) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, d, [&] { return closed_ >= n; });
   }
   void start(const PemPair& ca, const PemPair& server, bool verify_incoming) {
     http::HttpServerOptions o;
@@ -315,6 +362,11 @@ class HttpsTest : public ::testing::Test {
   int n_ = 0;
   http::Router router_;
   metrics::Metrics metrics_{"test", "test"};
+  // Before server_: a stream the server closes while stopping still finds them.
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::shared_ptr<http::BodyStream> stream_;  // the last /v1/stream answer's body
+  int closed_ = 0;                            // streams closed so far
   std::unique_ptr<http::HttpServer> server_;
 };
 
@@ -346,6 +398,46 @@ TEST_F(HttpsTest, SetTlsSwitchesNewHandshakes) {
   ASSERT_TRUE(server_->setTls({ca2.cert, server2.cert, server2.key, false, "TLSv1_2"}).isOk());
   EXPECT_EQ(get(ca2, nullptr), 200);
   EXPECT_EQ(get(ca1, nullptr), 0);
+}
+
+// A streamed body over HTTPS: pieces arrive as written, the end of the body ends the call, and
+// a client that stops reading and leaves mid-stream closes the producer's stream.
+TEST_F(HttpsTest, StreamsABodyAndNoticesTheClientLeaving) {
+  PemPair ca = makeCa();
+  start(ca, makeCert(ca, true), false);
+  std::string got;
+  auto r = api(ca).stream("/v1/stream", {}, [&](std::string_view piece) {
+    got.append(piece);
+    if (got == "one\n") {
+      lastStream()->write("two\n");
+      lastStream()->finish();
+    }
+    return true;
+  });
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(got, "one\ntwo\n");
+  ASSERT_TRUE(closedWithin(1, 10s));
+
+  // A TLS client that reads the first piece and closes its socket (no close_notify), as a
+  // killed `cairn monitor` does. (ApiClient keeps its connection until its timeout.)
+  {
+    namespace asio = boost::asio;
+    asio::io_context io;
+    asio::ssl::context ctx(asio::ssl::context::tls_client);
+    ctx.set_verify_mode(asio::ssl::verify_none);
+    asio::ssl::stream<asio::ip::tcp::socket> tls(io, ctx);
+    tls.next_layer().connect(
+        {asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(server_->port())});
+    tls.handshake(asio::ssl::stream_base::client);
+    asio::write(tls, asio::buffer(std::string("GET /v1/stream HTTP/1.1\r\nHost: t\r\n\r\n")));
+    std::string in;
+    asio::read_until(tls, asio::dynamic_buffer(in), "one\n");
+    EXPECT_NE(in.find("Transfer-Encoding: chunked\r\n"), std::string::npos);
+    tls.next_layer().close();
+  }
+  EXPECT_TRUE(closedWithin(2, 5s)) << "the server did not notice the client leaving";
+  EXPECT_FALSE(lastStream()->write("nobody reads this"));
 }
 
 }  // namespace
