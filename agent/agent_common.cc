@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 
@@ -139,9 +140,21 @@ void HttpEdge::stop() {
   if (https_) https_->stop();
 }
 
+// Written beside the target and renamed over it: a reader (a supervisor, a test) sees no file or
+// the whole PID, never an empty file.
 void writePidFile(const std::string& path) {
   if (path.empty()) return;
-  std::ofstream(path, std::ios::trunc) << getpid() << "\n";
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << getpid() << "\n";
+    if (!out.flush()) {
+      LOG_WARN("agent", "could not write the pid file " << path);
+      return;
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    LOG_WARN("agent", "could not write the pid file " << path);
 }
 
 void releaseLocalState(const std::string& pid_file, storage::RocksDb* db,

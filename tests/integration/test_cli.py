@@ -574,6 +574,8 @@ class AgentStartup(unittest.TestCase):
         self_info = http_request(http_port, "GET", "/v1/agent/self").json()
         self.assertEqual(self_info["Config"]["NodeName"], "from-file")
         self.assertEqual(self_info["Config"]["Datacenter"], "dc-test")
+        # The PID file is written while the agent starts, not necessarily before HTTP answers.
+        wait_until(lambda: os.path.exists(pid_file), 30, "the pid file")
         with open(pid_file) as f:
             self.assertEqual(int(f.read()), proc.pid)
         env = {"CAIRN_HTTP_ADDR": f"127.0.0.1:{http_port}"}
